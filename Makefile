@@ -1,0 +1,46 @@
+# Partnerdesk: `make run` for a first look, `make test` for the whole suite.
+# Both install what they need into .venv from nothing but python3.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_SYSTEM_CERTS := 1
+
+.PHONY: install run serve test lint bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# A first look: SQLite and no other service unless DATABASE_URL / REDIS_URL are set.
+run: install
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "  Admin (managers):  http://$(HOST):$(PORT)/admin/"
+	@echo "  API docs:          http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Macro reference:   http://$(HOST):$(PORT)/admin/macros/"
+	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
+	@echo "  Demo logins:       admin / manager / analyst, password demo-pass-2026"
+	@echo ""
+	DEBUG=$${DEBUG:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,90 @@
+"""Organizations, the people in them, and their roles."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+class Organization(models.Model):
+    """A tenant: an advertiser or a network. Nothing is ever shared between two."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(max_length=3, default="USD")
+    min_payout = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("50.00"),
+        help_text="The smallest payout a publisher may request.",
+    )
+    referral_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5.00"),
+        help_text="Percent of a referred publisher's approved payouts earned by the referrer.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    ANALYST = "analyst", "Analyst"
+    PUBLISHER = "publisher", "Publisher"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST})
+EDITOR_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+class Membership(models.Model):
+    """A user's place in one organization: its role, and for publishers their partner.
+
+    A user belongs to exactly one organization, so every page and API call has one
+    unambiguous scope.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    partner = models.ForeignKey(
+        "partners.Partner",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="publisher_logins",
+        help_text="For publisher logins: the partner whose data this login sees.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="membership_publisher_has_partner",
+                condition=(
+                    models.Q(role="publisher", partner__isnull=False)
+                    | (~models.Q(role="publisher") & models.Q(partner__isnull=True))
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.organization}"
+
+    @property
+    def can_edit(self) -> bool:
+        """Admins and managers connect and edit; analysts and publishers only look."""
+        return self.role in EDITOR_ROLES
+
+    @property
+    def can_manage_users(self) -> bool:
+        return self.role == Role.ADMIN

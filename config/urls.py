@@ -1,0 +1,29 @@
+"""Top-level URLs: the admin, the management API, ingestion endpoints and the health check."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+from config.api import router
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/macros/", include("postbacks.urls")),
+    path("admin/", admin.site.urls),
+    # Ingestion (partners' and advertisers' servers) comes before the management
+    # router: `/api/v1/clicks` (ingest) and `/api/v1/clicks/` (list) differ by the slash.
+    path("", include("leads.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+admin.site.site_header = "Partnerdesk"
+admin.site.site_title = "Partnerdesk"
+admin.site.index_title = "Partner management"

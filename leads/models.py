@@ -1,0 +1,1 @@
+"""Traffic and leads: clicks, impressions, leads and their events."""

@@ -1,0 +1,386 @@
+"""The configuration side: channels, apps, partners, integrations, offers, goals, links."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+def new_token() -> str:
+    """An unguessable, URL-safe inbound token."""
+    return secrets.token_urlsafe(24)
+
+
+def new_link_code() -> str:
+    """A short symbolic tracking-link code such as `5FAC-D4E8`."""
+    raw = secrets.token_hex(4).upper()
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+
+
+class Channel(models.Model):
+    """A marketing channel (Social, Search, Affiliate, Display, …) of one organization."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="channels"
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="channel_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Platform(models.TextChoices):
+    ANDROID = "android", "Android"
+    IOS = "ios", "iOS"
+    WEB = "web", "Web"
+    CROSS = "cross", "Android and iOS"
+
+
+class App(models.Model):
+    """The advertised product: a mobile app or a site. Managers start from its hub."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="apps")
+    name = models.CharField(max_length=200)
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.ANDROID)
+    store_id = models.CharField(
+        max_length=200, blank=True, help_text="Bundle id or package name, e.g. com.example.game."
+    )
+    default_url = models.URLField(
+        max_length=2000, help_text="Where clicks land when an offer has no landing of its own."
+    )
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_token,
+        help_text="The advertiser's inbound token for lead and status postbacks.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="app_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Partner(models.Model):
+    """A traffic supplier (ad network, affiliate, publisher), reusable across apps."""
+
+    class Kind(models.TextChoices):
+        CUSTOM = "custom", "Custom"
+        BUILTIN = "builtin", "Built-in"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="partners"
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CUSTOM)
+    default_channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="partners"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    preset_postback_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Built-in partners: the install postback template the wizard starts from.",
+    )
+    preset_parameters = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Built-in partners: tracking parameters the wizard starts from "
+        '([{"name": "sub1", "placeholder": "{campaign}", "in_click": true, "in_impression": true}]).',
+    )
+    publisher_postback_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="partner_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IpPrivacy(models.TextChoices):
+    OFF = "off", "Off"
+    REPORTS = "reports", "Obfuscate in reports and exports"
+    AT_REST = "at_rest", "Obfuscate in reports and never store the full IP"
+
+
+class Integration(models.Model):
+    """One partner connected to one app: what the wizard creates."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="integrations"
+    )
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="integrations")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="integrations")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="integrations"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_token,
+        help_text="The partner's inbound token for server-to-server clicks and impressions.",
+    )
+    ip_privacy = models.CharField(max_length=10, choices=IpPrivacy.choices, default=IpPrivacy.OFF)
+    inbound_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Our parameter name → the name this partner sends (server-to-server APIs).",
+    )
+    allowed_ips = models.TextField(
+        blank=True, help_text="Optional source-IP allow list for inbound calls, one per line."
+    )
+    status_sync_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Optional URL called on every status change of this integration's leads.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["app__name", "partner__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "partner"], name="integration_unique_app_partner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} → {self.app}"
+
+
+class TrackingParameter(models.Model):
+    """A row of the wizard's tracking-URL table: our parameter, the partner's macro for it."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="parameters")
+    name = models.CharField(max_length=50, help_text="Our parameter name, e.g. partner_click_id.")
+    placeholder = models.CharField(
+        max_length=200, blank=True, help_text="The partner's own macro, e.g. {clickid}."
+    )
+    in_click = models.BooleanField(default=True)
+    in_impression = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "name"], name="trackingparameter_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.placeholder}"
+
+
+class Offer(models.Model):
+    """What a partner can promote for an app; publishers see it as a campaign."""
+
+    class Type(models.TextChoices):
+        CPI = "cpi", "CPI"
+        CPA = "cpa", "CPA"
+        CPL = "cpl", "CPL"
+        CPS = "cps", "CPS"
+        REVSHARE = "revshare", "RevShare"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        APPROVAL = "approval", "By approval"
+        PRIVATE = "private", "Private"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="offers")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="offers")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.CPI)
+    rate = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    category = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    attribution_window_days = models.PositiveIntegerField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["app__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "name"], name="offer_unique_name_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Landing(models.Model):
+    """A destination URL of an offer: a landing page or an app deeplink."""
+
+    class Kind(models.TextChoices):
+        LANDING = "landing", "Landing"
+        DEEPLINK = "deeplink", "Deeplink"
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="landings")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LANDING)
+    url = models.CharField(
+        max_length=2000, help_text="May carry our macros, e.g. https://example.com/?cid={click_id}"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Creative(models.Model):
+    """An uploaded banner, video or text a publisher can download."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="creatives")
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to="creatives/%Y/%m/")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayoutType(models.TextChoices):
+    FIXED = "fixed", "Fixed amount"
+    PERCENT = "percent", "Percent of revenue"
+
+
+class Goal(models.Model):
+    """A step that pays (install, registration, deposit…), found by its code or an alias."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="goals")
+    code = models.SlugField(max_length=50, help_text="The main code postbacks send, e.g. install.")
+    name = models.CharField(max_length=200)
+    payout_type = models.CharField(max_length=10, choices=PayoutType.choices, default=PayoutType.FIXED)
+    payout = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        help_text="The publisher's payout: an amount, or a percent of revenue.",
+    )
+    revenue = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        help_text="What the advertiser pays us for this goal.",
+    )
+    is_default = models.BooleanField(default=False, help_text="Used when a postback names no goal.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["offer", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "code"], name="goal_unique_code_per_offer"),
+            models.UniqueConstraint(
+                fields=["offer"],
+                condition=models.Q(is_default=True),
+                name="goal_one_default_per_offer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class GoalAlias(models.Model):
+    """Another code for the same goal (`reg` and `registration`)."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="aliases")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="goal_aliases")
+    code = models.SlugField(max_length=50)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "goal aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "code"], name="goalalias_unique_code_per_offer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class GoalPartnerPayout(models.Model):
+    """A partner-specific payout that overrides the goal's own."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="partner_payouts")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="goal_payouts")
+    payout_type = models.CharField(max_length=10, choices=PayoutType.choices, default=PayoutType.FIXED)
+    payout = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["goal", "partner"], name="goalpartnerpayout_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.payout}"
+
+
+class TrackingLink(models.Model):
+    """A flow: one partner promoting one offer, with a numeric id and a symbolic code."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="links")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="links")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="links")
+    landing = models.ForeignKey(
+        Landing, on_delete=models.SET_NULL, null=True, blank=True, related_name="links"
+    )
+    code = models.CharField(max_length=20, unique=True, default=new_link_code)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "tracking link"
+        indexes = [models.Index(fields=["partner", "offer"], name="trackinglink_partner_offer")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.code}"

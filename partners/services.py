@@ -1,0 +1,171 @@
+"""Writes of the configuration side. The wizard, the admin and the API all call these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization
+from partners.models import (
+    App,
+    Channel,
+    Integration,
+    Offer,
+    Partner,
+    Status,
+    TrackingLink,
+    TrackingParameter,
+)
+from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
+from postbacks.macros import errors_of
+from postbacks.models import PostbackTemplate
+
+
+class ParameterRow(TypedDict):
+    name: str
+    placeholder: str
+    in_click: bool
+    in_impression: bool
+
+
+def validate_parameters(parameters: Sequence[ParameterRow]) -> list[str]:
+    """Errors of a tracking-parameter table: unknown, repeated or missing required names."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    for row in parameters:
+        name = row["name"]
+        if name not in TRACKING_PARAM_NAMES:
+            errors.append(f"“{name}” is not a tracking parameter we understand.")
+        elif name in seen:
+            errors.append(f"“{name}” appears twice; keep one row per parameter.")
+        seen.add(name)
+        if not (row.get("in_click") or row.get("in_impression")):
+            errors.append(f"“{name}” is in no URL: tick click URL, impression URL or both.")
+    missing = [p.name for p in REQUIRED_TRACKING_PARAMS if p.name not in seen]
+    if missing:
+        errors.append(f"Required parameters cannot be removed: {', '.join(missing)}.")
+    return errors
+
+
+def validate_connection(
+    *,
+    organization: Organization,
+    app: App,
+    partner: Partner | None,
+    partner_name: str,
+    postback_url: str,
+    parameters: Sequence[ParameterRow],
+) -> None:
+    """Raise a ValidationError keyed by field for anything that would stop a connection."""
+    errors: dict[str, list[str]] = {}
+    if app.organization_id != organization.pk:
+        errors["app"] = ["No such app in your organization."]
+    if partner is not None:
+        if partner.organization_id != organization.pk:
+            errors["partner"] = ["No such partner in your organization."]
+        elif Integration.objects.filter(app=app, partner=partner).exists():
+            errors["partner"] = [f"{partner.name} is already connected to {app.name}."]
+    elif not partner_name.strip():
+        errors["partner_name"] = ["Enter the partner's name."]
+    elif Partner.objects.filter(organization=organization, name__iexact=partner_name.strip()).exists():
+        errors["partner_name"] = [
+            f"A partner named “{partner_name.strip()}” exists already: pick it from the partner list."
+        ]
+    if postback_url.strip():
+        url_errors = errors_of(postback_url)
+        if url_errors:
+            errors["postback_url"] = url_errors
+    parameter_errors = validate_parameters(parameters)
+    if parameter_errors:
+        errors["parameters"] = parameter_errors
+    if errors:
+        raise ValidationError(errors)
+
+
+def channel_get_or_create(*, organization: Organization, name: str) -> Channel:
+    channel, _ = Channel.objects.get_or_create(organization=organization, name=name.strip())
+    return channel
+
+
+def tracking_link_create(
+    *, integration: Integration, offer: Offer, attempts: int = 5, **fields: Any
+) -> TrackingLink:
+    """A new link with a fresh symbolic code (retried on the rare code collision)."""
+    for _ in range(attempts):
+        try:
+            with transaction.atomic():
+                return TrackingLink.objects.create(
+                    organization=integration.organization,
+                    integration=integration,
+                    partner=integration.partner,
+                    offer=offer,
+                    landing=fields.pop("landing", None) or offer.landings.first(),
+                    **fields,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not find a free tracking-link code.")
+
+
+@transaction.atomic
+def integration_connect(
+    *,
+    organization: Organization,
+    app: App,
+    partner: Partner | None = None,
+    partner_name: str = "",
+    channel: Channel | None = None,
+    new_channel_name: str = "",
+    postback_url: str = "",
+    parameters: Sequence[ParameterRow],
+    actor: Any = None,
+) -> Integration:
+    """Connect a partner (an existing one, or a new custom one) to an app, atomically.
+
+    Creates what the wizard collected: the partner and channel when new, the
+    integration, its install postback, its tracking-URL parameters, and one tracking
+    link per active offer of the app.
+    """
+    validate_connection(
+        organization=organization,
+        app=app,
+        partner=partner,
+        partner_name=partner_name,
+        postback_url=postback_url,
+        parameters=parameters,
+    )
+    if new_channel_name.strip():
+        channel = channel_get_or_create(organization=organization, name=new_channel_name)
+    if partner is None:
+        partner = Partner.objects.create(
+            organization=organization,
+            name=partner_name.strip(),
+            kind=Partner.Kind.CUSTOM,
+            default_channel=channel,
+        )
+    integration = Integration.objects.create(
+        organization=organization,
+        app=app,
+        partner=partner,
+        channel=channel or partner.default_channel,
+        created_by=actor,
+    )
+    if postback_url.strip():
+        PostbackTemplate.objects.create(integration=integration, url=postback_url.strip())
+    TrackingParameter.objects.bulk_create(
+        TrackingParameter(
+            integration=integration,
+            name=row["name"],
+            placeholder=row["placeholder"].strip(),
+            in_click=bool(row.get("in_click")),
+            in_impression=bool(row.get("in_impression")),
+            position=position,
+        )
+        for position, row in enumerate(parameters)
+    )
+    for offer in app.offers.filter(status=Status.ACTIVE).prefetch_related("landings"):
+        tracking_link_create(integration=integration, offer=offer)
+    return integration

@@ -1,0 +1,174 @@
+"""The macro registry: every `{macro}` our URLs may carry, its meaning, an example.
+
+This module is the one place that knows macros. It validates templates (the wizard,
+the API, the portal's Postback tab), renders them with URL-encoded values (outbound
+postbacks, landing URLs) and feeds the macro reference page.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlsplit
+
+
+@dataclass(frozen=True)
+class Macro:
+    name: str
+    meaning: str
+    example: str
+
+
+MACROS: tuple[Macro, ...] = (
+    Macro("click_id", "Our click id: opaque, unguessable, URL-safe.", "c_8Qv3ZkR1xY2bN7mW"),
+    Macro("partner_click_id", "The ad partner's own click id, as it sent it on the click.", "abc-123"),
+    Macro("ref_id", "The publisher's own click id, passed in the tracking link as ref_id.", "pub-777"),
+    Macro("sub1", "Sub id 1 from the tracking link.", "site42"),
+    Macro("sub2", "Sub id 2 from the tracking link.", "campaignA"),
+    Macro("sub3", "Sub id 3 from the tracking link.", "adgroup7"),
+    Macro("sub4", "Sub id 4 from the tracking link.", "banner3"),
+    Macro("sub5", "Sub id 5 from the tracking link.", "x"),
+    Macro("app_id", "Our numeric id of the app.", "12"),
+    Macro("app_name", "The app's name.", "Space Farm"),
+    Macro("partner_name", "The partner's name.", "AdNet One"),
+    Macro("channel", "The integration's marketing channel.", "Social"),
+    Macro("campaign_id", "Our numeric id of the offer (the publisher's campaign).", "7"),
+    Macro("campaign_name", "The offer's name.", "Space Farm CPI"),
+    Macro("landing_id", "Our id of the landing the click went to.", "3"),
+    Macro("creative_id", "The creative id carried by the click.", "cr-9"),
+    Macro("goal", "The goal's main code.", "install"),
+    Macro("lead_id", "Our numeric id of the lead.", "1024"),
+    Macro("exto", "The advertiser's unique id of the lead.", "ord-5521"),
+    Macro("event_name", "The event's name: the goal's name, or a custom event.", "Install"),
+    Macro("status", "The lead's status: new, processing, hold, approved, cancelled or trash.", "approved"),
+    Macro("payout", "The publisher's payout for the lead.", "1.50"),
+    Macro("aff_payout", "The publisher's payout, under the name publishers' trackers use.", "1.50"),
+    Macro("revenue", "The advertiser's revenue for the lead.", "2.00"),
+    Macro("currency", "The currency of payout and revenue (ISO 4217).", "USD"),
+    Macro("click_time", "When the click happened (ISO 8601, UTC).", "2026-01-31T12:00:00Z"),
+    Macro("conversion_time", "When the lead was created (ISO 8601, UTC).", "2026-01-31T12:05:00Z"),
+    Macro("timestamp", "Now, in epoch seconds.", "1769860800"),
+    Macro(
+        "device_id",
+        "The best device id known: IDFA, GAID, Android id or another.",
+        "38400000-8cf0-11bd-b23e-10b96e40000d",
+    ),
+    Macro("idfa", "Apple's advertising id.", "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
+    Macro("gaid", "Google's advertising id.", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+    Macro("android_id", "The Android device id.", "9774d56d682e549c"),
+    Macro("platform", "The device platform: android, ios or web.", "android"),
+    Macro("os", "The operating system and version.", "Android 14"),
+    Macro("device_type", "mobile, tablet, desktop or bot.", "mobile"),
+    Macro("ip", "The user's IP (obfuscated when the integration's IP privacy is on).", "203.0.113.7"),
+    Macro("user_agent", "The user's browser user agent.", "Mozilla/5.0 (Linux; Android 14)"),
+    Macro("country", "ISO 3166 country code.", "DE"),
+    Macro("language", "The user's language.", "de"),
+)
+MACRO_BY_NAME: dict[str, Macro] = {m.name: m for m in MACROS}
+
+# Marks, in links shown to publishers only, where the publisher puts its own click-id macro.
+REPLACE_ME = "replace_me"
+
+_MACRO_RE = re.compile(r"\{([^{}]*)\}")
+_WORD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding about a template: an `error` blocks saving, a `warning` does not."""
+
+    level: str
+    message: str
+    macro: str = ""
+
+
+def _nearest(word: str) -> list[str]:
+    return difflib.get_close_matches(word.lower(), MACRO_BY_NAME, n=3, cutoff=0.6)
+
+
+def _unknown(word: str) -> Problem:
+    suggestions = _nearest(word)
+    hint = f" Did you mean {', '.join('{' + s + '}' for s in suggestions)}?" if suggestions else ""
+    return Problem(
+        "error",
+        f"Unknown macro {{{word}}}: it would be sent empty.{hint} See the macro reference for the full list.",
+        word,
+    )
+
+
+def validate_template(template: str, *, publisher_link: bool = False) -> list[Problem]:
+    """Every error and warning of a URL template, in the order they appear.
+
+    - `{word}` that is not a macro is an error naming it and the nearest known names;
+    - a query value equal to a macro name without braces is a warning: it is sent as text;
+    - `{replace_me}` is allowed only in links shown to publishers.
+    """
+    problems: list[Problem] = []
+    stripped = template.strip()
+    if not stripped:
+        return [Problem("error", "Enter a URL.")]
+    parts = urlsplit(stripped)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(
+            Problem("error", "Enter a full URL starting with https:// (or http://) and a host name.")
+        )
+    for word in _MACRO_RE.findall(stripped):
+        if word == REPLACE_ME:
+            if not publisher_link:
+                problems.append(
+                    Problem(
+                        "error",
+                        "{replace_me} is only for tracking links shown to publishers; "
+                        "use one of our macros here, e.g. {click_id}.",
+                        word,
+                    )
+                )
+        elif word not in MACRO_BY_NAME:
+            problems.append(_unknown(word))
+    if stripped.count("{") != stripped.count("}"):
+        problems.append(Problem("error", "Unbalanced braces: every macro is written {name}."))
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if value in MACRO_BY_NAME:
+            problems.append(
+                Problem(
+                    "warning",
+                    f"{key}={value} is sent as the literal text “{value}”. "
+                    f"To send the value, write {key}={{{value}}}.",
+                    value,
+                )
+            )
+    return problems
+
+
+def errors_of(template: str, *, publisher_link: bool = False) -> list[str]:
+    return [
+        p.message for p in validate_template(template, publisher_link=publisher_link) if p.level == "error"
+    ]
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """The template with each known macro replaced by its URL-encoded value.
+
+    A macro without a value renders empty; unknown `{words}` are left as they are
+    (validation refuses them before a template is saved).
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in MACRO_BY_NAME:
+            return match.group(0)
+        value = values.get(name)
+        return "" if value is None else quote(str(value), safe="")
+
+    return _MACRO_RE.sub(substitute, template)
+
+
+def sample_values() -> dict[str, str]:
+    """Each macro's example value, for previews."""
+    return {m.name: m.example for m in MACROS}
+
+
+def preview(template: str) -> str:
+    return render(template, sample_values())

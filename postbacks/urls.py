@@ -1,0 +1,3 @@
+"""Admin-side pages of the postbacks app (mounted under /admin/macros/)."""
+
+urlpatterns: list = []

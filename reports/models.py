@@ -1,0 +1,1 @@
+"""Reports: rollups kept current as data arrives."""

@@ -1,0 +1,69 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from tests.factories import MembershipFactory, OrganizationFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http():
+    """Tests talk plain HTTP to the test client and the live server."""
+    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (Redis when REDIS_URL is set)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Acme Games", slug="acme")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Other Corp", slug="other")
+
+
+def _member(organization, role: str):
+    return MembershipFactory(organization=organization, role=role, user__username=role).user
+
+
+@pytest.fixture
+def admin_user(organization):
+    return _member(organization, Role.ADMIN)
+
+
+@pytest.fixture
+def manager(organization):
+    return _member(organization, Role.MANAGER)
+
+
+@pytest.fixture
+def analyst(organization):
+    return _member(organization, Role.ANALYST)
+
+
+@pytest.fixture
+def api_client_for():
+    """An API client authenticated with the given user's token."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
