@@ -1,1 +1,230 @@
-"""Traffic and leads: clicks, impressions, leads and their events."""
+"""Traffic and leads: clicks, impressions, leads and the history of every lead."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def new_click_id() -> str:
+    """An opaque, unguessable, URL-safe click id (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+class Verdict(models.TextChoices):
+    """The screening verdict of a click or a lead."""
+
+    OK = "ok", "Passed"
+    FLAGGED = "flagged", "Flagged"
+    REJECTED = "rejected", "Rejected"
+
+
+class DeviceFields(models.Model):
+    """What a click and an impression both carry about the user and the source."""
+
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    idfa = models.CharField(max_length=64, blank=True)
+    gaid = models.CharField(max_length=64, blank=True)
+    android_id = models.CharField(max_length=64, blank=True)
+    device_id = models.CharField(max_length=128, blank=True)
+    ip = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The user's IP; truncated when the integration keeps no full IPs at rest.",
+    )
+    user_agent = models.CharField(max_length=512, blank=True)
+    device_type = models.CharField(max_length=20, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+    browser = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    referer = models.CharField(max_length=2000, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Click(DeviceFields):
+    """One click on a tracking link (or reported server to server)."""
+
+    click_id = models.CharField(max_length=32, unique=True, default=new_click_id)
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey("partners.Integration", on_delete=models.PROTECT, related_name="clicks")
+    link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="clicks")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey("partners.Offer", on_delete=models.PROTECT, related_name="+")
+    landing = models.ForeignKey(
+        "partners.Landing", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    partner_click_id = models.CharField(max_length=255, blank=True)
+    ref_id = models.CharField(max_length=255, blank=True)
+    creative_id = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(
+        default=dict, blank=True, help_text="Other parameters the tracking URL carried."
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
+    verdict_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="click_org_time"),
+            models.Index(fields=["link", "created_at"], name="click_link_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class Impression(DeviceFields):
+    """One impression of a tracking link's ad."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(
+        "partners.Integration", on_delete=models.PROTECT, related_name="impressions"
+    )
+    link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="impressions")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey("partners.Offer", on_delete=models.PROTECT, related_name="+")
+    partner_click_id = models.CharField(max_length=255, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="impression_org_time"),
+            models.Index(fields=["link", "created_at"], name="impression_link_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"impression {self.pk}"
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    PROCESSING = "processing", "Processing"
+    HOLD = "hold", "Hold"
+    APPROVED = "approved", "Approved"
+    CANCELLED = "cancelled", "Cancelled"
+    TRASH = "trash", "Trash"
+
+
+class Lead(models.Model):
+    """A conversion, found by its key: (click, exto), (flow, exto), or the click alone."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    app = models.ForeignKey("partners.App", on_delete=models.PROTECT, related_name="leads")
+    integration = models.ForeignKey("partners.Integration", on_delete=models.PROTECT, related_name="leads")
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="leads")
+    offer = models.ForeignKey("partners.Offer", on_delete=models.PROTECT, related_name="leads")
+    link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="leads")
+    click = models.ForeignKey(Click, on_delete=models.PROTECT, null=True, blank=True, related_name="leads")
+    goal = models.ForeignKey(
+        "partners.Goal", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
+    )
+    exto = models.CharField(max_length=255, blank=True, help_text="The advertiser's unique id of the lead.")
+    status = models.CharField(max_length=12, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    payout = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The publisher's payout."
+    )
+    revenue = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The advertiser's revenue."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    payout_set_by_postback = models.BooleanField(
+        default=False, help_text="The publisher's payout came from `wm`, not from the goal."
+    )
+    revenue_set_by_postback = models.BooleanField(
+        default=False, help_text="The revenue came from `pay`, not from the goal."
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
+    verdict_reason = models.CharField(max_length=200, blank=True)
+    third_party_status = models.CharField(max_length=100, blank=True)
+    third_party_rejected_reason = models.CharField(max_length=255, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Other parameters of the creating request.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # With a click the key is (click, exto); exto '' makes the click alone the key.
+            models.UniqueConstraint(
+                fields=["click", "exto"],
+                condition=models.Q(click__isnull=False),
+                name="lead_unique_click_exto",
+            ),
+            # Without a click, (flow, exto) is the key when exto is given.
+            models.UniqueConstraint(
+                fields=["link", "exto"],
+                condition=models.Q(click__isnull=True) & ~models.Q(exto=""),
+                name="lead_unique_flow_exto",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="lead_org_time"),
+            models.Index(fields=["organization", "status"], name="lead_org_status"),
+            models.Index(fields=["link", "exto"], name="lead_link_exto"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.pk}"
+
+
+class LeadEvent(models.Model):
+    """One change of a lead's status, goal or money: who or what, from, to, when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS = "status", "Status changed"
+        GOAL = "goal", "Goal changed"
+        MONEY = "money", "Money changed"
+        VERDICT = "verdict", "Verdict changed"
+
+    class Source(models.TextChoices):
+        POSTBACK = "postback", "Postback"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    inbound = models.ForeignKey(
+        "postbacks.InboundPostback",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lead_events",
+    )
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    from_goal = models.CharField(max_length=50, blank=True)
+    to_goal = models.CharField(max_length=50, blank=True)
+    from_payout = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    to_payout = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    from_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    to_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of lead {self.lead_id}"

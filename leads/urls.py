@@ -1,3 +1,5 @@
-"""Ingestion endpoints: tracking links, pixels, postbacks and the server-to-server APIs."""
+"""Ingestion endpoints: tracking links and pixels, postbacks and the server-to-server APIs."""
 
-urlpatterns: list = []
+from leads import postback_urls, tracking_urls
+
+urlpatterns = [*tracking_urls.urlpatterns, *postback_urls.urlpatterns]

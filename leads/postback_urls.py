@@ -1,0 +1,3 @@
+"""Lead and status postbacks and the conversion API."""
+
+urlpatterns: list = []

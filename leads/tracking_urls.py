@@ -1,0 +1,3 @@
+"""Tracking-link click and impression endpoints, and the server-to-server click APIs."""
+
+urlpatterns: list = []
