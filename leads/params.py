@@ -1,0 +1,92 @@
+"""Reading the parameters of an ingestion request: query string, form or JSON body.
+
+Partners' servers send everything: GET or POST, form or JSON, sometimes broken bytes.
+This turns any of it into one flat `dict[str, str]`, or raises `BadParameters` with a
+sentence the partner can act on (answered as 400, never a 500).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+from django.http import HttpRequest
+
+MAX_PARAMETERS = 100
+MAX_KEY_LENGTH = 100
+MAX_VALUE_LENGTH = 2000
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadParameters(ValueError):
+    """The request's parameters cannot be read; the message is for the partner."""
+
+
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadParameters(f"The {where} is not valid UTF-8: encode parameters as UTF-8.") from None
+
+
+def _pairs_from_query(raw: str, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            raw,
+            keep_blank_values=True,
+            strict_parsing=False,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_PARAMETERS,
+        )
+    except UnicodeDecodeError:
+        raise BadParameters(f"The {where} is not valid UTF-8: encode parameters as UTF-8.") from None
+    except ValueError:
+        raise BadParameters(f"Too many parameters: send at most {MAX_PARAMETERS}.") from None
+
+
+def _pairs_from_json(body: str) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise BadParameters(f"The JSON body is malformed ({exc.msg} at character {exc.pos}).") from None
+    if not isinstance(data, dict):
+        raise BadParameters("The JSON body must be an object of parameter names to values.")
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            raise BadParameters(f"Parameter “{key}” must be a plain value, not a list or object.")
+        pairs.append(
+            (str(key), "" if value is None else str(value).lower() if isinstance(value, bool) else str(value))
+        )
+    return pairs
+
+
+def request_params(request: HttpRequest) -> dict[str, str]:
+    """All parameters of the request; body values win over query values of the same name."""
+    query = request.META.get("QUERY_STRING", "")
+    pairs = _pairs_from_query(_decode(query.encode("latin-1", "replace"), "query string"), "query string")
+    if request.method == "POST":
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+            raise BadParameters(f"The body is too large: send at most {MAX_BODY_BYTES // 1024} kB.")
+        body = _decode(request.body, "body")
+        content_type = request.content_type or ""
+        if content_type == "application/json":
+            pairs += _pairs_from_json(body)
+        elif body:
+            pairs += _pairs_from_query(body, "body")
+    if len(pairs) > MAX_PARAMETERS:
+        raise BadParameters(f"Too many parameters: send at most {MAX_PARAMETERS}.")
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        key = key.strip()
+        if not key:
+            continue
+        if len(key) > MAX_KEY_LENGTH:
+            raise BadParameters(f"A parameter name is longer than {MAX_KEY_LENGTH} characters.")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise BadParameters(f"Parameter “{key}” is longer than {MAX_VALUE_LENGTH} characters.")
+        if "\x00" in key or "\x00" in value:
+            raise BadParameters(f"Parameter “{key}” contains a NUL character.")
+        params[key] = value.strip()
+    return params
