@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_SYSTEM_CERTS := 1
+# Byte-code caching keeps every start of Django and pytest fast.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run serve test lint bench clean
 
@@ -29,7 +31,7 @@ run: install
 	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
 	@echo "  Demo logins:       admin / manager / analyst, password demo-pass-2026"
 	@echo ""
-	DEBUG=$${DEBUG:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	DEBUG=$${DEBUG:-true} OUTBOUND_ALLOW_PRIVATE=$${OUTBOUND_ALLOW_PRIVATE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 		$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

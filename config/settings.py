@@ -113,6 +113,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
+# Outbound calls (postbacks, status sync, CleverTap). Private and loopback targets are
+# refused (SSRF) unless allowed, which only local development and tests should do.
+OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
+# Compresses every retry delay (tests run with a tiny scale).
+OUTBOUND_TIME_SCALE = env.float("OUTBOUND_TIME_SCALE", default=1.0)
+# Replaces https://<region host> of CleverTap's endpoint, so tests can use a local receiver.
+CLEVERTAP_BASE_URL = env("CLEVERTAP_BASE_URL", default="")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,287 @@
+"""The outbound sending core: one HTTP attempt, its outcome, and when to try again.
+
+Everything here is pure of the database: `send` makes a single attempt and describes it as an
+`AttemptResult`; `next_delay` says how long to wait before the next one; a `RetryPolicy` holds
+the rules as data, one per kind of destination (`POLICIES`). The delivery rows, the Celery
+tasks and the admin build on these.
+
+Every attempt is checked against SSRF twice: `check_url` before dialing, and requests-hardened
+re-checks the address it actually connects to. Redirects are never followed (a 3xx is a
+failure), since a redirect could point anywhere, the private network included.
+"""
+
+from __future__ import annotations
+
+import codecs
+import random
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Protocol
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
+
+from postbacks.urlsafety import UnsafeURL, check_url, private_allowed
+
+RESPONSE_START_BYTES = 1024
+USER_AGENT = "Partnerdesk-Postback/1.0"
+MASK = "***"
+
+# Query keys whose values are secrets; a key ending in one of these is masked too (`auth_token`).
+SECRET_KEYS = frozenset(
+    {"token", "passcode", "account_passcode", "account_token", "secret", "password", "key", "api_key"}
+)
+_SECRET_SUFFIXES = ("token", "passcode", "secret", "password", "key")
+
+SERVER_ERRORS = frozenset(range(500, 600))
+CLIENT_ERRORS = frozenset(range(400, 500))
+
+
+class RandomSource(Protocol):
+    """Anything with `random()` in [0, 1): the `random` module, a seeded `random.Random`."""
+
+    def random(self) -> float: ...
+
+
+class Outcome(StrEnum):
+    """What an attempt means for its delivery."""
+
+    DONE = "done"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The retry policy as data: how long to wait for an answer, how often and when to retry.
+
+    A status in `no_retry_statuses` is a final failure even if also listed to retry; a status in
+    neither set that is not 2xx (3xx included) is a final failure as well. Network errors and
+    timeouts are always retried. The wait before attempt n+1 is `base_delay * 2 ** (n - 1)`,
+    capped at `max_delay`, less a random share of at most `jitter` of it (see `next_delay`).
+    """
+
+    timeout: float
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+    jitter: float = 0.2
+    retry_on_statuses: frozenset[int] = field(default=SERVER_ERRORS | {429})
+    no_retry_statuses: frozenset[int] = field(default=CLIENT_ERRORS - {429})
+    honour_retry_after: bool = True
+
+    def outcome_for(self, status_code: int) -> Outcome:
+        """The outcome of an answer with this HTTP status."""
+        if status_code in self.no_retry_statuses:
+            return Outcome.FAILED
+        if status_code in self.retry_on_statuses:
+            return Outcome.RETRY
+        return Outcome.DONE if 200 <= status_code < 300 else Outcome.FAILED
+
+
+POLICIES: dict[str, RetryPolicy] = {
+    # About 8.5 hours of retries: partners' endpoints have maintenance windows.
+    "partner": RetryPolicy(timeout=10, max_attempts=10, base_delay=60, max_delay=2 * 3600),
+    "publisher": RetryPolicy(timeout=10, max_attempts=8, base_delay=60, max_delay=3600),
+    "status_sync": RetryPolicy(timeout=10, max_attempts=10, base_delay=60, max_delay=2 * 3600),
+    # The CleverTap seed: 60 s timeout; 5xx retried with backoff well past its 10-minute SLA mark.
+    "clevertap": RetryPolicy(timeout=60, max_attempts=8, base_delay=30, max_delay=3600),
+}
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One HTTP attempt as an admin sees it: what was called, what came back, what it means."""
+
+    url_masked: str
+    outcome: Outcome
+    status_code: int | None = None
+    duration_ms: int = 0
+    response_start: str = ""
+    error: str = ""
+    retry_after: str | None = None
+
+
+def should_retry(policy: RetryPolicy, result: AttemptResult, attempt_number: int) -> bool:
+    """Whether attempt `attempt_number` (1-based) is to be followed by another one."""
+    return result.outcome == Outcome.RETRY and attempt_number < policy.max_attempts
+
+
+def next_delay(
+    policy: RetryPolicy,
+    attempt_number: int,
+    *,
+    retry_after: str | None = None,
+    rng: RandomSource = random,
+) -> float:
+    """Seconds to wait after attempt `attempt_number` (1-based) before the next one.
+
+    Exponential backoff with jitter: with `d = min(max_delay, base_delay * 2 ** (n - 1))` the
+    delay lies in `[d * (1 - jitter), d]`, so retries of many deliveries spread out instead of
+    arriving together. A `Retry-After` answer (seconds or an HTTP date) is honoured when the
+    policy says so, capped at `max_delay`. Multiplied by the `OUTBOUND_TIME_SCALE` setting.
+    """
+    wanted = _retry_after_seconds(retry_after) if policy.honour_retry_after else None
+    if wanted is not None:
+        delay = min(wanted, policy.max_delay)
+    else:
+        ceiling = min(policy.max_delay, policy.base_delay * 2 ** max(attempt_number - 1, 0))
+        delay = ceiling * (1 - policy.jitter * rng.random())
+    return delay * float(getattr(settings, "OUTBOUND_TIME_SCALE", 1.0))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header in seconds from now; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def mask_url(url: str) -> str:
+    """The URL with secrets replaced by `***`: secret-named query values and any password."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if parts.password:
+        userinfo, _, hostport = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hostport}"
+    query = "&".join(_mask_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _mask_pair(pair: str) -> str:
+    key, equals, value = pair.partition("=")
+    name = unquote_plus(key).strip().lower()
+    if value and (name in SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)):
+        return f"{key}{equals}{MASK}"
+    return pair
+
+
+def send(
+    url: str,
+    *,
+    policy: RetryPolicy,
+    method: str = "GET",
+    allow_private: bool | None = None,
+) -> AttemptResult:
+    """Make one HTTP attempt at `url` and describe it; never raises for network trouble.
+
+    The URL is checked for SSRF first (refused: failed, nothing dialed). The call waits at
+    most `policy.timeout` seconds to connect and for each read, follows no redirect, and reads
+    no more than the first kilobyte of the answer.
+    """
+    allowed = private_allowed(allow_private)
+    masked = mask_url(url)
+    try:
+        check_url(url, allow_private=allowed)
+    except UnsafeURL as refusal:
+        return AttemptResult(url_masked=masked, outcome=Outcome.FAILED, error=str(refusal))
+    started = time.monotonic()
+    try:
+        result = _call(url, policy=policy, method=method, allow_private=allowed)
+    except requests.RequestException as error:
+        result = _network_failure(error, policy)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    return replace(result, url_masked=masked, duration_ms=duration_ms)
+
+
+def _call(url: str, *, policy: RetryPolicy, method: str, allow_private: bool) -> AttemptResult:
+    config = Config(
+        ip_filter_enable=not allow_private,
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=(policy.timeout, policy.timeout),
+        user_agent_override=USER_AGENT,
+    )
+    with HTTPSession(config) as session:
+        # No proxies or .netrc from the environment: they would bypass the address check or
+        # attach credentials the receiver should never see.
+        session.trust_env = False
+        with session.request(method, url, stream=True, allow_redirects=False) as response:
+            return _answer(response, policy)
+
+
+def _answer(response: requests.Response, policy: RetryPolicy) -> AttemptResult:
+    status = response.status_code
+    body, body_error = _response_start(response)
+    if 300 <= status < 400:
+        target = mask_url(response.headers.get("Location", "")) or "an unnamed place"
+        error = (
+            f"The receiver answered {status}, a redirect to {target}; redirects are not followed, "
+            "so use the final URL instead."
+        )
+    elif 200 <= status < 300:
+        error = body_error
+    else:
+        error = f"The receiver answered {status} {response.reason or ''}".rstrip() + "."
+    return AttemptResult(
+        url_masked="",
+        outcome=Outcome.FAILED if 300 <= status < 400 else policy.outcome_for(status),
+        status_code=status,
+        response_start=body,
+        error=error,
+        retry_after=response.headers.get("Retry-After"),
+    )
+
+
+def _response_start(response: requests.Response) -> tuple[str, str]:
+    """The first kilobyte of the body as text, and why it could not be read (if so)."""
+    try:
+        raw = response.raw.read(RESPONSE_START_BYTES, decode_content=True) or b""
+    except Exception as error:  # noqa: BLE001 - a broken body must not hide the status
+        return "", f"The answer's body could not be read: {error}"
+    try:
+        decoder = codecs.getincrementaldecoder(response.encoding or "utf-8")(errors="replace")
+    except LookupError:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # final=False leaves a character cut at the 1 kB mark out instead of mangling it;
+    # NUL characters cannot be stored in PostgreSQL text.
+    return decoder.decode(raw, final=False).replace("\x00", "\ufffd"), ""
+
+
+def _network_failure(error: requests.RequestException, policy: RetryPolicy) -> AttemptResult:
+    if isinstance(error, InvalidIPAddress):
+        message = (
+            f"The host resolved to {error}, a non-public address, when connecting; "
+            "postbacks may only go to public internet addresses."
+        )
+        return AttemptResult(url_masked="", outcome=Outcome.FAILED, error=message)
+    if isinstance(error, requests.Timeout):
+        message = f"No answer within {policy.timeout:g} seconds."
+        return AttemptResult(url_masked="", outcome=Outcome.RETRY, error=message)
+    if isinstance(error, requests.ConnectionError):
+        message = f"Could not connect to the receiver: {_reason(error)}."
+        return AttemptResult(url_masked="", outcome=Outcome.RETRY, error=message)
+    message = f"The request could not be made: {_reason(error)}."
+    return AttemptResult(url_masked="", outcome=Outcome.FAILED, error=message)
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause in a few words, e.g. "Connection refused".
+
+    The exceptions' own texts are not used: they quote the URL, secrets included.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        inner = getattr(seen, "reason", None)
+        seen = inner if isinstance(inner, BaseException) else (seen.__cause__ or seen.__context__)
+    return type(error).__name__

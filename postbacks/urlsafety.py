@@ -1,0 +1,212 @@
+"""SSRF safety for outbound URLs: postbacks only ever go to the public internet.
+
+A postback URL is typed by a manager, a publisher or a partner, so it must not let them make
+our servers call themselves, the office network or the cloud metadata service. `check_url`
+refuses such URLs with a sentence the person can act on. It runs when a URL is saved
+(`validate_outbound_url`, for forms and serializers) and again right before each send; the
+sender also dials through requests-hardened, which re-checks the address it actually connects
+to, so a host name that changes its DNS answer in between (DNS rebinding) cannot slip through.
+
+`OUTBOUND_ALLOW_PRIVATE` (or `allow_private=True`) lifts the address rules for local
+development, where receivers run on 127.0.0.1; the form rules (scheme, host, no credentials)
+and the refusal of cloud metadata endpoints always apply.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from urllib.parse import SplitResult, urlsplit
+
+from django.conf import settings
+
+from postbacks.macros import preview
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+ALLOWED_SCHEMES = ("http", "https")
+
+_DEV_HINT = " (or, for local development only, set OUTBOUND_ALLOW_PRIVATE=true)"
+
+# Every non-public range, named so that the refusal says what the address is.
+# Python's `is_global` alone misses some of these on older 3.11 patch releases (gh-113171).
+_NAMED_NETWORKS: tuple[tuple[str, str], ...] = (
+    ("127.0.0.0/8", "a loopback address (this very server)"),
+    ("10.0.0.0/8", "a private network address"),
+    ("172.16.0.0/12", "a private network address"),
+    ("192.168.0.0/16", "a private network address"),
+    ("100.64.0.0/10", "a carrier-grade NAT (shared network) address"),
+    ("169.254.0.0/16", "a link-local address (where cloud metadata lives)"),
+    ("0.0.0.0/8", "an unspecified (“this host”) address"),
+    ("224.0.0.0/4", "a multicast address"),
+    ("240.0.0.0/4", "a reserved address"),
+    ("192.0.0.0/24", "an IETF protocol address"),
+    ("192.0.2.0/24", "a documentation-only address"),
+    ("198.18.0.0/15", "a benchmarking-only address"),
+    ("198.51.100.0/24", "a documentation-only address"),
+    ("203.0.113.0/24", "a documentation-only address"),
+    ("192.88.99.0/24", "a 6to4 relay address"),
+    ("::1/128", "a loopback address (this very server)"),
+    ("::/128", "an unspecified address"),
+    ("::/96", "an IPv4-compatible address (deprecated)"),
+    ("fc00::/7", "a unique local (private network) address"),
+    ("fe80::/10", "a link-local address"),
+    ("fec0::/10", "a site-local (private network) address"),
+    ("ff00::/8", "a multicast address"),
+    ("64:ff9b::/96", "a NAT64 translation address"),
+    ("64:ff9b:1::/48", "a NAT64 translation address"),
+    ("2002::/16", "a 6to4 translation address"),
+    ("2001::/32", "a Teredo tunnel address"),
+    ("2001:db8::/32", "a documentation-only address"),
+    ("100::/64", "a discard-only address"),
+)
+_NETWORKS = tuple((ipaddress.ip_network(cidr), name) for cidr, name in _NAMED_NETWORKS)
+
+# Never a postback receiver, and the prize of an SSRF in the cloud: refused even in development.
+_METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+# What C's inet_aton reads as an IPv4 address, which resolvers and browsers accept too:
+# 2130706433, 0x7f000001, 0177.0.0.1, 127.1.
+_NUMERIC_HOST_RE = re.compile(r"^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$", re.IGNORECASE)
+_UNSAFE_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f\\]")
+
+
+class UnsafeURL(ValueError):
+    """An outbound URL we refuse to call; the message says why and what to do instead."""
+
+
+def private_allowed(allow_private: bool | None = None) -> bool:
+    """The explicit choice, else the `OUTBOUND_ALLOW_PRIVATE` setting (off unless set)."""
+    if allow_private is not None:
+        return allow_private
+    return bool(getattr(settings, "OUTBOUND_ALLOW_PRIVATE", False))
+
+
+def check_url(url: str, *, allow_private: bool | None = None) -> None:
+    """Raise `UnsafeURL` unless `url` is a well-formed http(s) URL to a public address.
+
+    Host names are resolved and every address they resolve to must be public; a name that
+    does not resolve passes (its call would fail anyway, and the send re-checks at connect time).
+    """
+    parts = _split(url)
+    host = _host_of(parts)
+    if _is_local_name(host):
+        if private_allowed(allow_private):
+            return
+        raise UnsafeURL(
+            f"“{host}” is this very server: postbacks may only go to public internet addresses. "
+            f"Use the receiver's public host name{_DEV_HINT}."
+        )
+    literal = _literal_address(host)
+    if literal is not None:
+        _check_address(literal, host=host, resolved=False, allow_private=private_allowed(allow_private))
+    elif not private_allowed(allow_private):
+        for address in _resolve(host):
+            _check_address(address, host=host, resolved=True, allow_private=False)
+
+
+def validate_outbound_url(url: str, *, allow_private: bool | None = None) -> list[str]:
+    """The reasons `url` (a URL template with `{macros}` or a plain URL) is refused; empty if safe.
+
+    Macros are filled with their example values first, so a template is checked as it will be sent.
+    """
+    try:
+        check_url(preview(url.strip()), allow_private=allow_private)
+    except UnsafeURL as refusal:
+        return [str(refusal)]
+    return []
+
+
+def _split(url: str) -> SplitResult:
+    if _UNSAFE_CHARS_RE.search(url):
+        raise UnsafeURL("The URL contains spaces, backslashes or control characters: URL-encode them.")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise UnsafeURL(
+            f"The URL cannot be read ({error}): check the brackets around an IPv6 address."
+        ) from None
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        shown = f"“{parts.scheme}://”" if parts.scheme else "no scheme"
+        raise UnsafeURL(f"Only http:// and https:// URLs can be called; this one has {shown}.")
+    return parts
+
+
+def _host_of(parts: SplitResult) -> str:
+    if "@" in parts.netloc:
+        raise UnsafeURL(
+            "The URL has a user name or password before the host (user:pass@host): remove it and "
+            "send credentials the way the receiver documents, e.g. as a query parameter."
+        )
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise UnsafeURL("The URL has no host name: write it in full, e.g. https://partner.example/postback.")
+    try:
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError:
+        raise UnsafeURL("The URL's port is not a number from 1 to 65535.") from None
+    return host
+
+
+def _is_local_name(host: str) -> bool:
+    return host in _LOCAL_NAMES or host.endswith(".localhost")
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """The address a host written as an IP means, in any spelling; None for a host name."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UnsafeURL(f"“{host}” is not a valid IPv6 address.") from None
+    if not _NUMERIC_HOST_RE.match(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        raise UnsafeURL(f"“{host}” looks like an IP address but is not a valid one.") from None
+
+
+def _resolve(host: str) -> list[IPAddress]:
+    try:
+        answers = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except UnicodeError:
+        raise UnsafeURL(f"“{host}” is not a valid host name.") from None
+    except OSError:
+        return []
+    return [ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers]
+
+
+def _check_address(address: IPAddress, *, host: str, resolved: bool, allow_private: bool) -> None:
+    embedded = getattr(address, "ipv4_mapped", None)
+    if embedded is not None:
+        address = embedded
+    kind = _non_public_kind(address)
+    if kind is None or (allow_private and address not in _METADATA_ADDRESSES):
+        return
+    if resolved:
+        subject = f"“{host}” resolves to {address}"
+    elif host != str(address):
+        subject = f"“{host}” means {address}"
+    else:
+        subject = str(address)
+    hint = "" if address in _METADATA_ADDRESSES else _DEV_HINT
+    raise UnsafeURL(
+        f"{subject}, {kind}: postbacks may only go to public internet addresses. "
+        f"Use the receiver's public host name{hint}."
+    )
+
+
+def _non_public_kind(address: IPAddress) -> str | None:
+    """What kind of non-public address this is, or None for a public internet address."""
+    for network, name in _NETWORKS:
+        if address.version == network.version and address in network:
+            return name
+    if not address.is_global or address.is_multicast or address.is_reserved:
+        return "a non-public address"
+    return None
