@@ -11,11 +11,14 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
 
 @dataclass(frozen=True)
 class Macro:
+    """One macro of the registry: its name (written `{name}`), what it carries, an example value."""
+
     name: str
     meaning: str
     example: str
@@ -71,8 +74,10 @@ MACRO_BY_NAME: dict[str, Macro] = {m.name: m for m in MACROS}
 # Marks, in links shown to publishers only, where the publisher puts its own click-id macro.
 REPLACE_ME = "replace_me"
 
+# A braced word with however many braces were typed, so `{{click_id}}` is caught, not half-read.
+_BRACED_RE = re.compile(r"(\{+)([^{}]*)(\}+)")
+# What `render` substitutes: single braces, spaces inside tolerated.
 _MACRO_RE = re.compile(r"\{([^{}]*)\}")
-_WORD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,14 @@ class Problem:
     macro: str = ""
 
 
+def _error(message: str, macro: str = "") -> Problem:
+    return Problem("error", message, macro)
+
+
+def _warning(message: str, macro: str = "") -> Problem:
+    return Problem("warning", message, macro)
+
+
 def _nearest(word: str) -> list[str]:
     return difflib.get_close_matches(word.lower(), MACRO_BY_NAME, n=3, cutoff=0.6)
 
@@ -91,76 +104,123 @@ def _nearest(word: str) -> list[str]:
 def _unknown(word: str) -> Problem:
     suggestions = _nearest(word)
     hint = f" Did you mean {', '.join('{' + s + '}' for s in suggestions)}?" if suggestions else ""
-    return Problem(
-        "error",
+    return _error(
         f"Unknown macro {{{word}}}: it would be sent empty.{hint} See the macro reference for the full list.",
         word,
     )
 
 
-def validate_template(template: str, *, publisher_link: bool = False) -> list[Problem]:
-    """Every error and warning of a URL template, in the order they appear.
+def _url_problems(template: str) -> list[Problem]:
+    try:
+        parts = urlsplit(template)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return [_error("Enter a full URL starting with https:// (or http://) and a host name.")]
+    return []
 
-    - `{word}` that is not a macro is an error naming it and the nearest known names;
-    - a query value equal to a macro name without braces is a warning: it is sent as text;
-    - `{replace_me}` is allowed only in links shown to publishers.
-    """
+
+def _word_problems(opening: str, inner: str, closing: str, *, publisher_link: bool) -> list[Problem]:
+    """The problems of one braced word, e.g. `{click_id}`, `{{click_id}}` or `{ clickid }`."""
+    word = inner.strip()
+    if not word:
+        return [_error("Empty braces {}: write a macro name inside them, e.g. {click_id}.")]
+    if len(opening) > 1 or len(closing) > 1:
+        return [_error(f"{opening}{inner}{closing} has double braces: write a macro as {{{word}}}.", word)]
     problems: list[Problem] = []
-    stripped = template.strip()
-    if not stripped:
-        return [Problem("error", "Enter a URL.")]
-    parts = urlsplit(stripped)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if word != inner:
         problems.append(
-            Problem("error", "Enter a full URL starting with https:// (or http://) and a host name.")
+            _warning(f"{{{inner}}} has spaces inside the braces; it is read as {{{word}}}.", word)
         )
-    for word in _MACRO_RE.findall(stripped):
-        if word == REPLACE_ME:
-            if not publisher_link:
-                problems.append(
-                    Problem(
-                        "error",
-                        "{replace_me} is only for tracking links shown to publishers; "
-                        "use one of our macros here, e.g. {click_id}.",
-                        word,
-                    )
-                )
-        elif word not in MACRO_BY_NAME:
-            problems.append(_unknown(word))
-    if stripped.count("{") != stripped.count("}"):
-        problems.append(Problem("error", "Unbalanced braces: every macro is written {name}."))
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if value in MACRO_BY_NAME:
+    if word == REPLACE_ME:
+        if not publisher_link:
             problems.append(
-                Problem(
-                    "warning",
-                    f"{key}={value} is sent as the literal text “{value}”. "
-                    f"To send the value, write {key}={{{value}}}.",
-                    value,
+                _error(
+                    "{replace_me} is only for tracking links shown to publishers; "
+                    "use one of our macros here, e.g. {click_id}.",
+                    word,
                 )
             )
+    elif word not in MACRO_BY_NAME:
+        problems.append(_unknown(word))
     return problems
 
 
+def _brace_problems(template: str, *, publisher_link: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    for opening, inner, closing in _BRACED_RE.findall(template):
+        problems += _word_problems(opening, inner, closing, publisher_link=publisher_link)
+    leftover = _BRACED_RE.sub("", template)
+    if "{" in leftover or "}" in leftover:
+        problems.append(
+            _error("Unbalanced braces: every macro is written {name}, with one brace on each side.")
+        )
+    return problems
+
+
+def _bare_name_warnings(template: str) -> list[Problem]:
+    """A query value that is a macro name without braces goes out as that very word."""
+    query = template.partition("?")[2].partition("#")[0]
+    return [
+        _warning(
+            f"{key}={value} is sent as the literal text “{value}”. "
+            f"To send the value, write {key}={{{value}}}.",
+            value,
+        )
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if value in MACRO_BY_NAME
+    ]
+
+
+def validate_template(template: str, *, publisher_link: bool = False) -> list[Problem]:
+    """Every error and warning of a URL template, each once.
+
+    - the template must be a full http(s) URL;
+    - `{word}` that is not a macro is an error naming it and the nearest known names;
+    - braces must pair up, one on each side of a name;
+    - a query value equal to a macro name without braces is a warning: it is sent as text;
+    - `{replace_me}` is allowed only in links shown to publishers.
+    """
+    stripped = template.strip()
+    if not stripped:
+        return [_error("Enter a URL.")]
+    problems = [
+        *_url_problems(stripped),
+        *_brace_problems(stripped, publisher_link=publisher_link),
+        *_bare_name_warnings(stripped),
+    ]
+    return list(dict.fromkeys(problems))
+
+
 def errors_of(template: str, *, publisher_link: bool = False) -> list[str]:
+    """The messages of the template's errors alone: what blocks saving it."""
     return [
         p.message for p in validate_template(template, publisher_link=publisher_link) if p.level == "error"
     ]
 
 
+def _as_text(value: object) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
 def render(template: str, values: Mapping[str, object]) -> str:
     """The template with each known macro replaced by its URL-encoded value.
 
-    A macro without a value renders empty; unknown `{words}` are left as they are
-    (validation refuses them before a template is saved).
+    A macro without a value (missing or None) renders empty; datetimes render as ISO 8601
+    in UTC. Unknown `{words}`, `{replace_me}` among them, are left as they are (validation
+    refuses them before a template is saved).
     """
 
     def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name = match.group(1).strip()
         if name not in MACRO_BY_NAME:
             return match.group(0)
         value = values.get(name)
-        return "" if value is None else quote(str(value), safe="")
+        return "" if value is None else quote(_as_text(value), safe="")
 
     return _MACRO_RE.sub(substitute, template)
 
@@ -171,4 +231,5 @@ def sample_values() -> dict[str, str]:
 
 
 def preview(template: str) -> str:
+    """The template filled with every macro's example value."""
     return render(template, sample_values())
