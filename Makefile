@@ -21,9 +21,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # A first look: SQLite and no other service unless DATABASE_URL / REDIS_URL are set.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+run: export DEBUG ?= true
+run: export OUTBOUND_ALLOW_PRIVATE ?= true
 run: install
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
 	@echo ""
 	@echo "  Admin (managers):  http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:          http://$(HOST):$(PORT)/api/docs/"
@@ -31,8 +34,7 @@ run: install
 	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
 	@echo "  Demo logins:       admin / manager / analyst, password demo-pass-2026"
 	@echo ""
-	DEBUG=$${DEBUG:-true} OUTBOUND_ALLOW_PRIVATE=$${OUTBOUND_ALLOW_PRIVATE:-true} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "postbacks",
     "leads",
     "reports",
+    "portal",
 ]
 
 MIDDLEWARE = [

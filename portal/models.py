@@ -1,0 +1,1 @@
+"""The publisher portal: payouts, payment methods, access requests, referrals."""

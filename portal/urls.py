@@ -1,0 +1,4 @@
+"""The publisher portal's pages, mounted at /portal/."""
+
+app_name = "portal"
+urlpatterns: list = []

@@ -1,0 +1,264 @@
+"""`manage.py seed_demo`: a believable demo organization in an empty database, and nothing else."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import RequestFactory
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Membership, Organization, Role
+from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
+from partners.demo import DEMO_PASSWORD, lead_money
+from partners.models import App, Channel, Goal, GoalAlias, GoalPartnerPayout, Integration, Offer, Partner
+from postbacks.macros import errors_of
+from postbacks.models import PostbackTemplate
+
+pytestmark = pytest.mark.django_db
+
+CLICKS = 300
+LOGINS = {
+    "admin": Role.ADMIN,
+    "manager": Role.MANAGER,
+    "analyst": Role.ANALYST,
+    "publisher1": Role.PUBLISHER,
+    "publisher2": Role.PUBLISHER,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings):
+    """The demo's five logins need five password hashes; the slow hasher adds nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed_demo(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--clicks", str(CLICKS), *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    models = (
+        Organization,
+        Membership,
+        App,
+        Partner,
+        Integration,
+        Offer,
+        Goal,
+        Click,
+        Impression,
+        Lead,
+        LeadEvent,
+    )
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_seed_demo_creates_the_northwind_organization_with_channels_apps_and_partners():
+    seed_demo()
+
+    organization = Organization.objects.get()
+    assert (organization.name, organization.slug, organization.currency) == (
+        "Northwind Mobile",
+        "northwind",
+        "USD",
+    )
+    assert set(Channel.objects.values_list("name", flat=True)) == {
+        "Social",
+        "Search",
+        "Affiliate",
+        "Display",
+        "Video",
+    }
+    assert App.objects.count() == 3
+    assert set(App.objects.values_list("platform", flat=True)) == {"android", "ios", "web"}
+    assert Partner.objects.filter(kind=Partner.Kind.BUILTIN).exclude(preset_postback_url="").count() == 4
+    assert Partner.objects.filter(kind=Partner.Kind.CUSTOM).count() == 4
+
+
+def test_every_demo_login_signs_in_with_the_demo_password_in_its_role():
+    seed_demo()
+
+    for username, role in LOGINS.items():
+        request = RequestFactory().post("/admin/login/")
+        user = authenticate(request=request, username=username, password=DEMO_PASSWORD)
+        assert user is not None, username
+        assert user.membership.role == role
+        assert user.is_staff == (role != Role.PUBLISHER)
+    publishers = Membership.objects.filter(role=Role.PUBLISHER).values_list("partner__name", flat=True)
+    assert set(publishers) == {"Publisher Alpha", "Publisher Beta"}
+
+
+def test_the_manager_has_the_api_key():
+    seed_demo()
+
+    assert Token.objects.get().user.username == "manager"
+
+
+def test_integrations_have_parameters_an_install_postback_and_tracking_links():
+    seed_demo()
+
+    integrations = Integration.objects.all()
+    assert integrations.count() >= 9
+    assert {i.partner.name for i in integrations} >= {
+        "Meta Ads",
+        "AdNet One",
+        "Publisher Alpha",
+        "Publisher Beta",
+    }
+    for integration in integrations:
+        assert integration.parameters.filter(name__in=["partner_click_id", "sub1"]).count() == 2
+        assert integration.links.exists(), integration
+    assert (
+        PostbackTemplate.objects.filter(goal=None).count()
+        == integrations.exclude(partner__publisher_postback_url__gt="").count()
+    )
+
+
+def test_every_seeded_postback_url_passes_the_macro_validation():
+    seed_demo()
+
+    for url in PostbackTemplate.objects.values_list("url", flat=True):
+        assert errors_of(url) == [], url
+    for partner in Partner.objects.all():
+        for url in (partner.preset_postback_url, partner.publisher_postback_url):
+            assert not url or errors_of(url) == [], url
+
+
+def test_offers_cover_every_type_with_goals_aliases_and_one_default_goal():
+    seed_demo()
+
+    assert set(Offer.objects.values_list("type", flat=True)) == set(Offer.Type.values)
+    for offer in Offer.objects.all():
+        assert offer.goals.filter(is_default=True).count() == 1, offer
+        assert offer.landings.exists(), offer
+    aliases = set(GoalAlias.objects.values_list("goal__code", "code"))
+    assert {("registration", "reg"), ("deposit", "dep"), ("deposit", "ftd")} <= aliases
+    assert GoalPartnerPayout.objects.exists()
+
+
+def test_clicks_impressions_and_leads_lie_within_the_last_60_days():
+    seed_demo()
+    since = timezone.now() - timedelta(days=60)
+
+    assert Click.objects.count() == CLICKS
+    assert Impression.objects.exists()
+    assert Lead.objects.exists()
+    for model in (Click, Impression, Lead):
+        assert not model.objects.filter(created_at__lt=since).exists(), model
+        assert not model.objects.filter(created_at__gt=timezone.now()).exists(), model
+
+
+def test_leads_are_priced_from_their_goal_and_carry_their_events():
+    seed_demo()
+
+    for lead in Lead.objects.select_related("goal"):
+        override = GoalPartnerPayout.objects.filter(goal=lead.goal, partner_id=lead.partner_id).first()
+        assert (lead.payout, lead.revenue) == lead_money(lead.goal, override)
+        assert lead.events.filter(kind=LeadEvent.Kind.CREATED).count() == 1
+        status_events = lead.events.filter(kind=LeadEvent.Kind.STATUS)
+        assert status_events.count() == (0 if lead.status == LeadStatus.NEW else 1)
+    assert Lead.objects.filter(status=LeadStatus.APPROVED).count() > Lead.objects.count() / 2
+
+
+def test_json_output_parses_and_its_tokens_match_the_database():
+    summary = json.loads(seed_demo("--json"))
+
+    assert summary["organization"] == "Northwind Mobile"
+    assert {(x["username"], x["role"], x["password"]) for x in summary["logins"]} == {
+        (username, role, DEMO_PASSWORD) for username, role in LOGINS.items()
+    }
+    assert summary["api_key"] == Token.objects.get(user__username="manager").key
+    assert {(a["name"], a["token"]) for a in summary["apps"]} == set(App.objects.values_list("name", "token"))
+    assert {(i["app"], i["partner"], i["token"]) for i in summary["integrations"]} == set(
+        Integration.objects.values_list("app__name", "partner__name", "token")
+    )
+
+
+def test_the_example_postback_names_a_real_click_and_its_apps_token():
+    summary = json.loads(seed_demo("--json"))
+
+    url = urlsplit(summary["example_postback"])
+    assert f"{url.scheme}://{url.netloc}" == settings.PUBLIC_BASE_URL
+    assert url.path == "/postback/lead"
+    query = parse_qs(url.query)
+    click = Click.objects.select_related("offer__app").get(click_id=query["click"][0])
+    assert query["token"] == [click.offer.app.token]
+    assert query["exto"] == ["demo-1"]
+
+
+def test_text_output_shows_the_urls_logins_api_key_and_tokens():
+    output = seed_demo()
+
+    assert f"{settings.PUBLIC_BASE_URL}/admin/" in output
+    assert f"{settings.PUBLIC_BASE_URL}/api/docs/" in output
+    assert f"{settings.PUBLIC_BASE_URL}/admin/macros/" in output
+    assert all(username in output for username in LOGINS)
+    assert Token.objects.get().key in output
+    assert all(token in output for token in App.objects.values_list("token", flat=True))
+    assert all(token in output for token in Integration.objects.values_list("token", flat=True))
+
+
+def test_if_empty_on_a_seeded_database_changes_nothing_and_prints_the_same_summary():
+    first = json.loads(seed_demo("--json"))
+    before = counts()
+
+    again = json.loads(seed_demo("--if-empty", "--json"))
+
+    assert counts() == before
+    assert {k: v for k, v in again.items() if k != "example_postback"} == {
+        k: v for k, v in first.items() if k != "example_postback"
+    }
+
+
+def test_a_second_run_without_if_empty_refuses_with_a_clear_error():
+    seed_demo()
+    before = counts()
+
+    with pytest.raises(CommandError, match=r"already has an organization .*--if-empty"):
+        seed_demo()
+
+    assert counts() == before
+
+
+def test_seed_demo_refuses_when_a_demo_username_is_taken(django_user_model):
+    django_user_model.objects.create_user(username="admin", password="x-secret-1")
+
+    with pytest.raises(CommandError, match="admin"):
+        seed_demo()
+
+    assert not Organization.objects.exists()
+
+
+class _Undo(Exception):
+    """Raised to roll a seeded database back inside a test."""
+
+
+def traffic_shape() -> tuple[list[tuple], list[tuple]]:
+    clicks = list(
+        Click.objects.order_by("pk").values_list("partner__name", "sub1", "country", "device_type", "ip")
+    )
+    leads = list(Lead.objects.order_by("pk").values_list("goal__code", "status", "payout", "exto"))
+    return clicks, leads
+
+
+def test_the_same_seed_gives_the_same_traffic_and_leads():
+    with pytest.raises(_Undo), transaction.atomic():
+        seed_demo("--seed", "7")
+        first = traffic_shape()
+        raise _Undo
+
+    seed_demo("--seed", "7")
+
+    assert traffic_shape() == first
