@@ -1,9 +1,197 @@
-"""Management API viewsets of this app."""
+"""Management API viewsets of this app: apps, channels, partners, integrations, offers, goals, links.
+
+Every queryset starts from the requesting user's organization (partners.selectors), so
+another organization's object answers 404 exactly like a missing one. Roles are
+enforced by the default permission, accounts.permissions.RolePermission.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
+from rest_framework.serializers import as_serializer_error
+
+from accounts.models import Organization
+from accounts.permissions import organization_of
+from partners import filters, selectors
+from partners.models import App, Channel, Goal, Integration, Offer, Partner, TrackingLink
+from partners.serializers import (
+    AppSerializer,
+    ChannelSerializer,
+    GoalSerializer,
+    IntegrationConnectSerializer,
+    IntegrationSerializer,
+    OfferSerializer,
+    PartnerSerializer,
+    TrackingLinkSerializer,
+)
+from partners.services import integration_connect, tracking_link_create
+
+
+class Conflict(APIException):
+    """409: the request is valid but clashes with other data (in use, or changed meanwhile)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with a change made at the same moment: reload and try again."
+    default_code = "conflict"
+
+
+class OrganizationViewSet(viewsets.ModelViewSet):
+    """A viewset over one organization's rows; subclasses name the selector in get_queryset()."""
+
+    @property
+    def organization(self) -> Organization | None:
+        return organization_of(self.request.user)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._save(serializer, organization=self.organization)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        self._save(serializer)
+
+    def _save(self, serializer: serializers.BaseSerializer, **extra: Any) -> None:
+        # Validation catches duplicates; a duplicate written by a parallel request meanwhile is a 409.
+        try:
+            with transaction.atomic():
+                serializer.save(**extra)
+        except IntegrityError as exc:
+            raise Conflict() from exc
+
+    def perform_destroy(self, instance: Model) -> None:
+        try:
+            instance.delete()
+        except (ProtectedError, RestrictedError) as exc:
+            blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            kinds = sorted({str(obj._meta.verbose_name_plural) for obj in blockers})
+            raise Conflict(f"“{instance}” is still used by {', '.join(kinds)}: remove those first.") from exc
+
+
+class AppViewSet(OrganizationViewSet):
+    """The organization's apps and sites."""
+
+    serializer_class = AppSerializer
+    filterset_class = filters.AppFilterSet
+    ordering_fields = ["id", "name", "created_at"]
+
+    def get_queryset(self) -> QuerySet[App]:
+        return selectors.apps_for(self.organization)
+
+
+class ChannelViewSet(OrganizationViewSet):
+    """The organization's marketing channels."""
+
+    serializer_class = ChannelSerializer
+    filterset_class = filters.ChannelFilterSet
+    ordering_fields = ["id", "name", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Channel]:
+        return selectors.channels_for(self.organization)
+
+
+class PartnerViewSet(OrganizationViewSet):
+    """The organization's partners. A partner connected to an app cannot be deleted (409)."""
+
+    serializer_class = PartnerSerializer
+    filterset_class = filters.PartnerFilterSet
+    ordering_fields = ["id", "name", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Partner]:
+        return selectors.partners_for(self.organization)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=IntegrationConnectSerializer,
+        responses={201: IntegrationSerializer},
+        description="Connect a partner to an app, as the wizard does: partner, channel, "
+        "install postback, tracking parameters and one tracking link per active offer.",
+    )
+)
+class IntegrationViewSet(OrganizationViewSet):
+    """Partners connected to apps, with their tracking parameters, postbacks and links."""
+
+    serializer_class = IntegrationSerializer
+    filterset_class = filters.IntegrationFilterSet
+    ordering_fields = ["id", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Integration]:
+        return selectors.integrations_for(self.organization)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connect = IntegrationConnectSerializer(data=request.data, context=self.get_serializer_context())
+        connect.is_valid(raise_exception=True)
+        try:
+            integration = integration_connect(
+                organization=self.organization, actor=request.user, **connect.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(as_serializer_error(exc)) from exc
+        except IntegrityError as exc:
+            raise Conflict() from exc
+        data = self.get_serializer(self.get_queryset().get(pk=integration.pk)).data
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
+
+
+class OfferViewSet(OrganizationViewSet):
+    """The organization's offers with their landings and creatives."""
+
+    serializer_class = OfferSerializer
+    filterset_class = filters.OfferFilterSet
+    ordering_fields = ["id", "name", "rate", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Offer]:
+        return selectors.offers_for(self.organization)
+
+
+class GoalViewSet(OrganizationViewSet):
+    """Goals of the organization's offers, with their aliases."""
+
+    serializer_class = GoalSerializer
+    filterset_class = filters.GoalFilterSet
+    ordering_fields = ["id", "code", "position"]
+
+    def get_queryset(self) -> QuerySet[Goal]:
+        return selectors.goals_for(self.organization)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        # A goal belongs to its offer's organization; it has no organization field of its own.
+        self._save(serializer)
+
+
+class TrackingLinkViewSet(OrganizationViewSet):
+    """Tracking links (flows) with their click and impression URLs."""
+
+    serializer_class = TrackingLinkSerializer
+    filterset_class = filters.TrackingLinkFilterSet
+    ordering_fields = ["id", "code", "created_at"]
+
+    def get_queryset(self) -> QuerySet[TrackingLink]:
+        return selectors.links_for(self.organization)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        integration = fields.pop("integration")
+        offer = fields.pop("offer")
+        fields.pop("partner")
+        link = tracking_link_create(integration=integration, offer=offer, **fields)
+        serializer.instance = self.get_queryset().get(pk=link.pk)
 
 
 def register(router: BaseRouter) -> None:
     """Add this app's viewsets to the management API router."""
+    router.register("apps", AppViewSet, basename="app")
+    router.register("channels", ChannelViewSet, basename="channel")
+    router.register("partners", PartnerViewSet, basename="partner")
+    router.register("integrations", IntegrationViewSet, basename="integration")
+    router.register("offers", OfferViewSet, basename="offer")
+    router.register("goals", GoalViewSet, basename="goal")
+    router.register("links", TrackingLinkViewSet, basename="link")

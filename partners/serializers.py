@@ -1,0 +1,531 @@
+"""Management API representations of apps, channels, partners, integrations, offers, goals and links.
+
+Every foreign key a client sends is looked up among the requesting user's organization's
+rows only, so another organization's id is refused exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Organization
+from accounts.permissions import organization_of
+from partners import selectors
+from partners.models import (
+    App,
+    Channel,
+    Creative,
+    Goal,
+    GoalAlias,
+    Integration,
+    Landing,
+    Offer,
+    Partner,
+    TrackingLink,
+    TrackingParameter,
+)
+from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
+from postbacks.macros import errors_of
+from postbacks.models import PostbackTemplate
+
+
+def request_organization(context: dict[str, Any]) -> Organization | None:
+    """The organization of the user making the request the serializer serves."""
+    request = context.get("request")
+    return organization_of(getattr(request, "user", None))
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OrganizationRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key chosen among the requesting user's organization's rows (a selector's)."""
+
+    def __init__(self, *, selector: Callable[[Organization | None], QuerySet], **kwargs: Any) -> None:
+        self.selector = selector
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        # Validating an id needs the row alone, not what the API prefetches to show it.
+        return self.selector(request_organization(self.context)).prefetch_related(None)
+
+
+def _refuse_taken_name(rows: QuerySet, name: str, instance: Any, noun: str) -> str:
+    """`name`, unless another row among `rows` has it (in any letter case)."""
+    taken = rows.filter(name__iexact=name)
+    if instance is not None:
+        taken = taken.exclude(pk=instance.pk)
+    if taken.exists():
+        raise serializers.ValidationError(f"A {noun} named “{name}” exists already.")
+    return name
+
+
+def _refuse_bad_template(value: str) -> str:
+    """A URL template with only known macros (or empty)."""
+    errors = errors_of(value) if value.strip() else []
+    if errors:
+        raise serializers.ValidationError(errors)
+    return value.strip()
+
+
+def _tracking_pairs(parameters: Iterable[TrackingParameter], *, impression: bool) -> list[tuple[str, str]]:
+    return [(p.name, p.placeholder) for p in parameters if (p.in_impression if impression else p.in_click)]
+
+
+def link_click_url(link: TrackingLink) -> str:
+    """The link's click URL with its integration's click parameters."""
+    return click_url(link.code, _tracking_pairs(link.integration.parameters.all(), impression=False))
+
+
+def link_impression_url(link: TrackingLink) -> str:
+    """The link's impression URL with its integration's impression parameters."""
+    return impression_url(link.code, _tracking_pairs(link.integration.parameters.all(), impression=True))
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    """A marketing channel."""
+
+    class Meta:
+        model = Channel
+        fields = ["id", "name", "created_at"]
+
+    def validate_name(self, value: str) -> str:
+        rows = selectors.channels_for(request_organization(self.context))
+        return _refuse_taken_name(rows, value.strip(), self.instance, "channel")
+
+
+class AppSerializer(serializers.ModelSerializer):
+    """An advertised app or site; `token` is the advertiser's inbound token."""
+
+    class Meta:
+        model = App
+        fields = ["id", "name", "platform", "store_id", "default_url", "token", "created_at"]
+        read_only_fields = ["token"]
+
+    def validate_name(self, value: str) -> str:
+        rows = selectors.apps_for(request_organization(self.context))
+        return _refuse_taken_name(rows, value.strip(), self.instance, "app")
+
+
+class ParameterRowSerializer(serializers.Serializer):
+    """A tracking-URL parameter: our name, the partner's macro for it, and the URLs it goes in."""
+
+    name = serializers.CharField(max_length=50)
+    placeholder = serializers.CharField(max_length=200, allow_blank=True, default="")
+    in_click = serializers.BooleanField(default=True)
+    in_impression = serializers.BooleanField(default=True)
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    """A traffic supplier; built-in partners carry the presets the wizard starts from."""
+
+    default_channel = OrganizationRelatedField(
+        selector=selectors.channels_for, allow_null=True, required=False
+    )
+    preset_parameters = serializers.ListField(child=ParameterRowSerializer(), required=False)
+
+    class Meta:
+        model = Partner
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "default_channel",
+            "status",
+            "contact_name",
+            "contact_email",
+            "website",
+            "preset_postback_url",
+            "preset_parameters",
+            "publisher_postback_url",
+            "created_at",
+        ]
+
+    def validate_name(self, value: str) -> str:
+        rows = selectors.partners_for(request_organization(self.context))
+        return _refuse_taken_name(rows, value.strip(), self.instance, "partner")
+
+    def validate_preset_postback_url(self, value: str) -> str:
+        return _refuse_bad_template(value)
+
+    def validate_publisher_postback_url(self, value: str) -> str:
+        return _refuse_bad_template(value)
+
+    def validate_preset_parameters(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        unknown = [row["name"] for row in value if row["name"] not in TRACKING_PARAM_NAMES]
+        if unknown:
+            raise serializers.ValidationError(
+                [f"“{name}” is not a tracking parameter we understand." for name in unknown]
+            )
+        return [dict(row) for row in value]
+
+
+class TrackingParameterSerializer(serializers.ModelSerializer):
+    """A row of an integration's tracking-URL table."""
+
+    class Meta:
+        model = TrackingParameter
+        fields = ["name", "placeholder", "in_click", "in_impression"]
+
+
+class PostbackTemplateSerializer(serializers.ModelSerializer):
+    """An outbound postback URL of an integration; `goal` is empty for the install postback."""
+
+    goal = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = PostbackTemplate
+        fields = ["id", "goal", "event", "url", "is_active"]
+
+
+class IntegrationLinkSerializer(serializers.ModelSerializer):
+    """A tracking link as listed on its integration, with the URLs to hand to the partner."""
+
+    offer_name = serializers.CharField(source="offer.name", read_only=True)
+    click_url = serializers.SerializerMethodField()
+    impression_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrackingLink
+        fields = ["id", "code", "offer", "offer_name", "status", "click_url", "impression_url"]
+
+    def get_click_url(self, link: TrackingLink) -> str:
+        return link_click_url(link)
+
+    def get_impression_url(self, link: TrackingLink) -> str:
+        return link_impression_url(link)
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    """A partner connected to an app. Reads everything; changes status, channel and settings."""
+
+    app_name = serializers.CharField(source="app.name", read_only=True)
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    channel = OrganizationRelatedField(selector=selectors.channels_for, allow_null=True, required=False)
+    channel_name = serializers.CharField(source="channel.name", read_only=True, allow_null=True, default=None)
+    inbound_mapping = serializers.DictField(child=serializers.CharField(max_length=100), required=False)
+    parameters = TrackingParameterSerializer(many=True, read_only=True)
+    postback_templates = PostbackTemplateSerializer(many=True, read_only=True)
+    links = IntegrationLinkSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "app",
+            "app_name",
+            "partner",
+            "partner_name",
+            "channel",
+            "channel_name",
+            "status",
+            "token",
+            "ip_privacy",
+            "allowed_ips",
+            "status_sync_url",
+            "inbound_mapping",
+            "parameters",
+            "postback_templates",
+            "links",
+            "created_at",
+        ]
+        read_only_fields = ["app", "partner", "token"]
+
+    def validate_status_sync_url(self, value: str) -> str:
+        return _refuse_bad_template(value)
+
+    def validate_allowed_ips(self, value: str) -> str:
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        bad = []
+        for line in lines:
+            try:
+                ipaddress.ip_network(line, strict=False)
+            except ValueError:
+                bad.append(line)
+        if bad:
+            raise serializers.ValidationError([f"“{line}” is not an IP address or network." for line in bad])
+        return "\n".join(lines)
+
+
+class IntegrationConnectSerializer(serializers.Serializer):
+    """What connecting a partner to an app takes: the wizard's four steps in one request.
+
+    Give an existing `partner`, or a `partner_name` for a new custom partner; a `channel`,
+    or a `new_channel_name` to create. Without `parameters` the wizard's default rows apply.
+    """
+
+    app = OrganizationRelatedField(selector=selectors.apps_for)
+    partner = OrganizationRelatedField(selector=selectors.partners_for, allow_null=True, required=False)
+    partner_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    channel = OrganizationRelatedField(selector=selectors.channels_for, allow_null=True, required=False)
+    new_channel_name = serializers.CharField(max_length=100, allow_blank=True, default="")
+    postback_url = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    parameters = ParameterRowSerializer(many=True, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("partner") is not None and attrs["partner_name"].strip():
+            raise serializers.ValidationError(
+                {"partner_name": ["Give either an existing partner or a new partner's name, not both."]}
+            )
+        if attrs.get("channel") is not None and attrs["new_channel_name"].strip():
+            raise serializers.ValidationError(
+                {"new_channel_name": ["Give either an existing channel or a new channel's name, not both."]}
+            )
+        new_channel_name = attrs["new_channel_name"].strip()
+        if new_channel_name:
+            # Typing the name of a channel that exists picks it instead of making a twin.
+            organization = request_organization(self.context)
+            existing = selectors.channels_for(organization).filter(name__iexact=new_channel_name).first()
+            if existing is not None:
+                attrs["channel"], attrs["new_channel_name"] = existing, ""
+        if "parameters" not in attrs:
+            attrs["parameters"] = [dict(row) for row in DEFAULT_PARAMETER_ROWS]
+        return attrs
+
+
+class LandingSerializer(serializers.ModelSerializer):
+    """A landing page or deeplink of an offer."""
+
+    class Meta:
+        model = Landing
+        fields = ["id", "name", "kind", "url"]
+
+
+class CreativeSerializer(serializers.ModelSerializer):
+    """An uploaded creative; `file` is its download URL."""
+
+    class Meta:
+        model = Creative
+        fields = ["id", "name", "file", "created_at"]
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    """An offer (a campaign to publishers) with its landings and creatives."""
+
+    app = OrganizationRelatedField(selector=selectors.apps_for)
+    landings = LandingSerializer(many=True, read_only=True)
+    creatives = CreativeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "app",
+            "name",
+            "type",
+            "rate",
+            "currency",
+            "category",
+            "description",
+            "visibility",
+            "status",
+            "attribution_window_days",
+            "landings",
+            "creatives",
+            "created_at",
+        ]
+        # The name's uniqueness per app is checked in validate() as a field error.
+        validators: list[Any] = []
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Enter a three-letter ISO 4217 currency code, e.g. USD.")
+        return value.upper()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        app = attrs.get("app")
+        if self.instance is not None and app is not None and app != self.instance.app:
+            raise serializers.ValidationError({"app": ["An offer cannot move to another app."]})
+        app = app or self.instance.app
+        name = attrs.get("name", self.instance.name if self.instance else "")
+        try:
+            _refuse_taken_name(selectors.offers_of(app), name, self.instance, "offer of this app")
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"name": exc.detail}) from exc
+        return attrs
+
+
+class AliasCodesField(serializers.ListField):
+    """A goal's aliases as a list of codes."""
+
+    child = serializers.SlugField(max_length=50)
+
+    def get_attribute(self, instance: Goal) -> list[str]:
+        return [alias.code for alias in instance.aliases.all()]
+
+
+def _goal_save(goal: Goal, aliases: list[str] | None) -> Goal:
+    """Save the goal and, when `aliases` is given, make them exactly its aliases."""
+    try:
+        with transaction.atomic():
+            goal.save()
+            if aliases is not None:
+                goal.aliases.exclude(code__in=aliases).delete()
+                kept = set(goal.aliases.values_list("code", flat=True))
+                GoalAlias.objects.bulk_create(
+                    GoalAlias(goal=goal, offer_id=goal.offer_id, code=code)
+                    for code in aliases
+                    if code not in kept
+                )
+    except IntegrityError as exc:
+        # Another request took a code between validation and saving.
+        raise serializers.ValidationError(
+            {"code": ["This code or an alias was just taken by another goal of the offer: try again."]}
+        ) from exc
+    return goal
+
+
+class GoalSerializer(serializers.ModelSerializer):
+    """A goal of an offer, found by its `code` or any of its `aliases`."""
+
+    offer = OrganizationRelatedField(selector=selectors.offers_for)
+    aliases = AliasCodesField(required=False)
+
+    class Meta:
+        model = Goal
+        fields = [
+            "id",
+            "offer",
+            "code",
+            "name",
+            "payout_type",
+            "payout",
+            "revenue",
+            "is_default",
+            "position",
+            "aliases",
+        ]
+        # Code, alias and default uniqueness per offer are checked in validate() as field errors.
+        validators: list[Any] = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        goal: Goal | None = self.instance
+        offer = attrs.get("offer")
+        current_aliases: list[str] = []
+        if goal is not None:
+            if offer is not None and offer != goal.offer:
+                raise serializers.ValidationError({"offer": ["A goal cannot move to another offer."]})
+            offer = goal.offer
+            current_aliases = [alias.code for alias in goal.aliases.all()]
+        others = list(selectors.other_goals_of(offer, excluding=goal))
+        errors = _goal_code_errors(
+            others=others,
+            code=attrs.get("code", goal.code if goal else ""),
+            new_aliases=attrs.get("aliases"),
+            current_aliases=current_aliases,
+        )
+        if attrs.get("is_default") and any(other.is_default for other in others):
+            errors["is_default"] = ["The offer has a default goal already: unset it there first."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Goal:
+        aliases = validated_data.pop("aliases", [])
+        return _goal_save(Goal(**validated_data), aliases)
+
+    def update(self, instance: Goal, validated_data: dict[str, Any]) -> Goal:
+        aliases = validated_data.pop("aliases", None)
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        return _goal_save(instance, aliases)
+
+
+def _goal_code_errors(
+    *, others: list[Goal], code: str, new_aliases: list[str] | None, current_aliases: list[str]
+) -> dict[str, list[str]]:
+    """Field errors for a code or aliases that another goal of the offer (or the goal itself) uses."""
+    taken: dict[str, Goal] = {}
+    for other in others:
+        taken[other.code] = other
+        for alias in other.aliases.all():
+            taken[alias.code] = other
+    errors: dict[str, list[str]] = {}
+    if code in taken:
+        errors["code"] = [f"“{code}” is already used by the goal {taken[code]}."]
+    elif new_aliases is None and code in current_aliases:
+        errors["code"] = [f"“{code}” is already one of this goal's aliases."]
+    if new_aliases is not None:
+        alias_errors: list[str] = []
+        seen: set[str] = set()
+        for alias in new_aliases:
+            if alias in seen:
+                alias_errors.append(f"“{alias}” appears twice.")
+            elif alias == code:
+                alias_errors.append(f"“{alias}” is the goal's own code.")
+            elif alias in taken:
+                alias_errors.append(f"“{alias}” is already used by the goal {taken[alias]}.")
+            seen.add(alias)
+        if alias_errors:
+            errors["aliases"] = alias_errors
+    return errors
+
+
+class TrackingLinkSerializer(serializers.ModelSerializer):
+    """A tracking link (a flow): a partner promoting an offer, with the URLs to hand out.
+
+    The integration is found from the partner and the offer's app; partner and offer are
+    fixed once the link exists.
+    """
+
+    partner = OrganizationRelatedField(selector=selectors.partners_for)
+    offer = OrganizationRelatedField(selector=selectors.offers_for)
+    landing = OrganizationRelatedField(selector=selectors.landings_for, allow_null=True, required=False)
+    click_url = serializers.SerializerMethodField()
+    impression_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrackingLink
+        fields = [
+            "id",
+            "code",
+            "partner",
+            "integration",
+            "offer",
+            "landing",
+            "status",
+            "sub1",
+            "sub2",
+            "sub3",
+            "sub4",
+            "sub5",
+            "click_url",
+            "impression_url",
+            "created_at",
+        ]
+        read_only_fields = ["code", "integration"]
+
+    def get_click_url(self, link: TrackingLink) -> str:
+        return link_click_url(link)
+
+    def get_impression_url(self, link: TrackingLink) -> str:
+        return link_impression_url(link)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        link: TrackingLink | None = self.instance
+        if link is not None:
+            for field in ("partner", "offer"):
+                if field in attrs and attrs[field] != getattr(link, field):
+                    raise serializers.ValidationError(
+                        {field: [f"A link's {field} is fixed: create a new link instead."]}
+                    )
+        offer = attrs.get("offer") or link.offer
+        landing = attrs.get("landing")
+        if landing is not None and landing.offer_id != offer.pk:
+            raise serializers.ValidationError({"landing": ["This landing belongs to another offer."]})
+        if link is None:
+            integration = selectors.integration_of(
+                organization=request_organization(self.context), app=offer.app, partner=attrs["partner"]
+            )
+            if integration is None:
+                raise serializers.ValidationError(
+                    {"partner": [f"Connect the partner to the app {offer.app} first."]}
+                )
+            attrs["integration"] = integration
+        return attrs
