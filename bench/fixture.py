@@ -1,0 +1,75 @@
+"""The benchmark's data, made through the project's own services: one of everything a click needs."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from accounts.models import Organization
+from leads.clicks import click_record, link_data
+from partners.models import App, Goal, GoalAlias, Landing, Offer
+from partners.services import integration_connect
+from partners.tracking import DEFAULT_PARAMETER_ROWS
+
+LANDING_URL = "https://example.com/landing?cid={click_id}&s1={sub1}&pcid={partner_click_id}"
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36"
+)
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What the sections' URLs need: tokens, the link, a click and the baseline's foreign keys."""
+
+    run_id: str
+    app_token: str
+    integration_token: str
+    link_code: str
+    click_id: str
+    baseline_query: str
+
+
+def _offer(app: App) -> Offer:
+    offer = Offer.objects.create(
+        organization=app.organization, app=app, name="Bench CPA", type=Offer.Type.CPA, rate=Decimal("2")
+    )
+    Goal.objects.create(offer=offer, code="install", name="Install", payout=Decimal("1"), is_default=True)
+    registration = Goal.objects.create(
+        offer=offer, code="registration", name="Registration", payout=Decimal("2"), position=1
+    )
+    GoalAlias.objects.create(goal=registration, offer=offer, code="reg")
+    Landing.objects.create(offer=offer, name="Main", url=LANDING_URL)
+    return offer
+
+
+def create_fixture() -> Fixture:
+    """A fresh organization per run, so runs never collide on unique keys."""
+    run_id = secrets.token_hex(4)
+    organization = Organization.objects.create(name=f"Bench {run_id}", slug=f"bench-{run_id}")
+    app = App.objects.create(organization=organization, name="Bench App", default_url="https://example.com/")
+    _offer(app)
+    integration = integration_connect(
+        organization=organization, app=app, partner_name="Bench Partner", parameters=DEFAULT_PARAMETER_ROWS
+    )
+    link = integration.links.get()
+    click = click_record(
+        link=link_data(link.code),
+        fields={"ip": "203.0.113.7", "user_agent": USER_AGENT, "partner_click_id": "bench", "sub1": "s"},
+    )
+    ids = {
+        "organization": organization.pk,
+        "integration": integration.pk,
+        "link": link.pk,
+        "partner": link.partner_id,
+        "offer": link.offer_id,
+    }
+    return Fixture(
+        run_id=run_id,
+        app_token=app.token,
+        integration_token=integration.token,
+        link_code=link.code,
+        click_id=click.click_id,
+        baseline_query="&".join(f"{name}={value}" for name, value in ids.items()),
+    )

@@ -1,0 +1,119 @@
+"""The benchmark run: database, fixture, gunicorn, every section under wrk, then the report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import django
+from django.core.management import call_command
+
+from bench import wrk
+from bench.database import ensure_database
+from bench.sections import SECTIONS, Section, Unavailable
+from bench.server import gunicorn
+from bench.wrk import WrkResult
+
+if TYPE_CHECKING:
+    from bench.fixture import Fixture
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
+# A section whose p99 exceeds this multiple of the baseline's is worth a look.
+P99_WARNING_FACTOR = 3
+# More failed responses than this share make a section's figures meaningless.
+ERROR_WARNING_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A section's result: its wrk figures, or why it was skipped."""
+
+    title: str
+    ratio_name: str | None
+    result: WrkResult | None = None
+    skipped: str = ""
+
+
+def _run_section(section: Section, base_url: str, fixture: Fixture, wrk_path: str) -> Outcome:
+    try:
+        target = section.prepare(base_url, fixture)
+    except Unavailable as reason:
+        print(f"  {section.title}: SKIPPED — {reason}", flush=True)
+        return Outcome(section.title, section.ratio_name, skipped=str(reason))
+    url = base_url + target.path
+    wrk.run(wrk_path, url, WARMUP_SECONDS, target.script, target.warmup_args or target.args)
+    result = wrk.run(wrk_path, url, SECONDS, target.script, target.args)
+    print(f"  {section.title}: {result.requests_per_second:.0f} req/s", flush=True)
+    return Outcome(section.title, section.ratio_name, result)
+
+
+def _table(outcomes: list[Outcome]) -> None:
+    print()
+    print(f"{'section':<34} {'req/s':>9} {'p99 ms':>8} {'requests':>9} {'errors':>7}")
+    for outcome in outcomes:
+        r = outcome.result
+        if r is None:
+            print(f"{outcome.title:<34} {'skipped':>9}")
+        else:
+            line = f"{r.requests_per_second:>9.1f} {r.p99_ms:>8.2f} {r.requests:>9} {r.errors:>7}"
+            print(f"{outcome.title:<34} {line}")
+    print()
+
+
+def _warnings(outcomes: list[Outcome], baseline: WrkResult | None) -> None:
+    for outcome in outcomes:
+        r = outcome.result
+        if outcome.skipped:
+            print(f"note: {outcome.title} skipped ({outcome.skipped})")
+        if r is None:
+            continue
+        if r.errors > r.requests * ERROR_WARNING_SHARE:
+            print(f"warning: {outcome.title}: {r.errors} of {r.requests} responses failed")
+        if baseline and r.p99_ms > P99_WARNING_FACTOR * baseline.p99_ms:
+            print(
+                f"warning: {outcome.title}: p99 {r.p99_ms:.2f} ms is more than "
+                f"{P99_WARNING_FACTOR}× the baseline's {baseline.p99_ms:.2f} ms"
+            )
+
+
+def _ratios(outcomes: list[Outcome], baseline: WrkResult | None) -> None:
+    for outcome in outcomes:
+        if outcome.ratio_name is None:
+            continue
+        if outcome.result is None or baseline is None:
+            print(f"{outcome.ratio_name}: n/a")
+        else:
+            ratio = outcome.result.requests_per_second / baseline.requests_per_second
+            print(f"{outcome.ratio_name}: {ratio:.2f}")
+
+
+def _prepare() -> Fixture:
+    ensure_database(os.environ["DATABASE_URL"])
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    # Models load only after setup(); the cache is the benchmark's own Redis database.
+    from django.core.cache import cache
+
+    from bench.fixture import create_fixture
+
+    cache.clear()
+    return create_fixture()
+
+
+def run() -> int:
+    """Run every section in one gunicorn; the last lines are the ratios to the baseline."""
+    wrk_path = wrk.ensure_wrk()
+    fixture = _prepare()
+    print(f"bench: {len(SECTIONS)} sections, {SECONDS} s each after {WARMUP_SECONDS} s warm-up", flush=True)
+    load = os.getloadavg()[0]
+    if load > 1:
+        print(f"warning: load average {load:.1f} on {os.cpu_count()} cores before the run: figures are noisy")
+    with gunicorn() as base_url:
+        outcomes = [_run_section(section, base_url, fixture, wrk_path) for section in SECTIONS]
+    baseline = next((o.result for o in outcomes if o.ratio_name is None), None)
+    _table(outcomes)
+    _warnings(outcomes, baseline)
+    _ratios(outcomes, baseline)
+    return 0 if baseline is not None else 1

@@ -1,0 +1,76 @@
+"""gunicorn serving config.wsgi on a free loopback port, for as long as the benchmark runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Two cores run gunicorn, PostgreSQL and wrk at once: more workers than this only queue on the CPU.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+STARTUP_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(base_url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with status {process.returncode} while starting.")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer {base_url}/healthz within {STARTUP_SECONDS} s.")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    # gunicorn runs in its own process group: the arbiter and its workers go together.
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def gunicorn(workers: int = WORKERS) -> Iterator[str]:
+    """Start gunicorn, yield its base URL, and stop it on the way out, errors and Ctrl-C included."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--log-level=warning",
+    ]
+    # Whitenoise warns once per worker that `collectstatic` never ran; the bench serves no static files.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:No directory at"}
+    process = subprocess.Popen(command, start_new_session=True, env=env)
+    # SIGTERM to the benchmark must still stop gunicorn: turn it into an exit that unwinds.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_until_up(base_url, process)
+        yield base_url
+    finally:
+        _stop(process)
+        signal.signal(signal.SIGTERM, previous)

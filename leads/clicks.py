@@ -1,0 +1,469 @@
+"""Clicks and impressions: the tracking-link cache, recording, and the generated API URLs.
+
+The click redirect is the hottest path of the product, so a tracking link's configuration
+(ids, landing URLs, parameter mapping, IP privacy, the macro values that come from the
+configuration) is resolved once into a plain dict and kept in Django's cache (Redis in
+production). A warm click then costs one cache read and one INSERT. Receivers at the end
+of this module drop a link's entry whenever anything it was built from changes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from leads.models import Click, Impression
+from leads.useragents import parse_user_agent
+from partners.models import (
+    App,
+    Channel,
+    Integration,
+    IpPrivacy,
+    Landing,
+    Offer,
+    Partner,
+    Status,
+    TrackingLink,
+    TrackingParameter,
+)
+from partners.tracking import TRACKING_PARAM_NAMES
+from postbacks.macros import render
+
+logger = logging.getLogger(__name__)
+
+# Bump when the shape of the cached dict changes, so a deploy never reads old entries.
+LINK_DATA_VERSION = 1
+LINK_CACHE_SECONDS = 600
+# Unknown codes are cached briefly too: junk traffic must not reach the database each time.
+MISSING_CACHE_SECONDS = 60
+LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+DEVICE_IDS = ("idfa", "gaid", "android_id", "device_id")
+# Parameters kept in Click.params: enough for any partner, bounded so a URL cannot bloat a row.
+MAX_EXTRA_PARAMS = 30
+MAX_EXTRA_KEY = 100
+MAX_EXTRA_VALUE = 500
+
+LinkData = dict[str, Any]
+
+# 24metrics parameter names of the click and impression APIs → our tracking names.
+API_TO_TRACKING = {
+    "sub_id": "sub1",
+    "click_ip": "ip",
+    "impression_ip": "ip",
+    "external_transaction_id": "partner_click_id",
+}
+
+
+def link_cache_key(code: str) -> str:
+    return f"trk:link:v{LINK_DATA_VERSION}:{code}"
+
+
+# -- the link cache ---------------------------------------------------------------------------
+
+
+def _is_live(link: TrackingLink) -> bool:
+    return all(
+        status == Status.ACTIVE
+        for status in (link.status, link.integration.status, link.offer.status, link.partner.status)
+    )
+
+
+def _placeholder_name(placeholder: str) -> str | None:
+    """The parameter name hidden in a partner macro: `{clickid}`, `[CLICK_ID]`, `${sub}` → the word."""
+    word = placeholder.strip().strip("{}[]$%")
+    return word if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,99}", word) else None
+
+
+def _aliases(parameters: Iterable[TrackingParameter], mapping: Mapping[str, Any]) -> dict[str, str]:
+    """Partner parameter names → ours, from the tracking-parameter table and the inbound mapping."""
+    aliases: dict[str, str] = {}
+    for row in parameters:
+        word = _placeholder_name(row.placeholder)
+        if word and word not in TRACKING_PARAM_NAMES:
+            aliases[word] = row.name
+    for ours, theirs in mapping.items():
+        target = API_TO_TRACKING.get(ours, ours)
+        if target in TRACKING_PARAM_NAMES and isinstance(theirs, str) and theirs not in TRACKING_PARAM_NAMES:
+            aliases[theirs] = target
+    return aliases
+
+
+def _config_macros(link: TrackingLink) -> dict[str, str]:
+    integration, offer = link.integration, link.offer
+    return {
+        "app_id": str(integration.app_id),
+        "app_name": integration.app.name,
+        "platform": integration.app.platform,
+        "partner_name": link.partner.name,
+        "channel": integration.channel.name if integration.channel else "",
+        "campaign_id": str(offer.pk),
+        "campaign_name": offer.name,
+    }
+
+
+def _build_link_data(link: TrackingLink) -> LinkData:
+    landings = {str(landing.pk): landing.url for landing in link.offer.landings.all()}
+    if link.landing is not None:
+        landings[str(link.landing.pk)] = link.landing.url
+    parameters = list(link.integration.parameters.all())
+    return {
+        "link_id": link.pk,
+        "code": link.code,
+        "organization_id": link.organization_id,
+        "integration_id": link.integration_id,
+        "partner_id": link.partner_id,
+        "offer_id": link.offer_id,
+        "app_id": link.integration.app_id,
+        # The link's landing, else the offer's first one; None sends clicks to the app's URL.
+        "landing_id": link.landing_id or next((int(pk) for pk in landings), None),
+        "landings": landings,
+        "default_url": link.integration.app.default_url,
+        "subs": {name: getattr(link, name) for name in SUBS},
+        "aliases": _aliases(parameters, link.integration.inbound_mapping or {}),
+        "unfilled": sorted({row.placeholder for row in parameters if row.placeholder}),
+        "ip_privacy": link.integration.ip_privacy,
+        "macros": _config_macros(link),
+    }
+
+
+def _load_link_data(code: str) -> LinkData | None:
+    link = (
+        TrackingLink.objects.select_related(
+            "integration__app", "integration__channel", "offer", "partner", "landing"
+        )
+        .filter(code=code)
+        .first()
+    )
+    return _build_link_data(link) if link is not None and _is_live(link) else None
+
+
+def link_data(code: str) -> LinkData | None:
+    """The live link's resolved configuration, or None for an unknown or paused link."""
+    if not LINK_CODE_RE.match(code):
+        return None
+    key = link_cache_key(code)
+    try:
+        cached = cache.get(key)
+    except Exception:  # a cache outage must not lose clicks: fall back to the database
+        logger.warning("link cache unavailable; reading link %s from the database", code, exc_info=True)
+        return _load_link_data(code)
+    if cached is not None:
+        return cached or None
+    data = _load_link_data(code)
+    try:
+        cache.set(key, data or {}, LINK_CACHE_SECONDS if data else MISSING_CACHE_SECONDS)
+    except Exception:  # serving the click matters more than caching it
+        logger.warning("link cache unavailable; link %s not cached", code, exc_info=True)
+    return data
+
+
+def link_cache_forget(codes: Iterable[str]) -> None:
+    """Drop the cached entries of these link codes, now and again once the transaction commits.
+
+    The second delete covers a click that re-read the old rows while the change was not yet
+    committed and cached them again.
+    """
+    keys = [link_cache_key(code) for code in set(codes)]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+# -- recording --------------------------------------------------------------------------------
+
+_MAX_LENGTHS = {field.name: field.max_length for field in Click._meta.fields if field.max_length}
+
+
+def _clean(name: str, value: str) -> str:
+    """A value fit for its column: no NUL (PostgreSQL refuses it), cut to the column's length."""
+    return value.replace("\x00", "")[: _MAX_LENGTHS.get(name, 255)]
+
+
+def truncate_ip(ip: str) -> str:
+    """The IP with its host part zeroed: the last IPv4 octet, everything past an IPv6 /48."""
+    try:
+        address = ipaddress.ip_address(ip)
+        prefix = 24 if address.version == 4 else 48
+        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    except ValueError:
+        return ""
+
+
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    # "XX" is Cloudflare's "unknown", "T1" its Tor exit: neither is a country.
+    return value if re.fullmatch(r"[A-Z]{2}", value) and value not in ("XX", "T1") else ""
+
+
+def tracking_fields(
+    link: LinkData, params: Iterable[tuple[str, str]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Split a tracking URL's parameters into our fields and the others.
+
+    A partner's own name (from its macro in the parameter table, or the inbound mapping)
+    counts as ours; our own name wins when both are sent. A value that is still the
+    partner's unfilled macro (`{clickid}`) is no value at all.
+    """
+    fields: dict[str, str] = {}
+    others: dict[str, str] = {}
+    aliases, unfilled = link["aliases"], link["unfilled"]
+    for name, value in params:
+        ours = name if name in TRACKING_PARAM_NAMES else aliases.get(name)
+        if ours is None:
+            others[name] = value
+        elif name == ours or not fields.get(ours):
+            fields[ours] = "" if value in unfilled else value
+    return fields, others
+
+
+def extra_params(params: Mapping[str, str]) -> dict[str, str]:
+    """Parameters we have no column for, bounded in number and size."""
+    kept: dict[str, str] = {}
+    for key, value in params.items():
+        if len(kept) >= MAX_EXTRA_PARAMS:
+            break
+        kept[key.replace("\x00", "")[:MAX_EXTRA_KEY]] = value.replace("\x00", "")[:MAX_EXTRA_VALUE]
+    return kept
+
+
+def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, str]:
+    """The columns a click and an impression share, from the request's fields."""
+    ip = fields.get("ip", "")
+    agent = fields.get("user_agent", "")
+    parsed = parse_user_agent(agent)
+    values = {name: fields.get(name) or link["subs"][name] for name in SUBS}
+    values |= {name: fields.get(name, "") for name in (*DEVICE_IDS, "referer", "language")}
+    values |= {
+        "ip": truncate_ip(ip) if link["ip_privacy"] == IpPrivacy.AT_REST else ip,
+        "user_agent": agent,
+        "device_type": parsed.device_type,
+        "os": parsed.os,
+        "browser": parsed.browser,
+        "country": _country(fields.get("country", "")),
+    }
+    return {name: _clean(name, value) for name, value in values.items()}
+
+
+def _link_ids(link: LinkData) -> dict[str, int]:
+    return {
+        "organization_id": link["organization_id"],
+        "integration_id": link["integration_id"],
+        "link_id": link["link_id"],
+        "partner_id": link["partner_id"],
+        "offer_id": link["offer_id"],
+    }
+
+
+def _landing_id(link: LinkData, wanted: str) -> int | None:
+    """The `landing_id` the URL asked for when it is one of the offer's, else the link's own."""
+    return int(wanted) if wanted in link["landings"] else link["landing_id"]
+
+
+def click_record(
+    *,
+    link: LinkData,
+    fields: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    created_at: datetime | None = None,
+) -> Click:
+    """Record one click with a single INSERT: the link's ids come from the cache, never fetched."""
+    click = Click(
+        **_link_ids(link),
+        **_device_values(link, fields),
+        landing_id=_landing_id(link, fields.get("landing_id", "")),
+        partner_click_id=_clean("partner_click_id", fields.get("partner_click_id", "")),
+        ref_id=_clean("ref_id", fields.get("ref_id", "")),
+        creative_id=_clean("creative_id", fields.get("creative_id", "")),
+        params=extra_params(params or {}),
+        created_at=created_at or timezone.now(),
+    )
+    click.save(force_insert=True)
+    return click
+
+
+def impression_record(
+    *,
+    link: LinkData,
+    fields: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    created_at: datetime | None = None,
+) -> Impression:
+    """Record one impression with a single INSERT."""
+    # An impression has no columns for these; they are kept with the other parameters.
+    kept = {name: fields[name] for name in ("ref_id", "creative_id", "landing_id") if fields.get(name)}
+    impression = Impression(
+        **_link_ids(link),
+        **_device_values(link, fields),
+        partner_click_id=_clean("partner_click_id", fields.get("partner_click_id", "")),
+        params=extra_params({**kept, **(params or {})}),
+        created_at=created_at or timezone.now(),
+    )
+    impression.save(force_insert=True)
+    return impression
+
+
+# -- the landing ------------------------------------------------------------------------------
+
+
+def click_macros(link: LinkData, click: Click) -> dict[str, object]:
+    """Our macro values for a click: the configuration's, then the click's own."""
+    best_device_id = click.idfa or click.gaid or click.android_id or click.device_id
+    ip = click.ip if link["ip_privacy"] == IpPrivacy.OFF else truncate_ip(click.ip)
+    return {
+        **link["macros"],
+        **{name: getattr(click, name) for name in (*SUBS, "idfa", "gaid", "android_id")},
+        "click_id": click.click_id,
+        "partner_click_id": click.partner_click_id,
+        "ref_id": click.ref_id,
+        "landing_id": click.landing_id,
+        "creative_id": click.creative_id,
+        "click_time": click.created_at,
+        "timestamp": int(click.created_at.timestamp()),
+        "device_id": best_device_id,
+        "os": click.os,
+        "device_type": click.device_type,
+        "ip": ip,
+        "user_agent": click.user_agent,
+        "country": click.country,
+        "language": click.language,
+    }
+
+
+def landing_url(link: LinkData, click: Click) -> str:
+    """Where the click goes: its landing (else the app's default URL) with our macros filled."""
+    template = link["landings"].get(str(click.landing_id)) or link["default_url"]
+    return render(template, click_macros(link, click))
+
+
+# -- the server-to-server API URLs ------------------------------------------------------------
+
+# The seed's example URLs: each parameter with the placeholder a partner replaces.
+CLICK_API_PARAMS = (
+    ("advertiser", "ADVERTISER"),
+    ("publisher", "PUBLISHER"),
+    ("offer", "OFFER"),
+    ("sub_id", "SUBID"),
+    ("click_time", "YYYY-MM-DD hh:mm:ss"),
+    ("referer", "REFERER_URL"),
+    ("click_ip", "CLICK_IP"),
+    ("user_agent", "USER_AGENT"),
+    ("device_id", "DEVICE_ID"),
+    ("revenue", "REVENUE"),
+    ("payout", "PAYOUT"),
+)
+IMPRESSION_API_PARAMS = (
+    ("advertiser", "ADVERTISER"),
+    ("publisher", "PUBLISHER"),
+    ("sub_id", "SUBID"),
+    ("offer", "OFFER"),
+    ("impression_time", "YYYY-MM-DD hh:mm:ss"),
+    ("site_url", "SITE_URL"),
+    ("impression_ip", "IMPRESSION_IP"),
+    ("user_agent", "USER_AGENT"),
+    ("payout", "PAYOUT"),
+    ("revenue", "REVENUE"),
+    ("device_id", "DEVICE_ID"),
+    ("external_transaction_id", "PUBLISHER_CLICKID"),
+)
+CONVERSION_API_PARAMS = (
+    ("advertiser", "ADVERTISER"),
+    ("publisher", "PUBLISHER"),
+    ("offer", "OFFER"),
+    ("sub_id", "SUBID"),
+    ("conversion_time", "YYYY-MM-DD hh:mm:ss"),
+    ("conversion_ip", "CONVERSION_IP"),
+    ("user_agent", "USER_AGENT"),
+    ("referer", "REFERER_URL"),
+    ("revenue", "REVENUE"),
+    ("payout", "PAYOUT"),
+    ("click_time", "YYYY-MM-DD hh:mm:ss"),
+    ("external_transaction_id", "PUBLISHER_CLICKID"),
+    ("third_party_rejected_reason", "3RD_PARTY_CONVERSION_REJECTED_REASON"),
+    ("third_party_status", "3RD_PARTY_CONVERSION_STATUS"),
+    ("browser_languages", "BROWSER_LANGUAGES"),
+    ("device_id", "DEVICE_ID"),
+    ("purchase_value", "PURCHASE_VALUE"),
+    ("session_time", "SESSION_TIME_IN_SECONDS"),
+)
+
+
+def _api_url(path: str, token: str, pairs: Iterable[tuple[str, str]], mapping: Mapping[str, Any]) -> str:
+    query = [f"token={quote(token, safe='')}"]
+    for name, placeholder in pairs:
+        query.append(f"{quote(str(mapping.get(name) or name), safe='_')}={quote(placeholder, safe=':-_')}")
+    return f"{settings.PUBLIC_BASE_URL}{path}?{'&'.join(query)}"
+
+
+def api_urls(integration: Integration) -> dict[str, str]:
+    """The integration's Click, Impression and Conversion API URLs, ready to copy.
+
+    Parameter names are the seed's unless the integration's inbound mapping renames them;
+    clicks and impressions carry the integration's token, conversions the app's.
+    """
+    mapping = integration.inbound_mapping or {}
+    return {
+        "click": _api_url(
+            "/api/v1/clicks", integration.token, [("no_redirect", "true"), *CLICK_API_PARAMS], mapping
+        ),
+        "impression": _api_url("/api/v1/impressions", integration.token, IMPRESSION_API_PARAMS, mapping),
+        "conversion": _api_url("/api/v1/conversions", integration.app.token, CONVERSION_API_PARAMS, mapping),
+    }
+
+
+# -- invalidation -----------------------------------------------------------------------------
+
+# Each model a link's cache entry is built from → the lookup from TrackingLink to it; _KEY_OF names
+# the instance's attribute that lookup compares with when it is not the primary key.
+_LINKS_OF: dict[type[Model], str] = {
+    Landing: "offer_id",
+    Offer: "offer_id",
+    Integration: "integration_id",
+    TrackingParameter: "integration_id",
+    Partner: "partner_id",
+    App: "integration__app_id",
+    Channel: "integration__channel_id",
+}
+_KEY_OF: dict[type[Model], str] = {Landing: "offer_id", TrackingParameter: "integration_id"}
+
+
+def _codes_affected_by(instance: Model) -> list[str]:
+    if isinstance(instance, TrackingLink):
+        return [instance.code]
+    lookup = _LINKS_OF[type(instance)]
+    value = getattr(instance, _KEY_OF.get(type(instance), "pk"))
+    return list(TrackingLink.objects.filter(**{lookup: value}).values_list("code", flat=True))
+
+
+@receiver(pre_save, sender=TrackingLink, dispatch_uid="leads.clicks.link_code_change")
+def _forget_old_code(sender: type[Model], instance: TrackingLink, **kwargs: Any) -> None:
+    """A renamed code must stop resolving at once, not when its cache entry expires."""
+    if instance.pk and not kwargs.get("raw"):
+        old = TrackingLink.objects.filter(pk=instance.pk).values_list("code", flat=True).first()
+        if old and old != instance.code:
+            link_cache_forget([old])
+
+
+def _forget(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        link_cache_forget(_codes_affected_by(instance))
+
+
+for _model in (TrackingLink, *_LINKS_OF):
+    post_save.connect(_forget, sender=_model, dispatch_uid=f"leads.clicks.save.{_model.__name__}")
+    post_delete.connect(_forget, sender=_model, dispatch_uid=f"leads.clicks.delete.{_model.__name__}")
