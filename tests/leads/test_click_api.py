@@ -6,12 +6,19 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
-from django.template.loader import render_to_string
+from django.urls import reverse
 
+from accounts.models import Role
 from leads.clicks import api_urls
 from leads.models import Click, Impression
 from postbacks.models import InboundPostback
-from tests.factories import IntegrationFactory, LandingFactory, OfferFactory, TrackingLinkFactory
+from tests.factories import (
+    IntegrationFactory,
+    LandingFactory,
+    MembershipFactory,
+    OfferFactory,
+    TrackingLinkFactory,
+)
 
 
 @pytest.fixture
@@ -214,9 +221,13 @@ def test_the_generated_api_urls_carry_the_token_and_the_mapped_names(link, setti
     assert "&session_time=SESSION_TIME_IN_SECONDS" in urls["conversion"]
 
 
-def test_the_api_urls_partial_shows_each_url_with_a_copy_button(link):
-    html = render_to_string("leads/partials/api_urls.html", {"api_urls": api_urls(link.integration)})
+def test_the_integration_page_shows_each_api_url_with_a_copy_button(client, link):
+    manager = MembershipFactory(organization=link.organization, role=Role.MANAGER).user
+    client.force_login(manager)
 
-    assert html.count(">Copy</button>") == 3
+    response = client.get(reverse("admin:partners_integration_change", args=[link.integration.pk]))
+
+    html = response.content.decode()
     assert "Click API" in html and "Impression API" in html and "Conversion API" in html
-    assert f"token={link.integration.token}" in html
+    assert f"/api/v1/clicks?token={link.integration.token}" in html
+    assert f"/api/v1/conversions?token={link.integration.app.token}" in html

@@ -1,0 +1,374 @@
+"""Admin of the configuration side: the managers' home for apps, partners and offers.
+
+Every admin shows one organization's rows and follows the roles (accounts.permissions).
+Integrations are made by the partner wizard, which hangs off the app's hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, re_path, reverse
+from django.utils.html import format_html
+
+from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, organization_of
+from leads.clicks import api_urls
+from partners import admin_views
+from partners.forms import (
+    GoalAliasInlineFormSet,
+    PostbackTemplateForm,
+    TrackingLinkForm,
+    TrackingParameterAdminForm,
+    TrackingParameterInlineFormSet,
+)
+from partners.models import (
+    App,
+    Channel,
+    Creative,
+    Goal,
+    GoalAlias,
+    GoalPartnerPayout,
+    Integration,
+    Landing,
+    Offer,
+    Partner,
+    TrackingLink,
+    TrackingParameter,
+)
+from partners.tracking import click_url, impression_url
+from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
+from postbacks.models import PostbackTemplate
+
+PARTNERS_CSS = {"all": ("partners/partners.css",)}
+PARTNERS_JS = ("partners/partners.js",)
+
+
+def masked(secret: str) -> str:
+    """Enough of a secret to recognize it, never enough to use it."""
+    return f"{secret[:4]}…{secret[-2:]}" if secret else "—"
+
+
+class OfferChildChoices:
+    """Choices of goals and landings, which reach their organization through the offer."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.related_model in (Goal, Landing):
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                offer__organization=organization_of(request.user)
+            ).select_related("offer")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+@admin.register(Channel)
+class ChannelAdmin(OrganizationScopedAdmin):
+    """Marketing channels, also creatable from the wizard."""
+
+    list_display = ("name", "partner_count", "integration_count", "created_at")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                partner_total=Count("partners", distinct=True),
+                integration_total=Count("integrations", distinct=True),
+            )
+        )
+
+    @admin.display(description="Partners", ordering="partner_total")
+    def partner_count(self, obj: Channel) -> int:
+        return obj.partner_total
+
+    @admin.display(description="Integrations", ordering="integration_total")
+    def integration_count(self, obj: Channel) -> int:
+        return obj.integration_total
+
+
+@admin.register(App)
+class AppAdmin(OrganizationScopedAdmin):
+    """Apps; each opens its hub, where partners are connected."""
+
+    # The name opens the hub (as in the justtrack guide); the hub links to the edit form.
+    list_display = ("hub_link", "platform", "store_id", "integration_count", "created_at")
+    list_display_links = None
+    list_filter = ("platform",)
+    search_fields = ("name", "store_id")
+    date_hierarchy = "created_at"
+    readonly_fields = ("masked_token", "created_at")
+    exclude = ("token",)
+
+    class Media:
+        css = PARTNERS_CSS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(integration_total=Count("integrations"))
+
+    @admin.display(description="App", ordering="name")
+    def hub_link(self, obj: App) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:partners_app_hub", args=[obj.pk]), obj.name)
+
+    @admin.display(description="Partners connected", ordering="integration_total")
+    def integration_count(self, obj: App) -> int:
+        return obj.integration_total
+
+    @admin.display(description="Inbound token")
+    def masked_token(self, obj: App) -> str:
+        return masked(obj.token)
+
+    def get_urls(self) -> list[URLPattern]:
+        wizard = ConnectPartnerWizard.as_view(admin_site=self.admin_site)
+        custom = [
+            path("macro-preview/", self._view(admin_views.macro_preview), name="partners_app_macro_preview"),
+            path("<int:app_id>/hub/", self._view(admin_views.app_hub), name="partners_app_hub"),
+            path(
+                "<int:app_id>/integrations/",
+                self._view(admin_views.app_integrations),
+                name="partners_app_integrations",
+            ),
+            path(
+                "<int:app_id>/connect/", self._view(admin_views.partner_picker), name="partners_app_connect"
+            ),
+            path(
+                "<int:app_id>/connect/start/",
+                self._view(admin_views.connect_start),
+                name="partners_app_connect_start",
+            ),
+            re_path(
+                rf"^(?P<app_id>\d+)/connect/(?P<run_id>{RUN_ID_REGEX})/$",
+                self.admin_site.admin_view(wizard),
+                name="partners_app_connect_wizard",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _view(self, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        def bound(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return view(request, *args, model_admin=self, **kwargs)
+
+        return self.admin_site.admin_view(bound)
+
+
+@admin.register(Partner)
+class PartnerAdmin(OrganizationScopedAdmin):
+    """Traffic suppliers, reusable across apps."""
+
+    list_display = ("name", "kind", "default_channel", "status", "app_count", "contact_email", "created_at")
+    list_filter = ("kind", "status", ("default_channel", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("default_channel",)
+    search_fields = ("name", "contact_name", "contact_email")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at",)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "default_channel", "status", "created_at")}),
+        ("Contact", {"fields": ("contact_name", "contact_email", "website")}),
+        ("Wizard presets (built-in partners)", {"fields": ("preset_postback_url", "preset_parameters")}),
+        ("Publisher", {"fields": ("publisher_postback_url",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(app_total=Count("integrations"))
+
+    @admin.display(description="Apps", ordering="app_total")
+    def app_count(self, obj: Partner) -> int:
+        return obj.app_total
+
+
+class TrackingParameterInline(OrganizationScopedInline, admin.TabularInline):
+    """The integration's tracking-URL parameters (required ones cannot be removed)."""
+
+    model = TrackingParameter
+    form = TrackingParameterAdminForm
+    formset = TrackingParameterInlineFormSet
+    extra = 0
+
+
+class PostbackTemplateInline(OfferChildChoices, OrganizationScopedInline, admin.TabularInline):
+    """The integration's postbacks: the install one (no goal) and per-goal ones."""
+
+    model = PostbackTemplate
+    form = PostbackTemplateForm
+    extra = 0
+    verbose_name = "postback"
+
+
+class TrackingLinkInline(OrganizationScopedInline, admin.TabularInline):
+    """The integration's links, read-only here; each opens its own page."""
+
+    model = TrackingLink
+    fields = ("code", "offer", "landing", "status")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+
+@admin.register(Integration)
+class IntegrationAdmin(OrganizationScopedAdmin):
+    """Partners connected to apps. New ones come from the wizard on the app's hub."""
+
+    list_display = ("partner", "app", "channel", "status", "ip_privacy", "link_count", "created_at")
+    list_filter = (
+        "status",
+        "ip_privacy",
+        ("app", admin.RelatedOnlyFieldListFilter),
+        ("channel", admin.RelatedOnlyFieldListFilter),
+        "partner__kind",
+    )
+    list_select_related = ("partner", "app", "channel")
+    search_fields = ("partner__name", "app__name")
+    date_hierarchy = "created_at"
+    readonly_fields = ("app", "partner", "masked_token", "created_by", "created_at")
+    exclude = ("token",)
+    inlines = (TrackingParameterInline, PostbackTemplateInline, TrackingLinkInline)
+    change_form_template = "admin/partners/integration/change_form.html"
+
+    class Media:
+        css = PARTNERS_CSS
+        js = PARTNERS_JS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Connecting goes through the wizard, which validates and creates links atomically.
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(link_total=Count("links"))
+
+    @admin.display(description="Links", ordering="link_total")
+    def link_count(self, obj: Integration) -> int:
+        return obj.link_total
+
+    @admin.display(description="Inbound token")
+    def masked_token(self, obj: Integration) -> str:
+        return masked(obj.token)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Integration | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(integration_page_context(obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def integration_page_context(integration: Integration) -> dict[str, Any]:
+    """The tracking links with their generated URLs, and the install postback."""
+    parameters = list(integration.parameters.all())
+    in_click = [(p.name, p.placeholder) for p in parameters if p.in_click]
+    in_impression = [(p.name, p.placeholder) for p in parameters if p.in_impression]
+    links = integration.links.select_related("offer", "landing").order_by("offer__name")
+    return {
+        "tracking_links": [
+            {
+                "link": link,
+                "click_url": click_url(link.code, in_click),
+                "impression_url": impression_url(link.code, in_impression),
+            }
+            for link in links
+        ],
+        "install_postback": integration.postback_templates.filter(
+            goal__isnull=True, event=PostbackTemplate.Event.CONVERSION
+        ).first(),
+        "api_urls": api_urls(integration),
+        "connect_app_hub": reverse("admin:partners_app_hub", args=[integration.app_id]),
+    }
+
+
+class LandingInline(OrganizationScopedInline, admin.TabularInline):
+    """An offer's landing pages and deeplinks."""
+
+    model = Landing
+    extra = 0
+
+
+class CreativeInline(OrganizationScopedInline, admin.TabularInline):
+    """An offer's creatives for publishers to download."""
+
+    model = Creative
+    extra = 0
+    readonly_fields = ("created_at",)
+
+
+class GoalInline(OrganizationScopedInline, admin.TabularInline):
+    """An offer's goals; aliases and partner payouts are on each goal's page."""
+
+    model = Goal
+    fields = ("code", "name", "payout_type", "payout", "revenue", "is_default", "position")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Offer)
+class OfferAdmin(OrganizationScopedAdmin):
+    """Offers (campaigns to publishers) with their landings, creatives and goals."""
+
+    list_display = ("name", "app", "type", "rate", "currency", "visibility", "status", "created_at")
+    list_filter = ("type", "visibility", "status", ("app", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("app",)
+    search_fields = ("name", "app__name", "category")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at",)
+    inlines = (LandingInline, CreativeInline, GoalInline)
+
+
+class GoalAliasInline(OrganizationScopedInline, admin.TabularInline):
+    """Other codes for the same goal (`reg` and `registration`)."""
+
+    model = GoalAlias
+    formset = GoalAliasInlineFormSet
+    fields = ("code",)
+    extra = 0
+
+
+class GoalPartnerPayoutInline(OrganizationScopedInline, admin.TabularInline):
+    """Partner-specific payouts overriding the goal's own."""
+
+    model = GoalPartnerPayout
+    extra = 0
+
+
+@admin.register(Goal)
+class GoalAdmin(OrganizationScopedAdmin):
+    """Goals of all offers, with their aliases and per-partner payouts."""
+
+    organization_field = "offer__organization"
+    list_display = ("code", "name", "offer", "offer_app", "payout_type", "payout", "revenue", "is_default")
+    list_filter = ("payout_type", "is_default", ("offer__app", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("offer", "offer__app")
+    search_fields = ("code", "name", "offer__name", "aliases__code")
+    inlines = (GoalAliasInline, GoalPartnerPayoutInline)
+
+    @admin.display(description="App", ordering="offer__app__name")
+    def offer_app(self, obj: Goal) -> str:
+        return obj.offer.app.name
+
+
+@admin.register(TrackingLink)
+class TrackingLinkAdmin(OfferChildChoices, OrganizationScopedAdmin):
+    """Flows: a partner × offer pair with its code."""
+
+    form = TrackingLinkForm
+    list_display = ("code", "partner", "offer", "landing", "status", "created_at")
+    list_filter = (
+        "status",
+        ("partner", admin.RelatedOnlyFieldListFilter),
+        ("offer__app", admin.RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("partner", "offer", "landing")
+    search_fields = ("=code", "partner__name", "offer__name")
+    date_hierarchy = "created_at"
+    readonly_fields = ("code", "partner", "created_at")

@@ -1,0 +1,124 @@
+"""Admin pages around an app: its hub, its integrations, the partner picker, the macro preview.
+
+They are mounted by `AppAdmin.get_urls` and wrapped in `admin_site.admin_view`, so they
+need a staff login; every query starts from the member's organization, so another
+organization's app is a 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin import ModelAdmin
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from accounts.models import Organization
+from accounts.permissions import can_edit, require_editor, require_staff
+from partners.models import App, Integration, Partner, Status
+from partners.wizard import new_run_id
+from postbacks.macros import preview, validate_template
+
+PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
+
+
+def _app_of(organization: Organization, app_id: int) -> App:
+    return get_object_or_404(App, pk=app_id, organization=organization)
+
+
+def _context(request: HttpRequest, model_admin: ModelAdmin, app: App, title: str) -> dict[str, Any]:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": App._meta,
+        "app": app,
+        "title": title,
+        "can_edit": can_edit(request.user),
+    }
+
+
+def app_hub(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """The app's hub: its details and the Advertising card."""
+    app = _app_of(require_staff(request), app_id)
+    integrations = app.integrations.all()
+    context = _context(request, model_admin, app, app.name)
+    context.update(
+        integration_count=integrations.count(),
+        active_integration_count=integrations.filter(status=Status.ACTIVE).count(),
+        offer_count=app.offers.filter(status=Status.ACTIVE).count(),
+    )
+    return TemplateResponse(request, "admin/partners/app/hub.html", context)
+
+
+def app_integrations(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """Manage integration: the partners connected to this app."""
+    app = _app_of(require_staff(request), app_id)
+    integrations = (
+        app.integrations.select_related("partner", "channel")
+        .annotate(link_count=Count("links"))
+        .order_by("partner__name")
+    )
+    context = _context(request, model_admin, app, f"Partners connected to {app.name}")
+    context["integrations"] = integrations
+    return TemplateResponse(request, "admin/partners/app/integrations.html", context)
+
+
+def partner_picker(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """The wizard's first screen: pick a partner to connect, or connect a custom one."""
+    organization = require_editor(request)
+    app = _app_of(organization, app_id)
+    kind = request.GET.get("kind", "all")
+    if kind not in PARTNER_FILTERS:
+        kind = "all"
+    partners = (
+        Partner.objects.filter(organization=organization)
+        .select_related("default_channel")
+        .annotate(
+            connected=Exists(Integration.objects.filter(app=app, partner=OuterRef("pk"))),
+            app_count=Count("integrations", distinct=True),
+        )
+        .order_by("name")
+    )
+    counts = partners.aggregate(
+        all=Count("pk"),
+        custom=Count("pk", filter=Q(kind=Partner.Kind.CUSTOM)),
+        builtin=Count("pk", filter=Q(kind=Partner.Kind.BUILTIN)),
+    )
+    if kind != "all":
+        partners = partners.filter(kind=kind)
+    context = _context(request, model_admin, app, f"Connect a partner to {app.name}")
+    context.update(
+        partners=partners,
+        filters=[
+            {"key": key, "label": label, "count": counts[key], "active": key == kind}
+            for key, label in PARTNER_FILTERS.items()
+        ],
+    )
+    return TemplateResponse(request, "admin/partners/app/partner_picker.html", context)
+
+
+def connect_start(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """Start a new wizard run with its own id, for a new custom partner or `?partner=<id>`."""
+    app = _app_of(require_editor(request), app_id)
+    url = reverse("admin:partners_app_connect_wizard", args=[app.pk, new_run_id()])
+    partner_id = request.GET.get("partner")
+    if partner_id:
+        url = f"{url}?{urlencode({'partner': partner_id})}"
+    return HttpResponseRedirect(url)
+
+
+def macro_preview(request: HttpRequest, *, model_admin: ModelAdmin) -> JsonResponse:
+    """The postback step's live check: errors, warnings and the URL filled with sample values."""
+    require_staff(request)
+    template = request.GET.get("template", "")
+    problems = validate_template(template) if template.strip() else []
+    return JsonResponse(
+        {
+            "errors": [p.message for p in problems if p.level == "error"],
+            "warnings": [p.message for p in problems if p.level == "warning"],
+            "preview": preview(template.strip()) if template.strip() else "",
+        }
+    )
