@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -76,6 +77,9 @@ class RolePermission(BasePermission):
 
 class _RoleAdminPermissions:
     """The role rules of the admin, shared by model admins and inlines."""
+
+    # URLs typed without a scheme are taken as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff_member(request.user)

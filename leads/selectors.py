@@ -1,0 +1,166 @@
+"""Reads of traffic and leads: token look-ups, keys of the postbacks, scoped querysets.
+
+The postback look-ups take the app (and, for a partner system, the integration) the
+token belongs to, so a token never reaches another app's clicks, links or leads: those
+are simply not found, exactly like unknown ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from accounts.models import Organization
+from leads.models import Click, Impression, Lead, LeadEvent
+from partners.models import App, Goal, GoalAlias, GoalPartnerPayout, Integration, TrackingLink
+from postbacks.models import InboundPostback
+
+# A rotated token keeps working this long at most; the look-up runs on every postback.
+TOKEN_CACHE_SECONDS = 60
+
+
+def _token_key(kind: str, token: str) -> str:
+    return f"leads:{kind}-token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def app_for_token(token: str) -> App | None:
+    """The app whose advertiser token this is (cached: it is asked on every postback)."""
+    if not token:
+        return None
+    key = _token_key("app", token)
+    app = cache.get(key)
+    if app is None:
+        app = App.objects.filter(token=token).first()
+        if app is not None:
+            cache.set(key, app, TOKEN_CACHE_SECONDS)
+    return app
+
+
+def integration_for_token(token: str) -> Integration | None:
+    """The integration whose partner token this is, with its app (cached like app tokens)."""
+    if not token:
+        return None
+    key = _token_key("integration", token)
+    integration = cache.get(key)
+    if integration is None:
+        integration = Integration.objects.select_related("app").filter(token=token).first()
+        if integration is not None:
+            cache.set(key, integration, TOKEN_CACHE_SECONDS)
+    return integration
+
+
+def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) -> Click | None:
+    """The click with this id among the app's clicks (the integration's, when one is named)."""
+    clicks = Click.objects.select_related("offer").filter(click_id=click_id, integration__app_id=app_id)
+    if integration_id is not None:
+        clicks = clicks.filter(integration_id=integration_id)
+    return clicks.first()
+
+
+def link_in_scope(
+    *, app_id: int, integration_id: int | None, flow: int | None = None, code: str = ""
+) -> TrackingLink | None:
+    """The tracking link named by its id (`flow`) or its code, among the app's links."""
+    links = TrackingLink.objects.select_related("offer").filter(offer__app_id=app_id)
+    if integration_id is not None:
+        links = links.filter(integration_id=integration_id)
+    links = links.filter(pk=flow) if flow is not None else links.filter(code__iexact=code)
+    return links.first()
+
+
+def links_for_offer_and_partner(
+    *, app_id: int, integration_id: int | None, offer_id: int, partner_id: int
+) -> list[TrackingLink]:
+    """At most two links of one partner for one offer (two means the pair names no single flow)."""
+    links = TrackingLink.objects.select_related("offer").filter(
+        offer__app_id=app_id, offer_id=offer_id, partner_id=partner_id
+    )
+    if integration_id is not None:
+        links = links.filter(integration_id=integration_id)
+    return list(links.order_by("id")[:2])
+
+
+def _with_partner_payout(goals: QuerySet[Goal], partner_id: int) -> QuerySet[Goal]:
+    """Goals annotated with the partner's own payout, if any, in the same query."""
+    override = GoalPartnerPayout.objects.filter(goal=OuterRef("pk"), partner_id=partner_id)
+    return goals.annotate(
+        partner_payout=Subquery(override.values("payout")[:1]),
+        partner_payout_type=Subquery(override.values("payout_type")[:1]),
+    )
+
+
+def goal_for_code(*, offer_id: int, partner_id: int, code: str) -> Goal | None:
+    """The offer's goal whose code or alias is `code` (any case), with the partner's payout."""
+    aliased = GoalAlias.objects.filter(offer_id=offer_id, code__iexact=code).values("goal_id")
+    goals = Goal.objects.filter(Q(code__iexact=code) | Q(pk__in=aliased), offer_id=offer_id)
+    return _with_partner_payout(goals, partner_id).first()
+
+
+def default_goal(*, offer_id: int, partner_id: int) -> Goal | None:
+    """The goal a postback without `goal=` counts for: the offer's default, or none."""
+    return _with_partner_payout(Goal.objects.filter(offer_id=offer_id, is_default=True), partner_id).first()
+
+
+def partner_payout_of(goal: Goal, partner_id: int) -> tuple[str, Decimal] | None:
+    """The partner's own (payout type, payout) for this goal, from the annotation when present."""
+    if hasattr(goal, "partner_payout"):
+        return None if goal.partner_payout is None else (goal.partner_payout_type, goal.partner_payout)
+    return (
+        GoalPartnerPayout.objects.filter(goal=goal, partner_id=partner_id)
+        .values_list("payout_type", "payout")
+        .first()
+    )
+
+
+def goal_codes(offer_id: int) -> list[str]:
+    """Every code a postback may send for this offer's goals: main codes and aliases."""
+    codes = list(Goal.objects.filter(offer_id=offer_id).values_list("code", flat=True))
+    return codes + list(GoalAlias.objects.filter(offer_id=offer_id).values_list("code", flat=True))
+
+
+def leads_by_key(*, click: Click | None, link_id: int, exto: str) -> QuerySet[Lead]:
+    """The leads a status postback's key names, locked for the change."""
+    leads = Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+    if click is not None:
+        leads = leads.filter(click=click)
+        return leads.filter(exto=exto) if exto else leads
+    return leads.filter(link_id=link_id, exto=exto)
+
+
+def click_has_leads(click: Click | None) -> bool:
+    return click is not None and Lead.objects.filter(click=click).exists()
+
+
+def lead_by_creation_key(*, click: Click | None, link_id: int, exto: str) -> Lead:
+    """The lead that holds the unique key a creation collided with, locked for the change."""
+    leads = Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+    if click is not None:
+        return leads.get(click=click, exto=exto)
+    return leads.get(link_id=link_id, exto=exto, click__isnull=True)
+
+
+def clicks_for(organization: Organization | None) -> QuerySet[Click]:
+    return Click.objects.filter(organization=organization).select_related(
+        "link", "partner", "offer", "integration"
+    )
+
+
+def impressions_for(organization: Organization | None) -> QuerySet[Impression]:
+    return Impression.objects.filter(organization=organization).select_related("link", "partner", "offer")
+
+
+def leads_for(organization: Organization | None) -> QuerySet[Lead]:
+    return Lead.objects.filter(organization=organization).select_related(
+        "goal", "offer", "partner", "click", "link", "app"
+    )
+
+
+def lead_events_of(lead: Lead) -> QuerySet[LeadEvent]:
+    return lead.events.select_related("actor", "inbound")
+
+
+def inbound_postbacks_for(organization: Organization | None) -> QuerySet[InboundPostback]:
+    return InboundPostback.objects.filter(organization=organization).select_related("app", "lead")
