@@ -11,6 +11,7 @@ import json
 from urllib.parse import parse_qsl
 
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 
 MAX_PARAMETERS = 100
 MAX_KEY_LENGTH = 100
@@ -62,6 +63,14 @@ def _pairs_from_json(body: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _pairs_from_multipart(request: HttpRequest) -> list[tuple[str, str]]:
+    """Form fields of a multipart body (uploaded files are not parameters and are ignored)."""
+    try:
+        return [(key, value) for key, values in request.POST.lists() for value in values]
+    except (MultiPartParserError, UnicodeDecodeError):
+        raise BadParameters("The multipart body is malformed: send form fields as UTF-8.") from None
+
+
 def request_params(request: HttpRequest) -> dict[str, str]:
     """All parameters of the request; body values win over query values of the same name."""
     query = request.META.get("QUERY_STRING", "")
@@ -69,12 +78,15 @@ def request_params(request: HttpRequest) -> dict[str, str]:
     if request.method == "POST":
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             raise BadParameters(f"The body is too large: send at most {MAX_BODY_BYTES // 1024} kB.")
-        body = _decode(request.body, "body")
         content_type = request.content_type or ""
-        if content_type == "application/json":
-            pairs += _pairs_from_json(body)
-        elif body:
-            pairs += _pairs_from_query(body, "body")
+        if content_type == "multipart/form-data":
+            pairs += _pairs_from_multipart(request)
+        else:
+            body = _decode(request.body, "body")
+            if content_type == "application/json":
+                pairs += _pairs_from_json(body)
+            elif body:
+                pairs += _pairs_from_query(body, "body")
     if len(pairs) > MAX_PARAMETERS:
         raise BadParameters(f"Too many parameters: send at most {MAX_PARAMETERS}.")
     params: dict[str, str] = {}
