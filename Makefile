@@ -34,6 +34,15 @@ run: install
 	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
 	@echo "  Demo logins:       admin / manager / analyst, password demo-pass-2026"
 	@echo ""
+	@# Outbound deliveries: a Celery worker with beat when Redis is there, else the embedded
+	@# dispatcher; either stops with the server (Ctrl-C).
+	@if [ -n "$$REDIS_URL" ]; then \
+		$(VENV)/bin/celery -A config worker -B -Q deliveries,celery -l info -s $(VENV)/celerybeat-schedule & \
+	else \
+		$(PY) manage.py deliveries_dispatch & \
+	fi; \
+	worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

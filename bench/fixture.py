@@ -1,4 +1,9 @@
-"""The benchmark's data, made through the project's own services: one of everything a click needs."""
+"""The benchmark's data, made through the project's own services: one of everything a click needs.
+
+The bench link's integration screens its clicks with two rules, as a live one would: a count
+rule (clicks per IP: one Redis round trip per click) and the bot user-agent rule. Both only
+flag, so every click is still recorded and redirected.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from decimal import Decimal
 
 from accounts.models import Organization
 from leads.clicks import click_record, link_data
-from partners.models import App, Goal, GoalAlias, Landing, Offer
+from partners.models import App, Goal, GoalAlias, Integration, Landing, Offer, ScreeningRule
 from partners.services import integration_connect
 from partners.tracking import DEFAULT_PARAMETER_ROWS
 
@@ -44,6 +49,21 @@ def _offer(app: App) -> Offer:
     return offer
 
 
+def _screening_rules(integration: Integration) -> None:
+    Kind, Action = ScreeningRule.Kind, ScreeningRule.Action
+    ScreeningRule.objects.create(
+        integration=integration,
+        kind=Kind.CLICKS_PER_IP,
+        threshold=1_000_000,
+        window_seconds=3600,
+        action=Action.FLAG,
+        reason_code="ip_clicks",
+    )
+    ScreeningRule.objects.create(
+        integration=integration, kind=Kind.BOT_USER_AGENT, action=Action.FLAG, reason_code="bot_ua"
+    )
+
+
 def create_fixture() -> Fixture:
     """A fresh organization per run, so runs never collide on unique keys."""
     run_id = secrets.token_hex(4)
@@ -53,6 +73,7 @@ def create_fixture() -> Fixture:
     integration = integration_connect(
         organization=organization, app=app, partner_name="Bench Partner", parameters=DEFAULT_PARAMETER_ROWS
     )
+    _screening_rules(integration)
     link = integration.links.get()
     click = click_record(
         link=link_data(link.code),

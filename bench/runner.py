@@ -102,6 +102,18 @@ def _prepare() -> Fixture:
     return create_fixture()
 
 
+def _measured_in_process() -> list[str]:
+    """The sections measured without wrk: outbound dispatch, then reports at scale (last)."""
+    from bench import dispatch
+    from reports import benchmark as reports_benchmark
+
+    lines: list[str] = []
+    for name, measure in (("dispatch", dispatch.run), ("reports", reports_benchmark.run)):
+        print(f"bench: {name}…", flush=True)
+        lines += measure(os.environ["DATABASE_URL"]) if name == "reports" else measure()
+    return lines
+
+
 def run() -> int:
     """Run every section in one gunicorn; the last lines are the ratios to the baseline."""
     wrk_path = wrk.ensure_wrk()
@@ -113,7 +125,10 @@ def run() -> int:
     with gunicorn() as base_url:
         outcomes = [_run_section(section, base_url, fixture, wrk_path) for section in SECTIONS]
     baseline = next((o.result for o in outcomes if o.ratio_name is None), None)
+    extra_lines = [] if os.environ.get("BENCH_ONLY_HTTP") else _measured_in_process()
     _table(outcomes)
     _warnings(outcomes, baseline)
     _ratios(outcomes, baseline)
+    for line in extra_lines:
+        print(line)
     return 0 if baseline is not None else 1

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "formtools",
     "axes",
+    "chartkick.django",
     "accounts",
     "partners",
     "postbacks",
@@ -113,6 +114,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Beat (`celery -A config beat`, or `worker -B`): the outbox sweep picks up retries and rows
+# the broker lost; the rollup refresh folds new clicks and impressions into the reports.
+CELERY_BEAT_SCHEDULE = {
+    "postbacks-deliveries-sweep": {
+        "task": "postbacks.tasks.sweep",
+        "schedule": 10.0,
+        "options": {"queue": "deliveries"},
+    },
+    "reports-rollup-refresh": {"task": "reports.rollup_refresh", "schedule": 10.0},
+}
+# Publishing to a Redis that is down must not hold a request: the sweep sends the row later.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Outbound calls (postbacks, status sync, CleverTap). Private and loopback targets are
 # refused (SSRF) unless allowed, which only local development and tests should do.
@@ -178,6 +196,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActiveStatusEnum": "partners.models.Status",
         "LeadStatusEnum": "leads.models.LeadStatus",
+        "DeliveryKindEnum": "postbacks.models.Delivery.Kind",
     },
 }
 

@@ -2,7 +2,8 @@
 
 Nothing here is edited through raw form fields: clicks and impressions are facts, and a
 lead changes only through the actions, which call the same services as postbacks and
-the API, so every change leaves an event.
+the API, so every change leaves an event. IPs (columns, IP-named parameters, screening
+details) are shown through leads.privacy, obfuscated where the integration's privacy is on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts.permissions import (
     OrganizationScopedAdmin,
@@ -24,8 +26,12 @@ from accounts.permissions import (
     can_edit,
     organization_of,
 )
-from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
-from leads.services import lead_set_status
+from leads import selectors
+from leads.api import csv_download
+from leads.filters import ReportPeriodForm
+from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.privacy import display_ip, display_params
+from leads.services import lead_set_status, lead_set_verdict
 from leads.statuses import OVERRIDES, synonym_rows
 from partners.models import App, TrackingLink
 from postbacks.models import InboundPostback
@@ -63,11 +69,60 @@ class ReadOnlyInline(OrganizationScopedInline):
         return False
 
 
+def _json_lines(values: dict[str, Any]) -> str:
+    if not values:
+        return "—"
+    return format_html_join(
+        "", "<div><code>{}</code>: {}</div>", ((key, value) for key, value in values.items())
+    )
+
+
+class PrivateIpAdmin(ReadOnlyAdmin):
+    """Rows of an integration shown with IPs as its privacy allows: never the raw column or JSON."""
+
+    exclude = ("ip", "params", "verdict_details")
+
+    @admin.display(description="IP")
+    def shown_ip(self, obj: Any) -> str:
+        return display_ip(obj.ip, obj.integration.ip_privacy) or "—"
+
+    @admin.display(description="Other parameters")
+    def shown_params(self, obj: Any) -> str:
+        return _json_lines(display_params(obj.params, obj.integration.ip_privacy))
+
+    @admin.display(description="Screening")
+    def screening(self, obj: Any) -> str:
+        """Why it was screened: the verdict, reason code, rule and the values that triggered it."""
+        if obj.verdict == Verdict.OK and not obj.verdict_reason:
+            return "Passed"
+        details = display_params(obj.verdict_details, obj.integration.ip_privacy)
+        rule = str(obj.verdict_rule) if obj.verdict_rule_id else "—"
+        return format_html(
+            "<strong>{}</strong> · reason <code>{}</code> · rule: {}{}",
+            obj.get_verdict_display(),
+            obj.verdict_reason or "—",
+            rule,
+            _json_lines(details),
+        )
+
+
 @admin.register(Click)
-class ClickAdmin(ReadOnlyAdmin):
+class ClickAdmin(PrivateIpAdmin):
     """Clicks: searchable by our click id and the partner's."""
 
-    list_display = ("click_id", "created_at", "partner", "offer", "link", "country", "device_type", "verdict")
+    list_display = (
+        "click_id",
+        "created_at",
+        "partner",
+        "offer",
+        "link",
+        "sub1",
+        "country",
+        "device_type",
+        "shown_ip",
+        "verdict",
+        "verdict_reason",
+    )
     list_filter = (
         "verdict",
         ("partner", admin.RelatedOnlyFieldListFilter),
@@ -76,17 +131,23 @@ class ClickAdmin(ReadOnlyAdmin):
         "country",
     )
     search_fields = ("=click_id", "=partner_click_id", "=ref_id")
-    list_select_related = ("partner", "offer", "link")
+    list_select_related = ("partner", "offer", "link", "integration")
+    readonly_fields = ("shown_ip", "shown_params", "screening")
     date_hierarchy = "created_at"
     # Clicks run to millions of rows: no COUNT(*) of the whole table on every page.
     show_full_result_count = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("verdict_rule")
+
 
 @admin.register(Impression)
-class ImpressionAdmin(ReadOnlyAdmin):
+class ImpressionAdmin(PrivateIpAdmin):
     """Impressions: searchable by the partner's click id."""
 
-    list_display = ("id", "created_at", "partner", "offer", "link", "country", "device_type")
+    exclude = ("ip", "params")
+    readonly_fields = ("shown_ip", "shown_params")
+    list_display = ("id", "created_at", "partner", "offer", "link", "country", "device_type", "shown_ip")
     list_filter = (
         ("partner", admin.RelatedOnlyFieldListFilter),
         ("offer", admin.RelatedOnlyFieldListFilter),
@@ -94,7 +155,7 @@ class ImpressionAdmin(ReadOnlyAdmin):
         "country",
     )
     search_fields = ("=partner_click_id",)
-    list_select_related = ("partner", "offer", "link")
+    list_select_related = ("partner", "offer", "link", "integration")
     date_hierarchy = "created_at"
     show_full_result_count = False
 
@@ -126,12 +187,19 @@ class LeadEventInline(ReadOnlyInline, admin.TabularInline):
 
 
 class InboundPostbackInline(ReadOnlyInline, admin.TabularInline):
-    """The postbacks that touched the lead."""
+    """The postbacks that touched the lead, IP-named parameters as the lead's integration shows them."""
 
     model = InboundPostback
     fk_name = "lead"
-    fields = readonly_fields = ("received_at", "endpoint", "outcome", "http_status", "reason", "params")
+    fields = readonly_fields = ("received_at", "endpoint", "outcome", "http_status", "reason", "shown_params")
     verbose_name_plural = "inbound postbacks that touched this lead"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("lead__integration")
+
+    @admin.display(description="Parameters")
+    def shown_params(self, obj: InboundPostback) -> str:
+        return _json_lines(display_params(obj.params, obj.lead.integration.ip_privacy))
 
 
 def _status_action(status: str, verb: str) -> Callable[..., None]:
@@ -149,9 +217,23 @@ def _status_action(status: str, verb: str) -> Callable[..., None]:
     return act
 
 
+def _verdict_action(verdict: str, description: str) -> Callable[..., None]:
+    @admin.action(description=description, permissions=["change"])
+    def act(modeladmin: LeadAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        changed = sum(
+            lead_set_verdict(lead=lead, verdict=verdict, source=LeadEvent.Source.ADMIN, actor=request.user)
+            for lead in queryset
+        )
+        label = Verdict(verdict).label.lower()
+        modeladmin.message_user(request, f"{changed} lead(s) now {label}.", messages.SUCCESS)
+
+    act.__name__ = f"verdict_{verdict}_leads"
+    return act
+
+
 @admin.register(Lead)
-class LeadAdmin(ReadOnlyAdmin):
-    """Leads: filters, search by exto or click id, bulk approve / cancel / trash."""
+class LeadAdmin(PrivateIpAdmin):
+    """Leads: filters, search by exto or click id, bulk approve / cancel / trash, verdict overrides."""
 
     list_display = (
         "id",
@@ -165,7 +247,10 @@ class LeadAdmin(ReadOnlyAdmin):
         "currency",
         "exto",
         "click",
+        "source",
         "verdict",
+        "verdict_reason",
+        "third_party_status",
     )
     list_filter = (
         "status",
@@ -173,16 +258,25 @@ class LeadAdmin(ReadOnlyAdmin):
         ("offer", admin.RelatedOnlyFieldListFilter),
         ("partner", admin.RelatedOnlyFieldListFilter),
         "verdict",
+        "verdict_reason",
     )
-    search_fields = ("=exto", "=click__click_id")
-    list_select_related = ("goal", "offer", "partner", "click")
+    search_fields = ("=exto", "=click__click_id", "=source")
+    list_select_related = ("goal", "offer", "partner", "click", "integration")
+    exclude = ("params", "verdict_details")
+    readonly_fields = ("screening", "shown_params")
     date_hierarchy = "created_at"
     inlines = (LeadEventInline, InboundPostbackInline)
     actions = (
         _status_action(LeadStatus.APPROVED, "approve"),
         _status_action(LeadStatus.CANCELLED, "cancel"),
         _status_action(LeadStatus.TRASH, "trash"),
+        _verdict_action(Verdict.OK, "Override verdict: pass selected leads"),
+        _verdict_action(Verdict.FLAGGED, "Override verdict: flag selected leads"),
+        _verdict_action(Verdict.REJECTED, "Override verdict: reject selected leads (no payout)"),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("verdict_rule")
 
     def get_urls(self) -> list[URLPattern]:
         reference = path(
@@ -190,7 +284,35 @@ class LeadAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.postback_reference),
             name="leads_lead_postback_reference",
         )
-        return [reference, *super().get_urls()]
+        report = path(
+            "screening-report/",
+            self.admin_site.admin_view(self.screening_report),
+            name="leads_lead_screening_report",
+        )
+        return [reference, report, *super().get_urls()]
+
+    def screening_report(self, request: HttpRequest) -> HttpResponse:
+        """Flagged and rejected clicks and leads of a period by partner, offer, source and reason; CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied("Your account has no access to this organization.")
+        period = ReportPeriodForm(request.GET)
+        rows: list[dict[str, Any]] = []
+        if period.is_valid():
+            since, until = period.bounds()
+            rows = selectors.screening_report(organization_of(request.user), since=since, until=until)
+            if period.cleaned_data["export"] == "csv":
+                return csv_download(rows, period)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Screening report",
+            "opts": self.model._meta,
+            "period": period,
+            "rows": rows,
+            "columns": selectors.REPORT_COLUMNS,
+            "csv_query": _csv_query(request),
+            "changelist_url": reverse("admin:leads_lead_changelist"),
+        }
+        return TemplateResponse(request, "admin/leads/lead/screening_report.html", context)
 
     def postback_reference(self, request: HttpRequest) -> HttpResponse:
         """Endpoints, parameters, the status synonym table and ready examples for each app."""
@@ -207,6 +329,12 @@ class LeadAdmin(ReadOnlyAdmin):
             "apps": [_app_examples(app, show_token=can_edit(request.user)) for app in apps],
         }
         return TemplateResponse(request, "admin/leads/lead/postback_reference.html", context)
+
+
+def _csv_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["export"] = "csv"
+    return query.urlencode()
 
 
 def _app_examples(app: App, *, show_token: bool) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Management API of traffic and leads: clicks (read-only) and leads with status actions."""
+"""Management API of traffic and leads: clicks (read-only), leads with status and verdict actions,
+and the screening report."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -11,7 +13,7 @@ from rest_framework.routers import BaseRouter
 
 from accounts.permissions import organization_of
 from leads import selectors
-from leads.filters import ClickFilter, LeadFilter
+from leads.filters import ClickFilter, LeadFilter, ReportPeriodForm
 from leads.models import LeadEvent
 from leads.serializers import (
     ClickSerializer,
@@ -20,8 +22,10 @@ from leads.serializers import (
     LeadGoalSerializer,
     LeadSerializer,
     LeadStatusSerializer,
+    LeadVerdictSerializer,
+    ScreeningReportRowSerializer,
 )
-from leads.services import lead_change_goal, lead_set_status
+from leads.services import lead_change_goal, lead_set_status, lead_set_verdict
 from partners.models import Goal
 
 
@@ -81,6 +85,45 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         lead_change_goal(lead=lead, goal=goal, source=LeadEvent.Source.API, actor=request.user)
         return self._answer(lead)
 
+    @extend_schema(request=LeadVerdictSerializer, responses=LeadDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def set_verdict(self, request: Request, pk: str | None = None) -> Response:
+        """Override the screening verdict (ok, flagged, rejected); a verdict event records who did it.
+
+        Rejecting holds the payout at 0; un-rejecting restores what the lead would pay.
+        """
+        body = LeadVerdictSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lead = self.get_object()
+        lead_set_verdict(
+            lead=lead,
+            verdict=body.validated_data["verdict"],
+            note=body.validated_data["note"],
+            source=LeadEvent.Source.API,
+            actor=request.user,
+        )
+        return self._answer(lead)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", str, description="First day, YYYY-MM-DD (default: 6 days ago)."),
+            OpenApiParameter("until", str, description="Last day, YYYY-MM-DD (default: today)."),
+            OpenApiParameter("export", str, enum=["csv"], description="csv: download the report as CSV."),
+        ],
+        responses=ScreeningReportRowSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="screening-report", filterset_class=None)
+    def screening_report(self, request: Request) -> Response | HttpResponse:
+        """Flagged and rejected clicks and leads by partner, offer, source (sub1) and reason code."""
+        period = ReportPeriodForm(request.query_params)
+        if not period.is_valid():
+            return Response(period.errors, status=400)
+        since, until = period.bounds()
+        rows = selectors.screening_report(organization_of(request.user), since=since, until=until)
+        if period.cleaned_data["export"] == "csv":
+            return csv_download(rows, period)
+        return Response(ScreeningReportRowSerializer(rows, many=True).data)
+
     @extend_schema(request=LeadBulkStatusSerializer)
     @action(detail=False, methods=["post"])
     def bulk_set_status(self, request: Request) -> Response:
@@ -101,6 +144,14 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         ]
         found = {lead.pk for lead in leads}
         return Response({"changed": sorted(changed), "not_found": sorted(ids - found)})
+
+
+def csv_download(rows: list[dict], period: ReportPeriodForm) -> HttpResponse:
+    """The screening report as a CSV attachment named after its period."""
+    name = f"screening-{period.cleaned_data['since']}-{period.cleaned_data['until']}.csv"
+    response = HttpResponse(selectors.screening_report_dataset(rows).export("csv"), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def register(router: BaseRouter) -> None:

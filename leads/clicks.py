@@ -1,15 +1,15 @@
 """Clicks and impressions: the tracking-link cache, recording, and the generated API URLs.
 
 The click redirect is the hottest path of the product, so a tracking link's configuration
-(ids, landing URLs, parameter mapping, IP privacy, the macro values that come from the
-configuration) is resolved once into a plain dict and kept in Django's cache (Redis in
-production). A warm click then costs one cache read and one INSERT. Receivers at the end
-of this module drop a link's entry whenever anything it was built from changes.
+(ids, landing URLs, parameter mapping, IP privacy, screening rules and source lists, the
+macro values that come from the configuration) is resolved once into a plain dict and kept
+in Django's cache (Redis in production). A warm click then costs one cache read, one Redis
+round trip when count rules are active, and one INSERT. Receivers at the end of this module
+drop a link's entry whenever anything it was built from changes.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -25,7 +25,9 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from leads import privacy, screening
 from leads.models import Click, Impression
+from leads.privacy import truncate_ip
 from leads.useragents import parse_user_agent
 from partners.models import (
     App,
@@ -35,6 +37,8 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    ScreeningRule,
+    SourceListEntry,
     Status,
     TrackingLink,
     TrackingParameter,
@@ -45,7 +49,7 @@ from postbacks.macros import render
 logger = logging.getLogger(__name__)
 
 # Bump when the shape of the cached dict changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 1
+LINK_DATA_VERSION = 2
 LINK_CACHE_SECONDS = 600
 # Unknown codes are cached briefly too: junk traffic must not reach the database each time.
 MISSING_CACHE_SECONDS = 60
@@ -137,6 +141,7 @@ def _build_link_data(link: TrackingLink) -> LinkData:
         "aliases": _aliases(parameters, link.integration.inbound_mapping or {}),
         "unfilled": sorted({row.placeholder for row in parameters if row.placeholder}),
         "ip_privacy": link.integration.ip_privacy,
+        "screening": screening.build_config(link.integration),
         "macros": _config_macros(link),
     }
 
@@ -195,16 +200,6 @@ def _clean(name: str, value: str) -> str:
     return value.replace("\x00", "")[: _MAX_LENGTHS.get(name, 255)]
 
 
-def truncate_ip(ip: str) -> str:
-    """The IP with its host part zeroed: the last IPv4 octet, everything past an IPv6 /48."""
-    try:
-        address = ipaddress.ip_address(ip)
-        prefix = 24 if address.version == 4 else 48
-        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
-    except ValueError:
-        return ""
-
-
 def _country(value: str) -> str:
     value = value.strip().upper()
     # "XX" is Cloudflare's "unknown", "T1" its Tor exit: neither is a country.
@@ -232,14 +227,14 @@ def tracking_fields(
     return fields, others
 
 
-def extra_params(params: Mapping[str, str]) -> dict[str, str]:
-    """Parameters we have no column for, bounded in number and size."""
+def extra_params(params: Mapping[str, str], ip_privacy: str = IpPrivacy.OFF) -> dict[str, str]:
+    """Parameters we have no column for, bounded in number and size, IPs as privacy stores them."""
     kept: dict[str, str] = {}
     for key, value in params.items():
         if len(kept) >= MAX_EXTRA_PARAMS:
             break
         kept[key.replace("\x00", "")[:MAX_EXTRA_KEY]] = value.replace("\x00", "")[:MAX_EXTRA_VALUE]
-    return kept
+    return privacy.stored_params(kept, ip_privacy) if ip_privacy == IpPrivacy.AT_REST else kept
 
 
 def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, str]:
@@ -250,7 +245,7 @@ def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, str]:
     values = {name: fields.get(name) or link["subs"][name] for name in SUBS}
     values |= {name: fields.get(name, "") for name in (*DEVICE_IDS, "referer", "language")}
     values |= {
-        "ip": truncate_ip(ip) if link["ip_privacy"] == IpPrivacy.AT_REST else ip,
+        "ip": privacy.stored_ip(ip, link["ip_privacy"]),
         "user_agent": agent,
         "device_type": parsed.device_type,
         "os": parsed.os,
@@ -275,6 +270,46 @@ def _landing_id(link: LinkData, wanted: str) -> int | None:
     return int(wanted) if wanted in link["landings"] else link["landing_id"]
 
 
+def source_of(link: LinkData, fields: Mapping[str, str]) -> str:
+    """The partner's source of a click or impression: its sub1, else the link's default sub1."""
+    return _clean("sub1", fields.get("sub1") or link["subs"]["sub1"])
+
+
+def source_refusal(link: LinkData, fields: Mapping[str, str]) -> str | None:
+    """Why the integration's source lists keep this traffic out, or None (no query: cached)."""
+    return screening.source_refusal(link["screening"], source_of(link, fields))
+
+
+def click_draft(
+    *,
+    link: LinkData,
+    fields: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    created_at: datetime | None = None,
+) -> Click:
+    """The click as it would be recorded, not saved: recorded, screened or only redirected."""
+    return Click(
+        **_link_ids(link),
+        **_device_values(link, fields),
+        landing_id=_landing_id(link, fields.get("landing_id", "")),
+        partner_click_id=_clean("partner_click_id", fields.get("partner_click_id", "")),
+        ref_id=_clean("ref_id", fields.get("ref_id", "")),
+        creative_id=_clean("creative_id", fields.get("creative_id", "")),
+        params=extra_params(params or {}, link["ip_privacy"]),
+        created_at=created_at or timezone.now(),
+    )
+
+
+def _click_facts(click: Click) -> screening.Facts:
+    return screening.Facts(
+        ip=click.ip,
+        user_agent=click.user_agent,
+        device_id=click.idfa or click.gaid or click.android_id or click.device_id,
+        country=click.country,
+        offer_id=click.offer_id,
+    )
+
+
 def click_record(
     *,
     link: LinkData,
@@ -282,17 +317,12 @@ def click_record(
     params: Mapping[str, str] | None = None,
     created_at: datetime | None = None,
 ) -> Click:
-    """Record one click with a single INSERT: the link's ids come from the cache, never fetched."""
-    click = Click(
-        **_link_ids(link),
-        **_device_values(link, fields),
-        landing_id=_landing_id(link, fields.get("landing_id", "")),
-        partner_click_id=_clean("partner_click_id", fields.get("partner_click_id", "")),
-        ref_id=_clean("ref_id", fields.get("ref_id", "")),
-        creative_id=_clean("creative_id", fields.get("creative_id", "")),
-        params=extra_params(params or {}),
-        created_at=created_at or timezone.now(),
-    )
+    """Screen and record one click with a single INSERT: the link and its rules come from the cache."""
+    click = click_draft(link=link, fields=fields, params=params, created_at=created_at)
+    verdict = screening.screen_click(link["screening"], _click_facts(click))
+    if verdict is not None:
+        for name, value in verdict.fields().items():
+            setattr(click, name, value)
     click.save(force_insert=True)
     return click
 
@@ -311,7 +341,7 @@ def impression_record(
         **_link_ids(link),
         **_device_values(link, fields),
         partner_click_id=_clean("partner_click_id", fields.get("partner_click_id", "")),
-        params=extra_params({**kept, **(params or {})}),
+        params=extra_params({**kept, **(params or {})}, link["ip_privacy"]),
         created_at=created_at or timezone.now(),
     )
     impression.save(force_insert=True)
@@ -438,8 +468,15 @@ _LINKS_OF: dict[type[Model], str] = {
     Partner: "partner_id",
     App: "integration__app_id",
     Channel: "integration__channel_id",
+    ScreeningRule: "integration_id",
+    SourceListEntry: "integration_id",
 }
-_KEY_OF: dict[type[Model], str] = {Landing: "offer_id", TrackingParameter: "integration_id"}
+_KEY_OF: dict[type[Model], str] = {
+    Landing: "offer_id",
+    TrackingParameter: "integration_id",
+    ScreeningRule: "integration_id",
+    SourceListEntry: "integration_id",
+}
 
 
 def _codes_affected_by(instance: Model) -> list[str]:

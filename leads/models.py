@@ -23,6 +23,24 @@ class Verdict(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ScreenedFields(models.Model):
+    """A screening verdict with the rule that gave it and the values that triggered it."""
+
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
+    verdict_reason = models.CharField(
+        max_length=200, blank=True, help_text="The reason code of the rule that screened it."
+    )
+    verdict_rule = models.ForeignKey(
+        "partners.ScreeningRule", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verdict_details = models.JSONField(
+        default=dict, blank=True, help_text="The values that triggered the rule (threshold, count, …)."
+    )
+
+    class Meta:
+        abstract = True
+
+
 class DeviceFields(models.Model):
     """What a click and an impression both carry about the user and the source."""
 
@@ -38,7 +56,8 @@ class DeviceFields(models.Model):
     ip = models.CharField(
         max_length=64,
         blank=True,
-        help_text="The user's IP; truncated when the integration keeps no full IPs at rest.",
+        help_text="The user's IP; only its /24 (IPv6 /48) network when the integration's IP privacy "
+        "is “store only the truncated IP” (see leads.privacy).",
     )
     user_agent = models.CharField(max_length=512, blank=True)
     device_type = models.CharField(max_length=20, blank=True)
@@ -52,7 +71,7 @@ class DeviceFields(models.Model):
         abstract = True
 
 
-class Click(DeviceFields):
+class Click(ScreenedFields, DeviceFields):
     """One click on a tracking link (or reported server to server)."""
 
     click_id = models.CharField(max_length=32, unique=True, default=new_click_id)
@@ -70,14 +89,18 @@ class Click(DeviceFields):
     params = models.JSONField(
         default=dict, blank=True, help_text="Other parameters the tracking URL carried."
     )
-    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
-    verdict_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
             models.Index(fields=["organization", "created_at"], name="click_org_time"),
             models.Index(fields=["link", "created_at"], name="click_link_time"),
+            # The screening report reads only screened clicks: a small partial index.
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=~models.Q(verdict="ok"),
+                name="click_screened_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -117,8 +140,13 @@ class LeadStatus(models.TextChoices):
     TRASH = "trash", "Trash"
 
 
-class Lead(models.Model):
-    """A conversion, found by its key: (click, exto), (flow, exto), or the click alone."""
+class Lead(ScreenedFields):
+    """A conversion, found by its key: (click, exto), (flow, exto), or the click alone.
+
+    A rejected lead does not pay: its payout is held at 0 (the amount it would have paid is
+    kept in `verdict_details["withheld_payout"]` and restored if a manager overrides the
+    verdict), and it is not posted back as a conversion.
+    """
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     app = models.ForeignKey("partners.App", on_delete=models.PROTECT, related_name="leads")
@@ -145,8 +173,9 @@ class Lead(models.Model):
     revenue_set_by_postback = models.BooleanField(
         default=False, help_text="The revenue came from `pay`, not from the goal."
     )
-    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
-    verdict_reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        max_length=255, blank=True, help_text="The partner's source (sub1) the lead came from."
+    )
     third_party_status = models.CharField(max_length=100, blank=True)
     third_party_rejected_reason = models.CharField(max_length=255, blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="Other parameters of the creating request.")
@@ -173,6 +202,11 @@ class Lead(models.Model):
             models.Index(fields=["organization", "created_at"], name="lead_org_time"),
             models.Index(fields=["organization", "status"], name="lead_org_status"),
             models.Index(fields=["link", "exto"], name="lead_link_exto"),
+            models.Index(
+                fields=["organization", "created_at"],
+                condition=~models.Q(verdict="ok"),
+                name="lead_screened_time",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,14 +8,26 @@ are simply not found, exactly like unknown ones.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+import tablib
 from django.core.cache import cache
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Organization
-from leads.models import Click, Impression, Lead, LeadEvent
-from partners.models import App, Goal, GoalAlias, GoalPartnerPayout, Integration, TrackingLink
+from leads.models import Click, Impression, Lead, LeadEvent, Verdict
+from partners.models import (
+    App,
+    Goal,
+    GoalAlias,
+    GoalPartnerPayout,
+    Integration,
+    ScreeningRule,
+    SourceListEntry,
+    TrackingLink,
+)
 from postbacks.models import InboundPostback
 
 # A rotated token keeps working this long at most; the look-up runs on every postback.
@@ -149,12 +161,15 @@ def clicks_for(organization: Organization | None) -> QuerySet[Click]:
 
 
 def impressions_for(organization: Organization | None) -> QuerySet[Impression]:
-    return Impression.objects.filter(organization=organization).select_related("link", "partner", "offer")
+    return Impression.objects.filter(organization=organization).select_related(
+        "link", "partner", "offer", "integration"
+    )
 
 
 def leads_for(organization: Organization | None) -> QuerySet[Lead]:
+    """Leads with what their pages show: the integration (its IP privacy) and the verdict's rule."""
     return Lead.objects.filter(organization=organization).select_related(
-        "goal", "offer", "partner", "click", "link", "app"
+        "goal", "offer", "partner", "click", "link", "app", "integration", "verdict_rule"
     )
 
 
@@ -163,4 +178,77 @@ def lead_events_of(lead: Lead) -> QuerySet[LeadEvent]:
 
 
 def inbound_postbacks_for(organization: Organization | None) -> QuerySet[InboundPostback]:
-    return InboundPostback.objects.filter(organization=organization).select_related("app", "lead")
+    return InboundPostback.objects.filter(organization=organization).select_related(
+        "app", "lead", "integration"
+    )
+
+
+def screening_rules_for(organization: Organization | None) -> QuerySet[ScreeningRule]:
+    return ScreeningRule.objects.filter(integration__organization=organization).select_related(
+        "integration__app", "integration__partner"
+    )
+
+
+def source_entries_for(organization: Organization | None) -> QuerySet[SourceListEntry]:
+    return SourceListEntry.objects.filter(integration__organization=organization)
+
+
+# --- The screening report ----------------------------------------------------------------------
+
+REPORT_COLUMNS = (
+    ("partner", "Partner"),
+    ("offer", "Offer"),
+    ("source", "Source (sub1)"),
+    ("reason", "Reason code"),
+    ("clicks_flagged", "Clicks flagged"),
+    ("clicks_rejected", "Clicks rejected"),
+    ("leads_flagged", "Leads flagged"),
+    ("leads_rejected", "Leads rejected"),
+)
+_COUNTS = ("clicks_flagged", "clicks_rejected", "leads_flagged", "leads_rejected")
+
+
+def _screened(
+    model: type[Click] | type[Lead], organization: Organization | None, since: datetime, until: datetime
+):
+    """Screened rows of one kind grouped by partner, offer, source and reason (partial index)."""
+    source = "sub1" if model is Click else "source"
+    return (
+        model.objects.filter(~Q(verdict=Verdict.OK), organization=organization)
+        .filter(created_at__gte=since, created_at__lt=until)
+        .values("partner__name", "offer__name", source, "verdict_reason")
+        .annotate(
+            flagged=Count("id", filter=Q(verdict=Verdict.FLAGGED)),
+            rejected=Count("id", filter=Q(verdict=Verdict.REJECTED)),
+        )
+        .order_by()
+    )
+
+
+def screening_report(
+    organization: Organization | None, *, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Flagged and rejected clicks and leads of a period by partner, offer, source and reason code.
+
+    Two grouped queries over the screened rows only; no IP appears in the report.
+    """
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for kind, model, source in (("clicks", Click, "sub1"), ("leads", Lead, "source")):
+        for group in _screened(model, organization, since, until):
+            key = (group["partner__name"], group["offer__name"], group[source], group["verdict_reason"])
+            row = rows.setdefault(
+                key,
+                dict(zip(("partner", "offer", "source", "reason"), key, strict=True))
+                | dict.fromkeys(_COUNTS, 0),
+            )
+            row[f"{kind}_flagged"] += group["flagged"]
+            row[f"{kind}_rejected"] += group["rejected"]
+    return sorted(rows.values(), key=lambda row: (row["partner"], row["offer"], row["source"], row["reason"]))
+
+
+def screening_report_dataset(rows: list[dict[str, Any]]) -> tablib.Dataset:
+    """The report as a tablib dataset, ready for CSV (or any tablib format)."""
+    dataset = tablib.Dataset(headers=[title for _, title in REPORT_COLUMNS])
+    for row in rows:
+        dataset.append([row[name] for name, _ in REPORT_COLUMNS])
+    return dataset

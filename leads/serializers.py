@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from leads.models import Click, Lead, LeadEvent, LeadStatus
+from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
+from leads.privacy import display_ip, display_params
 
 
-class ClickSerializer(serializers.ModelSerializer):
-    """A click as the API lists it (read-only)."""
+class PrivateIpMixin:
+    """IPs (the `ip` column, IP-named parameters, screening details) as the integration's privacy shows them.
+
+    Needs the row's integration loaded (the selectors select it).
+    """
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        ip_privacy = instance.integration.ip_privacy
+        if "ip" in data:
+            data["ip"] = display_ip(instance.ip, ip_privacy)
+        for name in ("params", "verdict_details"):
+            if name in data:
+                data[name] = display_params(data[name], ip_privacy)
+        return data
+
+
+class ClickSerializer(PrivateIpMixin, serializers.ModelSerializer):
+    """A click as the API lists it (read-only); IPs obfuscated where the integration's privacy is on."""
 
     link_code = serializers.CharField(source="link.code", read_only=True)
 
@@ -46,6 +66,8 @@ class ClickSerializer(serializers.ModelSerializer):
             "params",
             "verdict",
             "verdict_reason",
+            "verdict_rule",
+            "verdict_details",
             "created_at",
         ]
         read_only_fields = fields
@@ -78,8 +100,11 @@ class LeadEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LeadSerializer(serializers.ModelSerializer):
-    """A lead as the API lists it; money as decimal strings."""
+class LeadSerializer(PrivateIpMixin, serializers.ModelSerializer):
+    """A lead as the API lists it; money as decimal strings, IPs as the integration's privacy shows them.
+
+    A rejected lead's payout is 0: what it would pay is in `verdict_details.withheld_payout`.
+    """
 
     goal_code = serializers.CharField(source="goal.code", read_only=True, default=None)
     click_id = serializers.CharField(source="click.click_id", read_only=True, default=None)
@@ -103,8 +128,11 @@ class LeadSerializer(serializers.ModelSerializer):
             "currency",
             "payout_set_by_postback",
             "revenue_set_by_postback",
+            "source",
             "verdict",
             "verdict_reason",
+            "verdict_rule",
+            "verdict_details",
             "third_party_status",
             "third_party_rejected_reason",
             "params",
@@ -141,3 +169,23 @@ class LeadBulkStatusSerializer(LeadStatusSerializer):
     """The body of `bulk_set_status`: lead ids (of your organization) and the status."""
 
     ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+
+
+class LeadVerdictSerializer(serializers.Serializer):
+    """The body of `set_verdict`: a manager's override of the screening verdict, and why."""
+
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ScreeningReportRowSerializer(serializers.Serializer):
+    """One row of the screening report: screened clicks and leads of one partner, offer, source, reason."""
+
+    partner = serializers.CharField()
+    offer = serializers.CharField()
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    clicks_flagged = serializers.IntegerField()
+    clicks_rejected = serializers.IntegerField()
+    leads_flagged = serializers.IntegerField()
+    leads_rejected = serializers.IntegerField()

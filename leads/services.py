@@ -11,10 +11,18 @@ Postback processing, in short (SPEC 4.2, 4.3):
   key exists, answers that lead (`created: false`): never check-then-create;
 - a status postback finds its lead by the key (locked for the change), or creates it with
   `stn` / `auto=1`; the same status twice changes nothing.
+
+Screening (SPEC 4.4), on creation only: a source the integration's lists keep out is
+refused (422, logged, kept for replay); a new lead is then screened by the integration's
+conversion rules, and a lead on a rejected click is rejected with it. A rejected lead pays
+nothing: its payout is held at 0 whatever later postbacks say (`_withhold`), the amount it
+would pay is kept in `verdict_details["withheld_payout"]` and restored when a manager
+overrides the verdict (`lead_set_verdict`, which records a verdict event).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -23,12 +31,13 @@ from typing import Any, NoReturn
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leads import selectors
-from leads.models import Click, Lead, LeadEvent, LeadStatus
+from leads import privacy, screening, selectors
+from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.statuses import StatusMatch, UnknownStatus, recognize_status
-from partners.models import App, Goal, Integration, Offer, PayoutType, TrackingLink
+from partners.models import App, Goal, Integration, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.models import InboundPostback
-from postbacks.services import Arrival, inbound_log
+from postbacks.services import Arrival, deliveries_record, inbound_log
+from reports.services import rollup_lead_events
 
 Endpoint = InboundPostback.Endpoint
 Outcome = InboundPostback.Outcome
@@ -77,8 +86,14 @@ CHANGE_FIELDS = [
     "revenue_set_by_postback",
     "third_party_status",
     "third_party_rejected_reason",
+    "verdict",
+    "verdict_reason",
+    "verdict_rule",
+    "verdict_details",
     "updated_at",
 ]
+VERDICT_FIELDS = ["verdict", "verdict_reason", "verdict_rule", "verdict_details", "payout", "updated_at"]
+WITHHELD = "withheld_payout"
 
 
 class PostbackRefused(Exception):
@@ -339,6 +354,7 @@ def _price(lead: Lead, terms: Terms | None) -> None:
             lead.payout = (lead.revenue * terms.payout / 100).quantize(FOUR_PLACES)
         else:
             lead.payout = terms.payout
+    _withhold(lead)
 
 
 def _set_money(lead: Lead, money: Money) -> None:
@@ -348,6 +364,25 @@ def _set_money(lead: Lead, money: Money) -> None:
         lead.payout, lead.payout_set_by_postback = money.payout, True
     if money.currency:
         lead.currency = money.currency
+    _withhold(lead)
+
+
+def _withhold(lead: Lead) -> None:
+    """A rejected lead pays nothing; what it would pay is kept to restore on an override."""
+    if lead.verdict == Verdict.REJECTED and lead.payout:
+        lead.verdict_details = {**lead.verdict_details, WITHHELD: str(lead.payout)}
+        lead.payout = Decimal("0")
+
+
+def _release(lead: Lead) -> None:
+    """A lead no longer rejected pays again: the withheld amount, else what its goal computes."""
+    details = dict(lead.verdict_details)
+    withheld = details.pop(WITHHELD, None)
+    lead.verdict_details = details
+    if withheld is not None:
+        lead.payout = Decimal(withheld)
+    elif not lead.payout_set_by_postback:
+        _price(lead, Terms.of(lead.goal, partner_id=lead.partner_id, offer=lead.offer))
 
 
 State = tuple[str, str, Decimal | None, Decimal | None]
@@ -415,20 +450,31 @@ def _record_changes(
     """Keep a lead's changes as events: the one place every change of a lead passes through.
 
     It runs inside the transaction that changed the lead, so whatever a change must cause
-    (outbound postbacks, status sync) is written here and commits or rolls back with it.
+    (partner and publisher postbacks, status sync, CleverTap: the outbox's deliveries) is
+    written here and commits or rolls back with it.
     """
     for event in events:
         event.source, event.actor, event.inbound = source, actor, inbound
     LeadEvent.objects.bulk_create(events)
+    rollup_lead_events(lead=lead, events=events)
+    deliveries_record(lead=lead, events=events)
 
 
 # --- Creation ----------------------------------------------------------------------------------
 
 
 def _draft(
-    target: Target, *, app: App, goal: Goal | None, status: str, money: Money, params: dict[str, str]
+    target: Target,
+    *,
+    app: App,
+    goal: Goal | None,
+    status: str,
+    money: Money,
+    params: dict[str, str],
+    ip_privacy: str = IpPrivacy.OFF,
 ) -> Lead:
     """An unsaved lead for the target, priced by its goal (or the offer's rate without one)."""
+    kept = {key: value for key, value in params.items() if key not in CONTROL_PARAMETERS}
     lead = Lead(
         organization_id=app.organization_id,
         app_id=app.pk,
@@ -441,11 +487,17 @@ def _draft(
         exto=target.exto,
         status=status,
         currency=target.offer.currency,
-        params={key: value for key, value in params.items() if key not in CONTROL_PARAMETERS},
+        source=_source(target, params),
+        params=privacy.stored_params(kept, ip_privacy),
     )
     _set_money(lead, money)
     _price(lead, Terms.of(goal, partner_id=target.partner_id, offer=target.offer))
     return lead
+
+
+def _source(target: Target, params: dict[str, str]) -> str:
+    """The partner's source of a conversion: `sub1` as sent, else its click's sub1."""
+    return (params.get("sub1") or (target.click.sub1 if target.click is not None else ""))[:255]
 
 
 def _insert(lead: Lead, target: Target) -> tuple[Lead, bool]:
@@ -524,6 +576,88 @@ def lead_change_goal(*, lead: Lead, goal: Goal, source: str, actor: Any = None) 
     return changed
 
 
+@transaction.atomic
+def lead_set_verdict(*, lead: Lead, verdict: str, source: str, actor: Any = None, note: str = "") -> bool:
+    """A manager's override of the screening verdict; False (and no event) when it is already so.
+
+    The rule and reason code that screened the lead stay, so its page still says why it was
+    screened; the verdict event says who overrode it. Rejecting withholds the payout,
+    un-rejecting restores it.
+    """
+    locked = _locked(lead)
+    changed = _save(locked, _verdict_change(locked, Verdict(verdict), note), source=source, actor=actor)
+    lead.refresh_from_db()
+    return changed
+
+
+def _verdict_change(lead: Lead, verdict: str, note: str = "") -> list[LeadEvent]:
+    if lead.verdict == verdict:
+        return []
+    before, old = _state(lead), lead.verdict
+    lead.verdict = verdict
+    if verdict == Verdict.REJECTED:
+        _withhold(lead)
+    elif old == Verdict.REJECTED:
+        _release(lead)
+    event = _event(lead, LeadEvent.Kind.VERDICT, before)
+    event.note = f"verdict {old} → {verdict}{': ' + note if note else ''}"[:255]
+    return [event]
+
+
+# --- Screening of new conversions --------------------------------------------------------------
+
+
+def _conversion_facts(lead: Lead, target: Target, params: dict[str, str], ip_privacy: str) -> screening.Facts:
+    """What the rules see of a conversion: its own IP, agent, device and country, else its click's."""
+    click = target.click
+    # The click's IP is stored already as privacy wants it; a sent one is stored the same way.
+    ip = privacy.stored_ip(params.get("conversion_ip") or params.get("ip") or "", ip_privacy)
+    agent = params.get("user_agent", "")
+    device = params.get("device_id") or params.get("idfa") or params.get("gaid") or ""
+    if click is not None:
+        ip = ip or click.ip
+        agent = agent or click.user_agent
+        device = device or click.idfa or click.gaid or click.android_id or click.device_id
+    return screening.Facts(
+        ip=ip,
+        user_agent=agent,
+        device_id=device,
+        country=(params.get("country") or (click.country if click is not None else "")).upper()[:2],
+        offer_id=target.offer.pk,
+        # A server-to-server postback without a click says nothing of the user's agent.
+        user_agent_known=bool(agent) or click is not None,
+        click_at=click.created_at if click is not None else None,
+        converted_at=lead.created_at,
+        window_days=target.offer.attribution_window_days,
+    )
+
+
+def _click_verdict(click: Click | None) -> screening.Screening | None:
+    """A conversion of a rejected click is rejected with it, for the click's reason."""
+    if click is None or click.verdict != Verdict.REJECTED:
+        return None
+    details = {"click_id": click.click_id, "screened": "click"}
+    return screening.Screening(Verdict.REJECTED, click.verdict_rule_id, click.verdict_reason, details)
+
+
+def _screen(lead: Lead, target: Target, params: dict[str, str], config: screening.Config) -> list[LeadEvent]:
+    """Screen a new lead; a verdict is saved at once with a verdict event saying why."""
+    found = screening.screen_conversion(config, _conversion_facts(lead, target, params, config["ip_privacy"]))
+    inherited = _click_verdict(target.click)
+    if inherited is not None and (found is None or found.verdict != Verdict.REJECTED):
+        found = inherited
+    if found is None:
+        return []
+    before = _state(lead)
+    for name, value in found.fields().items():
+        setattr(lead, name, value)
+    _withhold(lead)
+    lead.save(update_fields=VERDICT_FIELDS)
+    event = _event(lead, LeadEvent.Kind.VERDICT, before)
+    event.note = f"screened: {found.verdict} ({found.reason})"[:255]
+    return [event]
+
+
 # --- Postbacks ---------------------------------------------------------------------------------
 
 
@@ -557,14 +691,30 @@ def _create(
     duplicate: bool = False,
     fields: dict[str, Any] | None = None,
 ) -> Applied:
-    """Create the lead; when its key is taken, answer the holder as a duplicate or update it."""
+    """Create the lead; when its key is taken, answer the holder as a duplicate or update it.
+
+    The integration's source lists are checked first (a refused source creates nothing); a
+    lead that is really new is then screened.
+    """
+    config = screening.screening_config(target.integration_id)
     goal = _goal(params, target, default=True)
-    draft = _draft(target, app=scope.app, goal=goal, status=status, money=money, params=params)
+    draft = _draft(
+        target,
+        app=scope.app,
+        goal=goal,
+        status=status,
+        money=money,
+        params=params,
+        ip_privacy=config["ip_privacy"],
+    )
+    refusal = screening.source_refusal(config, draft.source)
+    if refusal:
+        _refuse(422, refusal)
     for name, value in (fields or {}).items():
         setattr(draft, name, value)
     lead, created = _insert(draft, target)
     if created:
-        return Applied(lead, Outcome.CREATED, [_created_event(lead)])
+        return Applied(lead, Outcome.CREATED, [_created_event(lead), *_screen(lead, target, params, config)])
     if duplicate:
         return Applied(lead, Outcome.DUPLICATE, [])
     return _update(lead, goal=_goal(params, target, default=False), money=money, status=update_status)
@@ -644,6 +794,16 @@ HANDLERS = {
 }
 
 
+def _stored_arrival(arrival: Arrival, ip_privacy: Callable[[], str]) -> Arrival:
+    """The request as the inbound log keeps it; privacy is looked up only when it carries an IP."""
+    return privacy.stored_arrival(arrival, ip_privacy()) if privacy.carries_ip(arrival.params) else arrival
+
+
+def _scope_ip_privacy(scope: Scope) -> str:
+    """A refused request is tied to no lead: the strictest privacy of the integrations it may be for."""
+    return scope.integration.ip_privacy if scope.integration else screening.app_ip_privacy(scope.app.pk)
+
+
 @transaction.atomic
 def lead_apply_postback(
     *, scope: Scope, arrival: Arrival, replay_of: InboundPostback | None = None, actor: Any = None
@@ -661,7 +821,9 @@ def lead_apply_postback(
     if applied.events and applied.outcome != Outcome.CREATED:
         lead.save(update_fields=CHANGE_FIELDS)
     inbound = inbound_log(
-        arrival=arrival,
+        arrival=_stored_arrival(
+            arrival, lambda: screening.screening_config(lead.integration_id)["ip_privacy"]
+        ),
         outcome=applied.outcome,
         http_status=200,
         organization_id=scope.app.organization_id,
@@ -682,7 +844,7 @@ def postback_process(
         return lead_apply_postback(scope=scope, arrival=arrival, replay_of=replay_of, actor=actor)
     except PostbackRefused as refusal:
         inbound = inbound_log(
-            arrival=arrival,
+            arrival=_stored_arrival(arrival, lambda: _scope_ip_privacy(scope)),
             outcome=Outcome.REJECTED,
             http_status=refusal.http_status,
             reason=refusal.message,

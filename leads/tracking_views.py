@@ -3,6 +3,12 @@
 `/c/` and `/i/` are the hottest paths: they read the link from the cache, write one row
 and touch neither the session nor the user. The APIs authenticate the integration's
 token and keep every request in the inbound log with what it was answered.
+
+Source lists: the APIs refuse a blacklisted (or, with a whitelist, unlisted) source with 422
+and keep the request only in the inbound log. `/c/` cannot refuse a person: it records
+nothing and still redirects to the landing (its `{click_id}` then names no click, so a
+conversion for it is refused and logged); `/i/` records nothing and still answers the pixel.
+Screening rules never block: a screened click is recorded with its verdict.
 """
 
 from __future__ import annotations
@@ -22,13 +28,16 @@ from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from leads import privacy
 from leads.clicks import (
     API_TO_TRACKING,
     LinkData,
+    click_draft,
     click_record,
     impression_record,
     landing_url,
     link_data,
+    source_refusal,
     tracking_fields,
 )
 from leads.models import Click, Impression
@@ -36,7 +45,7 @@ from leads.params import BadParameters, request_params
 from partners.models import Integration, Status, TrackingLink
 from partners.tracking import TRACKING_PARAM_NAMES
 from postbacks.models import InboundPostback
-from postbacks.services import inbound_record
+from postbacks.services import Arrival, inbound_log
 
 # A transparent 1×1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -93,6 +102,9 @@ def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         return response
     fields, others = _visit_fields(request, link)
+    if source_refusal(link, fields):
+        # The person is not stranded: the landing, but nothing recorded for a refused source.
+        return _redirect(landing_url(link, click_draft(link=link, fields=fields, params=others)))
     click = click_record(link=link, fields=fields, params=others)
     return _redirect(landing_url(link, click))
 
@@ -105,7 +117,8 @@ def impression_pixel(request: HttpRequest, code: str) -> HttpResponse:
         response = HttpResponseNotFound(b"")
     else:
         fields, others = _visit_fields(request, link)
-        impression_record(link=link, fields=fields, params=others)
+        if not source_refusal(link, fields):
+            impression_record(link=link, fields=fields, params=others)
         response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response
@@ -231,10 +244,24 @@ def _api_link(integration: Integration, names: dict[str, str]) -> LinkData:
     return link
 
 
-def _owner(integration: Integration | None) -> dict[str, Any]:
-    if integration is None:
-        return {}
-    return {"organization": integration.organization, "app": integration.app, "integration": integration}
+def _log(
+    request: HttpRequest,
+    kind: ApiKind,
+    params: dict[str, str],
+    integration: Integration | None,
+    **outcome: Any,
+) -> None:
+    """Keep the request in the inbound log, its IPs as the integration's privacy stores them."""
+    arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
+    owner: dict[str, Any] = {}
+    if integration is not None:
+        arrival = privacy.stored_arrival(arrival, integration.ip_privacy)
+        owner = {
+            "organization_id": integration.organization_id,
+            "app": integration.app,
+            "integration": integration,
+        }
+    inbound_log(arrival=arrival, **owner, **outcome)
 
 
 def _accept(
@@ -245,16 +272,19 @@ def _accept(
         raise Refusal(422, "This integration is paused: it takes no clicks or impressions.")
     data = _sort_params(kind, integration, params)
     link = _api_link(integration, data.link_names)
+    refusal = source_refusal(link, data.fields)
+    if refusal:
+        raise Refusal(422, refusal)
     with transaction.atomic():
         record = kind.record(link=link, fields=data.fields, params=data.others, created_at=data.created_at)
         response = kind.answer(request, params, link, record)
-        inbound_record(
-            request=request,
-            endpoint=kind.endpoint,
-            params=params,
+        _log(
+            request,
+            kind,
+            params,
+            integration,
             outcome=InboundPostback.Outcome.CREATED,
             http_status=response.status_code,
-            **_owner(integration),
         )
     return response
 
@@ -270,14 +300,14 @@ def _ingest(request: HttpRequest, kind: ApiKind) -> HttpResponse:
         refusal = Refusal(400, str(exc))
     except Refusal as exc:
         refusal = exc
-    inbound_record(
-        request=request,
-        endpoint=kind.endpoint,
-        params=params,
+    _log(
+        request,
+        kind,
+        params,
+        integration,
         outcome=InboundPostback.Outcome.REJECTED,
         http_status=refusal.status,
         reason=refusal.message,
-        **_owner(integration),
     )
     return JsonResponse({"ok": False, "error": refusal.message}, status=refusal.status)
 

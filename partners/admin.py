@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, organization_of
 from leads.clicks import api_urls
+from leads.screening import parse_sources, source_list_paste
 from partners import admin_views
 from partners.forms import (
     GoalAliasInlineFormSet,
@@ -36,6 +38,8 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    ScreeningRule,
+    SourceListEntry,
     TrackingLink,
     TrackingParameter,
 )
@@ -212,6 +216,62 @@ class TrackingLinkInline(OrganizationScopedInline, admin.TabularInline):
         return False
 
 
+class ScreeningRuleInline(OrganizationScopedInline, admin.TabularInline):
+    """The integration's filters: each flags or rejects what it catches, with its reason code."""
+
+    model = ScreeningRule
+    fields = ("kind", "threshold", "window_seconds", "action", "reason_code", "countries", "is_active")
+    extra = 0
+    verbose_name = "screening filter"
+
+
+def _list_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 40, "placeholder": "one source per line"}),
+    )
+
+
+class IntegrationAdminForm(forms.ModelForm):
+    """The integration's settings with its source lists as paste-in text areas (one source per line)."""
+
+    blacklist = _list_field("Source blacklist", "Sources (sub1) never imported. The blacklist wins.")
+    whitelist = _list_field(
+        "Source whitelist",
+        "When any source is listed, only listed sources are imported. Empty: no restriction.",
+    )
+
+    class Meta:
+        model = Integration
+        fields = ("channel", "status", "ip_privacy", "inbound_mapping", "allowed_ips", "status_sync_url")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            entries = self.instance.source_entries.order_by("source").values_list("list", "source")
+            for name, kind in (
+                ("blacklist", SourceListEntry.List.BLACK),
+                ("whitelist", SourceListEntry.List.WHITE),
+            ):
+                self.initial[name] = "\n".join(source for entry_list, source in entries if entry_list == kind)
+
+    def save_source_lists(self) -> None:
+        """Make both lists exactly what the text areas hold (through the screening service)."""
+        for name, kind in (
+            ("blacklist", SourceListEntry.List.BLACK),
+            ("whitelist", SourceListEntry.List.WHITE),
+        ):
+            if name in self.changed_data:
+                source_list_paste(
+                    integration=self.instance,
+                    list_kind=kind,
+                    sources=parse_sources(self.cleaned_data[name]),
+                    replace=True,
+                )
+
+
 @admin.register(Integration)
 class IntegrationAdmin(OrganizationScopedAdmin):
     """Partners connected to apps. New ones come from the wizard on the app's hub."""
@@ -228,8 +288,9 @@ class IntegrationAdmin(OrganizationScopedAdmin):
     search_fields = ("partner__name", "app__name")
     date_hierarchy = "created_at"
     readonly_fields = ("app", "partner", "masked_token", "created_by", "created_at")
+    form = IntegrationAdminForm
     exclude = ("token",)
-    inlines = (TrackingParameterInline, PostbackTemplateInline, TrackingLinkInline)
+    inlines = (TrackingParameterInline, ScreeningRuleInline, PostbackTemplateInline, TrackingLinkInline)
     change_form_template = "admin/partners/integration/change_form.html"
 
     class Media:
@@ -250,6 +311,10 @@ class IntegrationAdmin(OrganizationScopedAdmin):
     @admin.display(description="Inbound token")
     def masked_token(self, obj: Integration) -> str:
         return masked(obj.token)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        form.save_source_lists()
 
     def render_change_form(
         self,

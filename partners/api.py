@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,8 +23,20 @@ from rest_framework.serializers import as_serializer_error
 
 from accounts.models import Organization
 from accounts.permissions import organization_of
+from leads import selectors as screening_selectors
+from leads.screening import parse_sources, source_list_paste
 from partners import filters, selectors
-from partners.models import App, Channel, Goal, Integration, Offer, Partner, TrackingLink
+from partners.models import (
+    App,
+    Channel,
+    Goal,
+    Integration,
+    Offer,
+    Partner,
+    ScreeningRule,
+    SourceListEntry,
+    TrackingLink,
+)
 from partners.serializers import (
     AppSerializer,
     ChannelSerializer,
@@ -32,6 +45,10 @@ from partners.serializers import (
     IntegrationSerializer,
     OfferSerializer,
     PartnerSerializer,
+    ScreeningRuleSerializer,
+    SourceListEntrySerializer,
+    SourceListPasteResultSerializer,
+    SourceListPasteSerializer,
     TrackingLinkSerializer,
 )
 from partners.services import integration_connect, tracking_link_create
@@ -186,6 +203,49 @@ class TrackingLinkViewSet(OrganizationViewSet):
         serializer.instance = self.get_queryset().get(pk=link.pk)
 
 
+class ScreeningRuleViewSet(OrganizationViewSet):
+    """Screening filters of the organization's integrations; a change applies from the next click."""
+
+    serializer_class = ScreeningRuleSerializer
+    filterset_class = filters.ScreeningRuleFilterSet
+    ordering_fields = ["id", "created_at"]
+
+    def get_queryset(self) -> QuerySet[ScreeningRule]:
+        return screening_selectors.screening_rules_for(self.organization)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        # A rule belongs to its integration's organization; it has no organization field of its own.
+        self._save(serializer)
+
+
+class SourceListEntryViewSet(OrganizationViewSet):
+    """Sources on the integrations' blacklists and whitelists, one row each; `paste` adds many."""
+
+    serializer_class = SourceListEntrySerializer
+    filterset_class = filters.SourceListEntryFilterSet
+    ordering_fields = ["id", "source", "created_at"]
+
+    def get_queryset(self) -> QuerySet[SourceListEntry]:
+        return screening_selectors.source_entries_for(self.organization)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        self._save(serializer)
+
+    @extend_schema(request=SourceListPasteSerializer, responses=SourceListPasteResultSerializer)
+    @action(detail=False, methods=["post"])
+    def paste(self, request: Request) -> Response:
+        """Paste sources one per line onto a list; with `replace: true` the list becomes exactly these."""
+        body = SourceListPasteSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        result = source_list_paste(
+            integration=body.validated_data["integration"],
+            list_kind=body.validated_data["list"],
+            sources=parse_sources(body.validated_data["sources"]),
+            replace=body.validated_data["replace"],
+        )
+        return Response(SourceListPasteResultSerializer(result).data)
+
+
 def register(router: BaseRouter) -> None:
     """Add this app's viewsets to the management API router."""
     router.register("apps", AppViewSet, basename="app")
@@ -195,3 +255,5 @@ def register(router: BaseRouter) -> None:
     router.register("offers", OfferViewSet, basename="offer")
     router.register("goals", GoalViewSet, basename="goal")
     router.register("links", TrackingLinkViewSet, basename="link")
+    router.register("screening-rules", ScreeningRuleViewSet, basename="screening-rule")
+    router.register("source-lists", SourceListEntryViewSet, basename="source-list-entry")

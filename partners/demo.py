@@ -42,6 +42,10 @@ from partners.models import (
     TrackingLink,
 )
 from partners.services import ParameterRow, channel_get_or_create, integration_connect, tracking_link_create
+from postbacks.deliveries import lead_for_delivery, lead_macro_values
+from postbacks.macros import render
+from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
+from reports.services import rollup_rebuild
 
 DEMO_NAME = "Northwind Mobile"
 DEMO_SLUG = "northwind"
@@ -421,6 +425,9 @@ class _Seeder:
         clicks = self.create_clicks(links)
         impressions = self.create_impressions(links)
         leads = self.create_leads(clicks)
+        create_demo_deliveries(self.organization, self.rng, self.now)
+        # The traffic was bulk-inserted: fold it into the report rollups in one go.
+        rollup_rebuild()
         return SeedResult(self.organization, len(clicks), impressions, leads)
 
     # -- configuration -------------------------------------------------------------
@@ -729,6 +736,95 @@ class _Seeder:
             to_status=lead.status,
             created_at=lead.status_changed_at,
         )
+
+
+# -- deliveries --------------------------------------------------------------------
+
+DEMO_DELIVERY_LEADS = 320
+# (state, share): most postbacks went through; some failed for good, some wait for a retry.
+DELIVERY_STATES = ((Delivery.State.DONE, 80), (Delivery.State.FAILED, 8), (Delivery.State.PENDING, 12))
+
+
+def create_demo_deliveries(organization: Organization, rng: random.Random, now: datetime) -> int:
+    """Partner and publisher postbacks, with attempts, for the latest demo leads.
+
+    The URLs are the integrations' own templates filled by `lead_macro_values`, as a real
+    conversion would send them; the demo receivers (*.example.com) are never dialed for done
+    or failed rows, and pending ones wait hours for their retry.
+    """
+    leads = Lead.objects.filter(organization=organization).order_by("-created_at")[:DEMO_DELIVERY_LEADS]
+    templates = {
+        t.integration_id: t
+        for t in PostbackTemplate.objects.filter(
+            integration__organization=organization, goal__isnull=True, event=PostbackTemplate.Event.CONVERSION
+        )
+    }
+    deliveries: list[Delivery] = []
+    for lead_id in leads.values_list("pk", flat=True):
+        lead = lead_for_delivery(lead_id)
+        values = lead_macro_values(lead)
+        template = templates.get(lead.integration_id)
+        if template is not None:
+            deliveries.append(
+                _demo_delivery(lead, Delivery.Kind.PARTNER, render(template.url, values), template)
+            )
+        if lead.partner.publisher_postback_url:
+            url = render(lead.partner.publisher_postback_url, values)
+            deliveries.append(_demo_delivery(lead, Delivery.Kind.PUBLISHER, url, None))
+    # The attempts set their delivery's state and counters, so they are drawn first.
+    attempts = [attempt for delivery in deliveries for attempt in _demo_attempts(delivery, rng, now)]
+    Delivery.objects.bulk_create(deliveries, batch_size=BATCH_SIZE)
+    DeliveryAttempt.objects.bulk_create(attempts, batch_size=BATCH_SIZE)
+    return len(deliveries)
+
+
+def _demo_delivery(lead: Lead, kind: str, url: str, template: PostbackTemplate | None) -> Delivery:
+    return Delivery(
+        organization_id=lead.organization_id,
+        kind=kind,
+        event=PostbackTemplate.Event.CONVERSION,
+        lead=lead,
+        integration_id=lead.integration_id,
+        partner_id=lead.partner_id,
+        app_id=lead.app_id,
+        template=template,
+        url=url,
+        created_at=lead.created_at,
+    )
+
+
+def _demo_attempts(delivery: Delivery, rng: random.Random, now: datetime) -> list[DeliveryAttempt]:
+    """The delivery's attempts for its drawn state; sets its counters to match."""
+    state = rng.choices([s for s, _ in DELIVERY_STATES], weights=[w for _, w in DELIVERY_STATES])[0]
+    failures = {Delivery.State.DONE: rng.choice((0, 0, 0, 1)), Delivery.State.PENDING: rng.randint(1, 3)}
+    answers = [(503, DeliveryAttempt.Outcome.RETRY)] * failures.get(state, 0)
+    if state == Delivery.State.DONE:
+        answers.append((200, DeliveryAttempt.Outcome.DONE))
+    elif state == Delivery.State.FAILED:
+        answers.append((rng.choice((400, 401, 404)), DeliveryAttempt.Outcome.FAILED))
+    attempts = []
+    for number, (status, outcome) in enumerate(answers, start=1):
+        started = min(delivery.created_at + timedelta(minutes=2 ** (number - 1) - 1, seconds=2), now)
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                number=number,
+                url_masked=delivery.url_masked,
+                status_code=status,
+                duration_ms=rng.randint(40, 900),
+                response_start="ok" if status == 200 else f"Error {status}",
+                error="" if status == 200 else f"The receiver answered {status}.",
+                outcome=outcome,
+                started_at=started,
+            )
+        )
+    delivery.state, delivery.attempt_count = state, len(attempts)
+    delivery.last_status_code = answers[-1][0]
+    delivery.last_error = attempts[-1].error
+    delivery.next_attempt_at = (
+        now + timedelta(hours=rng.randint(1, 6)) if state == Delivery.State.PENDING else None
+    )
+    return attempts
 
 
 def lead_money(goal: Goal, override: GoalPartnerPayout | None = None) -> tuple[Decimal, Decimal]:

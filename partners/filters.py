@@ -14,7 +14,18 @@ from django.db.models import Q, QuerySet
 
 from accounts.permissions import organization_of
 from partners import selectors
-from partners.models import App, Channel, Goal, GoalAlias, Integration, Offer, Partner, TrackingLink
+from partners.models import (
+    App,
+    Channel,
+    Goal,
+    GoalAlias,
+    Integration,
+    Offer,
+    Partner,
+    ScreeningRule,
+    SourceListEntry,
+    TrackingLink,
+)
 
 
 def _scoped(selector: Callable[[Any], QuerySet]) -> Callable[[Any], QuerySet]:
@@ -109,3 +120,23 @@ class TrackingLinkFilterSet(django_filters.FilterSet):
     class Meta:
         model = TrackingLink
         fields = ["partner", "offer", "status", "code"]
+
+
+class ScreeningRuleFilterSet(django_filters.FilterSet):
+    """Screening filters by integration, kind, action, reason code and whether they are active."""
+
+    integration = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.integrations_for))
+
+    class Meta:
+        model = ScreeningRule
+        fields = ["integration", "kind", "action", "reason_code", "is_active"]
+
+
+class SourceListEntryFilterSet(django_filters.FilterSet):
+    """Source list entries by integration, list (black or white) and source."""
+
+    integration = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.integrations_for))
+
+    class Meta:
+        model = SourceListEntry
+        fields = ["integration", "list", "source"]

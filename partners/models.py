@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from postbacks.urlsafety import validate_outbound
 
 
 def new_token() -> str:
@@ -114,6 +118,7 @@ class Partner(models.Model):
     publisher_postback_url = models.CharField(
         max_length=2000,
         blank=True,
+        validators=[validate_outbound],
         help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,9 +134,11 @@ class Partner(models.Model):
 
 
 class IpPrivacy(models.TextChoices):
+    """How an integration's user IPs are kept and shown (leads.privacy does both)."""
+
     OFF = "off", "Off"
-    REPORTS = "reports", "Obfuscate in reports and exports"
-    AT_REST = "at_rest", "Obfuscate in reports and never store the full IP"
+    REPORTS = "reports", "Obfuscate in pages, reports and exports"
+    AT_REST = "at_rest", "Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)"
 
 
 class Integration(models.Model):
@@ -152,7 +159,14 @@ class Integration(models.Model):
         default=new_token,
         help_text="The partner's inbound token for server-to-server clicks and impressions.",
     )
-    ip_privacy = models.CharField(max_length=10, choices=IpPrivacy.choices, default=IpPrivacy.OFF)
+    ip_privacy = models.CharField(
+        max_length=10,
+        choices=IpPrivacy.choices,
+        default=IpPrivacy.OFF,
+        help_text="On: IPs show as 203.0.113.xxx in pages, API answers, reports and exports. "
+        "“Store only the truncated IP” keeps 203.0.113.0 (IPv6: the /48) instead of the full IP, "
+        "from the next click on; per-IP filters then count per /24 network.",
+    )
     inbound_mapping = models.JSONField(
         default=dict,
         blank=True,
@@ -164,6 +178,7 @@ class Integration(models.Model):
     status_sync_url = models.CharField(
         max_length=2000,
         blank=True,
+        validators=[validate_outbound],
         help_text="Optional URL called on every status change of this integration's leads.",
     )
     created_by = models.ForeignKey(
@@ -183,6 +198,122 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} → {self.app}"
+
+
+class ScreeningRule(models.Model):
+    """One filter of an integration's screening: what it checks, when it fires, what it does.
+
+    Count rules fire when the count *reaches* the threshold within a fixed window (threshold 3:
+    the third click from one IP is flagged, the first two pass). The click-to-conversion time
+    rule fires when a conversion comes *less* than `threshold` seconds after its click.
+    """
+
+    class Kind(models.TextChoices):
+        CTIT = "ctit", "Click-to-conversion time too short (seconds)"
+        CLICKS_PER_IP = "clicks_per_ip", "Too many clicks per IP"
+        CLICKS_PER_DEVICE = "clicks_per_device", "Too many clicks per device"
+        CONVERSIONS_PER_IP = "conversions_per_ip", "Too many conversions per IP"
+        CONVERSIONS_PER_DEVICE = "conversions_per_device", "Too many conversions per device"
+        COUNTRY = "country", "Country not allowed"
+        BOT_USER_AGENT = "bot_user_agent", "Bot or empty user agent"
+        DUPLICATE_DEVICE = "duplicate_device", "Duplicate device id on the same offer (conversions)"
+        CLICK_TOO_OLD = "click_too_old", "Click older than the offer's attribution window"
+
+    class Action(models.TextChoices):
+        FLAG = "flag", "Flag (kept and paid, marked for review)"
+        REJECT = "reject", "Reject (kept, not paid, not posted back)"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="screening_rules")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    threshold = models.PositiveIntegerField(
+        default=0,
+        help_text="Count rules: the count at which the rule fires. Click-to-conversion time: the "
+        "fewest seconds a real user takes. Not used by country, user-agent and attribution rules.",
+    )
+    window_seconds = models.PositiveIntegerField(
+        default=3600, help_text="Count rules: the length of the counting window, in seconds."
+    )
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.FLAG)
+    reason_code = models.SlugField(
+        max_length=50, help_text="Stored on every screened click or lead and shown in reports, e.g. ctit."
+    )
+    countries = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Country rule: the two-letter codes not allowed, separated by commas or spaces.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["integration", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_seconds__gt=0), name="screeningrule_window_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.action} ({self.reason_code})"
+
+    @property
+    def country_codes(self) -> list[str]:
+        """The not-allowed countries as upper-case codes."""
+        return sorted({code.upper() for code in self.countries.replace(",", " ").split() if code})
+
+    def clean(self) -> None:
+        """A threshold where the kind needs one, and two-letter codes for the country rule."""
+        errors: dict[str, str] = {}
+        if self.kind in THRESHOLD_KINDS and not self.threshold:
+            errors["threshold"] = "This filter needs a threshold of at least 1."
+        if self.kind == self.Kind.COUNTRY:
+            bad = [code for code in self.country_codes if not re.fullmatch(r"[A-Z]{2}", code)]
+            if not self.country_codes:
+                errors["countries"] = "List the countries not allowed, e.g. CN, RU."
+            elif bad:
+                errors["countries"] = f"Not two-letter country codes: {', '.join(bad)}."
+        if errors:
+            raise ValidationError(errors)
+
+
+THRESHOLD_KINDS = frozenset(
+    {
+        ScreeningRule.Kind.CTIT,
+        ScreeningRule.Kind.CLICKS_PER_IP,
+        ScreeningRule.Kind.CLICKS_PER_DEVICE,
+        ScreeningRule.Kind.CONVERSIONS_PER_IP,
+        ScreeningRule.Kind.CONVERSIONS_PER_DEVICE,
+        ScreeningRule.Kind.DUPLICATE_DEVICE,
+    }
+)
+
+
+class SourceListEntry(models.Model):
+    """A source (the partner's sub id: `sub1`) on an integration's blacklist or whitelist.
+
+    Blacklisted sources are not imported; with any whitelist entry, only whitelisted sources
+    are. An empty whitelist means no restriction, and the blacklist wins over the whitelist.
+    """
+
+    class List(models.TextChoices):
+        BLACK = "black", "Blacklist"
+        WHITE = "white", "Whitelist"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="source_entries")
+    list = models.CharField(max_length=5, choices=List.choices)
+    source = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["integration", "list", "source"]
+        verbose_name = "source list entry"
+        verbose_name_plural = "source list entries"
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "list", "source"], name="sourcelistentry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_list_display()}: {self.source}"
 
 
 class TrackingParameter(models.Model):

@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -29,6 +30,8 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    ScreeningRule,
+    SourceListEntry,
     TrackingLink,
     TrackingParameter,
 )
@@ -529,3 +532,73 @@ class TrackingLinkSerializer(serializers.ModelSerializer):
                 )
             attrs["integration"] = integration
         return attrs
+
+
+class ScreeningRuleSerializer(serializers.ModelSerializer):
+    """A screening filter of an integration: kind, threshold, window, action and reason code."""
+
+    integration = OrganizationRelatedField(selector=selectors.integrations_for)
+
+    class Meta:
+        model = ScreeningRule
+        fields = [
+            "id",
+            "integration",
+            "kind",
+            "threshold",
+            "window_seconds",
+            "action",
+            "reason_code",
+            "countries",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The model's own rules (a threshold where needed, valid country codes)."""
+        rule = ScreeningRule(**{**self._current(), **attrs})
+        try:
+            rule.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+    def _current(self) -> dict[str, Any]:
+        if self.instance is None:
+            return {}
+        names = ("integration", "kind", "threshold", "window_seconds", "action", "reason_code", "countries")
+        return {name: getattr(self.instance, name) for name in names}
+
+
+class SourceListEntrySerializer(serializers.ModelSerializer):
+    """One source on an integration's blacklist or whitelist."""
+
+    integration = OrganizationRelatedField(selector=selectors.integrations_for)
+
+    class Meta:
+        model = SourceListEntry
+        fields = ["id", "integration", "list", "source", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate_source(self, value: str) -> str:
+        return value.strip()
+
+
+class SourceListPasteSerializer(serializers.Serializer):
+    """Bulk paste: sources one per line onto a list; `replace` makes the list exactly these."""
+
+    integration = OrganizationRelatedField(selector=selectors.integrations_for)
+    list = serializers.ChoiceField(choices=SourceListEntry.List.choices)
+    sources = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, style={"base_template": "textarea.html"}
+    )
+    replace = serializers.BooleanField(default=False)
+
+
+class SourceListPasteResultSerializer(serializers.Serializer):
+    """What a paste changed."""
+
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    total = serializers.IntegerField()

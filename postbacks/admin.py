@@ -1,18 +1,33 @@
-"""The inbound postback log in the admin: what arrived, what we answered, and replay."""
+"""The postbacks admin: the inbound log (with replay), deliveries (with re-send) and CleverTap."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, can_edit
-from postbacks.models import InboundPostback
-from postbacks.services import ReplayRefused, inbound_replay
+from leads.privacy import display_params, display_text, inbound_privacy
+from postbacks.clevertap import clean_credential
+from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
+from postbacks.services import (
+    CleverTapSettings,
+    DeliveryRefused,
+    ReplayRefused,
+    clevertap_destination_save,
+    delivery_resend,
+    inbound_replay,
+)
 
 
 @admin.register(InboundPostback)
@@ -32,7 +47,7 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
     )
     list_filter = ("endpoint", "outcome", "http_status", ("app", admin.RelatedOnlyFieldListFilter))
     search_fields = ("reason", "path", "=lead__exto")
-    list_select_related = ("app", "lead")
+    list_select_related = ("app", "lead", "integration")
     date_hierarchy = "received_at"
     show_full_result_count = False
     readonly_fields = (
@@ -41,7 +56,7 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
         "method",
         "path",
         "pretty_params",
-        "body",
+        "shown_body",
         "source_ip",
         "user_agent",
         "outcome",
@@ -68,7 +83,12 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="parameters")
     def pretty_params(self, obj: InboundPostback) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))
+        shown = display_params(obj.params, inbound_privacy(obj))
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
+
+    @admin.display(description="body")
+    def shown_body(self, obj: InboundPostback) -> str:
+        return display_text(obj.body, obj.params, inbound_privacy(obj))
 
     @admin.action(description="Replay selected rejected postbacks", permissions=["change"])
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -82,3 +102,243 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
             detail = f": {replay.reason}" if replay.reason else ""
             level = messages.ERROR if replay.outcome == InboundPostback.Outcome.REJECTED else messages.SUCCESS
             self.message_user(request, f"#{inbound.pk} replayed as #{replay.pk}, {outcome}{detail}", level)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every attempt of the delivery, oldest first; nothing here can be changed."""
+
+    model = DeliveryAttempt
+    fields = (
+        "number",
+        "started_at",
+        "outcome",
+        "status_code",
+        "duration_ms",
+        "error",
+        "response_start",
+        "url_masked",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(OrganizationScopedAdmin):
+    """Outbound calls and every attempt of them (URLs masked); editors re-send them."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "kind",
+        "event",
+        "state",
+        "lead",
+        "partner",
+        "short_url",
+        "attempt_count",
+        "last_status_code",
+        "next_attempt_at",
+    )
+    list_filter = ("kind", "state", "created_at", ("partner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("=id", "=lead__id", "=lead__exto", "event", "last_error", "partner__name")
+    list_select_related = ("lead", "partner")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = (
+        "kind",
+        "event",
+        "state",
+        "masked_url",
+        "lead",
+        "lead_event",
+        "integration",
+        "partner",
+        "app",
+        "template",
+        "destination",
+        "attempt_count",
+        "next_attempt_at",
+        "claimed_until",
+        "claimed_by",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    inlines = (DeliveryAttemptInline,)
+    actions = ("resend",)
+    change_form_template = "admin/postbacks/delivery/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Without an object this gates the re-send action (editors only); the page stays read-only.
+        return obj is None and can_edit(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="URL")
+    def short_url(self, obj: Delivery) -> str:
+        url = obj.url_masked
+        return url if len(url) <= 80 else f"{url[:77]}…"
+
+    @admin.display(description="URL (secrets masked)")
+    def masked_url(self, obj: Delivery) -> str:
+        return format_html("<code style='word-break: break-all'>{}</code>", obj.url_masked)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any):
+        context["can_resend"] = can_edit(request.user)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_urls(self) -> list[URLPattern]:
+        resend = self.admin_site.admin_view(require_POST(self.resend_one))
+        return [
+            path("<int:delivery_id>/resend/", resend, name="postbacks_delivery_resend"),
+            *super().get_urls(),
+        ]
+
+    def resend_one(self, request: HttpRequest, delivery_id: int) -> HttpResponse:
+        """The change page's Re-send button: one attempt now, then back to the page."""
+        if not can_edit(request.user):
+            raise PermissionDenied("Only admins and managers can re-send deliveries.")
+        delivery = get_object_or_404(self.get_queryset(request), pk=delivery_id)
+        self._resend(request, delivery)
+        return HttpResponseRedirect(reverse("admin:postbacks_delivery_change", args=[delivery.pk]))
+
+    @admin.action(description="Re-send selected deliveries", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for delivery in queryset:
+            self._resend(request, delivery)
+
+    def _resend(self, request: HttpRequest, delivery: Delivery) -> None:
+        try:
+            attempt = delivery_resend(delivery=delivery, actor=request.user)
+        except DeliveryRefused as exc:
+            self.message_user(request, f"#{delivery.pk}: {exc}", messages.WARNING)
+            return
+        answer = f"answered {attempt.status_code}" if attempt.status_code else attempt.error
+        level = messages.SUCCESS if attempt.outcome == DeliveryAttempt.Outcome.DONE else messages.ERROR
+        self.message_user(request, f"#{delivery.pk} re-sent (attempt {attempt.number}): {answer}", level)
+
+
+SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
+
+
+class CleverTapDestinationForm(forms.ModelForm):
+    """The CleverTap settings of an app; the passcode is typed, never shown back."""
+
+    passcode = forms.CharField(
+        label="Project passcode",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current passcode.",
+    )
+
+    class Meta:
+        model = CleverTapDestination
+        fields = [
+            "app",
+            "account_id",
+            "account_token",
+            "passcode",
+            "region",
+            "partner_name",
+            "send_inorganic_installs",
+            "send_organic_installs",
+            "send_custom_events",
+            "is_active",
+        ]
+
+    def clean_account_id(self) -> str:
+        return clean_credential(self.cleaned_data["account_id"], "Project ID")
+
+    def clean_account_token(self) -> str:
+        return clean_credential(self.cleaned_data["account_token"], "Project Token")
+
+    def clean_passcode(self) -> str:
+        passcode = self.cleaned_data.get("passcode", "")
+        if not passcode and self.instance.passcode_encrypted:
+            return ""
+        return clean_credential(passcode, "Project Passcode")
+
+    def settings(self) -> CleverTapSettings:
+        """What the manager set, for the service; an empty passcode keeps the stored one."""
+        named = {name: self.cleaned_data[name] for name in SETTINGS_FIELDS if name != "passcode"}
+        return CleverTapSettings(**named, passcode=self.cleaned_data["passcode"] or None)
+
+
+@admin.register(CleverTapDestination)
+class CleverTapDestinationAdmin(OrganizationScopedAdmin):
+    """Each app's CleverTap project: credentials (passcode encrypted, never shown), region, events."""
+
+    form = CleverTapDestinationForm
+    list_display = ("app", "region", "partner_name", "account_id", "events", "is_active", "updated_at")
+    list_filter = ("region", "is_active")
+    list_select_related = ("app",)
+    search_fields = ("app__name", "account_id", "partner_name")
+    readonly_fields = ("passcode_status", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("app", "is_active")}),
+        (
+            "CleverTap project (Settings > Project on the CleverTap dashboard)",
+            {"fields": ("account_id", "account_token", "passcode", "passcode_status", "region")},
+        ),
+        (
+            "Events",
+            {
+                "fields": (
+                    "partner_name",
+                    "send_inorganic_installs",
+                    "send_organic_installs",
+                    "send_custom_events",
+                )
+            },
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Stored passcode")
+    def passcode_status(self, obj: CleverTapDestination) -> str:
+        return "•••••••• (set, encrypted)" if obj.passcode_encrypted else "—"
+
+    @admin.display(description="Events")
+    def events(self, obj: CleverTapDestination) -> str:
+        names = [
+            name
+            for name, on in (
+                ("inorganic installs", obj.send_inorganic_installs),
+                ("organic installs", obj.send_organic_installs),
+                ("custom events", obj.send_custom_events),
+            )
+            if on
+        ]
+        return ", ".join(names) or "none"
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> CleverTapDestination:
+        return clevertap_destination_save(
+            app=form.cleaned_data.get("app") or form.instance.app,
+            values=form.settings(),
+            destination=form.instance if change else None,
+        )
+
+    def save_model(self, request: HttpRequest, obj: CleverTapDestination, form: Any, change: bool) -> None:
+        # save_form saved it already, through the service that encrypts the passcode.
+        return
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Nothing related: no many-to-many fields, no inlines.
+        return

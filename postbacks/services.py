@@ -1,15 +1,40 @@
-"""Writes of the postbacks app: the inbound log and the replay of rejected postbacks."""
+"""Writes of the postbacks app: the inbound log, replays, and the outbox of deliveries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from postbacks.models import InboundPostback
+from partners.models import Partner
+from postbacks import clevertap
+from postbacks.crypto import UndecryptableSecret
+from postbacks.deliveries import planned_deliveries, url_to_send
+from postbacks.macros import render, sample_values
+from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
+from postbacks.outbound import (
+    POLICIES,
+    AttemptResult,
+    Outcome,
+    RetryPolicy,
+    next_delay,
+    send,
+    should_retry,
+)
 
 MAX_LOGGED_BODY = 10 * 1024
 
@@ -165,3 +190,327 @@ def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
         scope=scope, arrival=Arrival.from_inbound(inbound), replay_of=inbound, actor=actor
     )
     return result.inbound
+
+
+# --- Deliveries: the outbox ------------------------------------------------------------------
+#
+# A delivery row is written with the lead change that causes it (`deliveries_record`, called
+# by leads.services._record_changes); after commit the broker is told, only to wake a worker.
+# A worker claims a row by a conditional UPDATE (the row count says who won), sends outside
+# any transaction, then records the attempt and the next state. The lease on a claim expires,
+# so a row held by a worker that died is picked up again by the sweep; retry times live in
+# `next_attempt_at`, which the sweep (Celery beat, or `manage.py deliveries_dispatch`) reads.
+
+logger = logging.getLogger(__name__)
+
+State = Delivery.State
+# Longer than any attempt can take (connect and read timeouts of the slowest policy), plus margin.
+LEASE = timedelta(seconds=2 * max(policy.timeout for policy in POLICIES.values()) + 30)
+# Rows handed to the broker are left to it this long before the sweep hands them over again.
+BROKER_LEASE = timedelta(seconds=60)
+BROKER = "broker"
+WAKE_CHUNK = 50
+TEST_EVENT = "test"
+
+
+class DeliveryRefused(ValueError):
+    """A delivery that cannot be sent (or re-sent) now; the message says why."""
+
+
+def broker_enabled() -> bool:
+    """Whether a Celery broker is configured; without one `deliveries_dispatch` sweeps alone."""
+    return not settings.CELERY_BROKER_URL.startswith("memory://")
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process, thread, and a nonce so no two claims look alike."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}:{threading.get_ident() % 10**6}:{uuid.uuid4().hex[:8]}"
+
+
+def deliveries_record(*, lead: Any, events: list[Any]) -> list[Delivery]:
+    """Write the deliveries these changes of the lead cause, in the caller's transaction.
+
+    The broker is told after commit (a rollback sends nothing); until then, and for a while
+    after, the rows are leased to it so that the sweep does not hand them over twice.
+    """
+    planned = planned_deliveries(lead, events)
+    if not planned:
+        return []
+    pending = [delivery for delivery in planned if delivery.state == State.PENDING]
+    if pending and broker_enabled():
+        until = timezone.now() + BROKER_LEASE
+        for delivery in pending:
+            delivery.claimed_by, delivery.claimed_until = BROKER, until
+    created = Delivery.objects.bulk_create(planned)
+    wake_after_commit([delivery.pk for delivery in created if delivery.state == State.PENDING])
+    return created
+
+
+def wake_after_commit(delivery_ids: list[int]) -> None:
+    """Ask the workers for these deliveries once the transaction commits (no-op without a broker)."""
+    if delivery_ids and broker_enabled():
+        transaction.on_commit(partial(_wake, delivery_ids))
+
+
+def _wake(delivery_ids: list[int]) -> None:
+    # tasks imports this module; the broker is only reached from here.
+    from postbacks.tasks import QUEUE, deliver
+
+    for start in range(0, len(delivery_ids), WAKE_CHUNK):
+        chunk = delivery_ids[start : start + WAKE_CHUNK]
+        try:
+            # No publish retries: a request must not hang on a broker that is down.
+            deliver.apply_async((chunk,), queue=QUEUE, retry=False)
+        except Exception as error:  # noqa: BLE001 - any broker failure leaves the rows to the sweep
+            logger.warning("Broker unreachable (%s); deliveries %s are left to the sweep.", error, chunk)
+            Delivery.objects.filter(pk__in=chunk, state=State.PENDING, claimed_by=BROKER).update(
+                claimed_by="", claimed_until=None
+            )
+
+
+def _due(now: datetime) -> Q:
+    """Due rows whose lease (a worker's, or the broker's) is over or was never taken."""
+    unleased = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(state__in=[State.PENDING, State.SENDING], next_attempt_at__lte=now) & unleased
+
+
+def deliveries_due(*, limit: int = 500) -> list[int]:
+    """Ids of due deliveries, the longest waiting first (the embedded dispatcher's sweep)."""
+    rows = Delivery.objects.filter(_due(timezone.now())).order_by("next_attempt_at", "pk")
+    return list(rows.values_list("pk", flat=True)[:limit])
+
+
+@transaction.atomic
+def deliveries_hand_to_broker(*, limit: int = 1000) -> list[int]:
+    """The Celery sweep: lease due deliveries to the broker and wake workers for them after commit.
+
+    Rows are picked with SKIP LOCKED, so two sweeps at once hand over different rows; a row a
+    dead worker held (its lease expired) goes back to pending and is sent again.
+    """
+    now = timezone.now()
+    due = (
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(_due(now))
+        .order_by("next_attempt_at", "pk")
+    )
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    Delivery.objects.filter(pk__in=ids).update(
+        state=State.PENDING, claimed_by=BROKER, claimed_until=now + BROKER_LEASE
+    )
+    wake_after_commit(ids)
+    return ids
+
+
+def _claim(delivery_id: int, token: str, *, any_state: bool = False) -> bool:
+    """Take the delivery for one attempt by a conditional UPDATE; False when someone else has it.
+
+    A worker takes a due row that nobody holds (the broker's lease counts as nobody: the broker
+    only carried the wake-up); a manual re-send (`any_state`) takes any row not being sent.
+    """
+    now = timezone.now()
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=BROKER)
+    rows = Delivery.objects.filter(free, pk=delivery_id)
+    if any_state:
+        rows = rows.exclude(state=State.SKIPPED)
+    else:
+        rows = rows.filter(state__in=[State.PENDING, State.SENDING], next_attempt_at__lte=now)
+    return bool(rows.update(state=State.SENDING, claimed_by=token, claimed_until=now + LEASE, updated_at=now))
+
+
+def delivery_attempt(
+    *, delivery_id: int, actor: Any = None, any_state: bool = False
+) -> DeliveryAttempt | None:
+    """Make the delivery's next attempt if it is due and free; None when there is nothing to do.
+
+    Safe to run twice, or from two workers at once: only the one that claims the row sends.
+    """
+    token = worker_name()
+    if not _claim(delivery_id, token, any_state=any_state):
+        return None
+    delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
+    return _attempt(delivery, token, actor=actor)
+
+
+def deliveries_claim_due(*, limit: int = 500) -> list[Delivery]:
+    """Claim up to `limit` due deliveries in one statement (the embedded dispatcher's round).
+
+    The due rows are picked with SKIP LOCKED, so dispatchers running at once claim different rows.
+    """
+    token, now = worker_name(), timezone.now()
+    with transaction.atomic():
+        due = Delivery.objects.filter(_due(now)).order_by("next_attempt_at", "pk").values("pk")[:limit]
+        Delivery.objects.filter(_due(now), pk__in=due.select_for_update(skip_locked=True)).update(
+            state=State.SENDING, claimed_by=token, claimed_until=now + LEASE, updated_at=now
+        )
+    return list(Delivery.objects.select_related("destination").filter(claimed_by=token))
+
+
+def policy_for(delivery: Delivery) -> RetryPolicy:
+    """The kind's retry policy; a test delivery is tried once."""
+    policy = POLICIES[delivery.kind]
+    return replace(policy, max_attempts=1) if delivery.event == TEST_EVENT else policy
+
+
+def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAttempt:
+    """Send a delivery this worker holds (`token`) and record the attempt."""
+    policy = policy_for(delivery)
+    started = timezone.now()
+    try:
+        url = url_to_send(delivery)
+    except UndecryptableSecret as error:
+        result = AttemptResult(url_masked=delivery.url_masked, outcome=Outcome.FAILED, error=str(error))
+    else:
+        if delivery.kind == Delivery.Kind.CLEVERTAP:
+            result = clevertap.send_event(url)
+        else:
+            result = send(url, policy=policy)
+    return _record_attempt(delivery, result, policy, token=token, started=started, actor=actor)
+
+
+@transaction.atomic
+def _record_attempt(
+    delivery: Delivery,
+    result: AttemptResult,
+    policy: RetryPolicy,
+    *,
+    token: str,
+    started: datetime,
+    actor: Any,
+) -> DeliveryAttempt:
+    """Keep the attempt and move the delivery on: done, failed, or pending until its retry time.
+
+    The attempt's number comes from the row as claimed: while the claim holds nobody else
+    attempts it, and the unique (delivery, number) constraint refuses a second attempt n if a
+    lease ever ran out mid-send.
+    """
+    number = delivery.attempt_count + 1
+    attempt = DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        url_masked=result.url_masked,
+        status_code=result.status_code,
+        duration_ms=result.duration_ms,
+        response_start=result.response_start,
+        error=result.error,
+        outcome=result.outcome.value,
+        started_at=started,
+        actor=actor,
+    )
+    outcome = {"attempt_count": number, "last_status_code": result.status_code, "last_error": result.error}
+    state, next_attempt_at = _next_state(policy, result, number)
+    moved = Delivery.objects.filter(pk=delivery.pk, claimed_by=token).update(
+        **outcome,
+        state=state,
+        next_attempt_at=next_attempt_at,
+        claimed_by="",
+        claimed_until=None,
+        updated_at=timezone.now(),
+    )
+    if not moved:
+        # The lease ran out and another worker holds the row: keep the attempt, leave the state.
+        Delivery.objects.filter(pk=delivery.pk).update(**outcome)
+    return attempt
+
+
+def _next_state(policy: RetryPolicy, result: AttemptResult, number: int) -> tuple[str, datetime | None]:
+    if result.outcome == Outcome.DONE:
+        return State.DONE, None
+    if should_retry(policy, result, number):
+        delay = next_delay(policy, number, retry_after=result.retry_after)
+        return State.PENDING, timezone.now() + timedelta(seconds=delay)
+    return State.FAILED, None
+
+
+def deliveries_dispatch_due(*, limit: int = 500, pool: Executor | None = None) -> int:
+    """One round of the embedded dispatcher: claim every due delivery and attempt it; how many."""
+    claimed = deliveries_claim_due(limit=limit)
+    attempts = pool.map(_attempt_in_pool, claimed) if pool else map(_attempt_in_pool, claimed)
+    return sum(1 for _ in attempts)
+
+
+def _attempt_in_pool(delivery: Delivery) -> DeliveryAttempt:
+    if threading.current_thread() is not threading.main_thread():
+        # A pool thread keeps its own connection between attempts, as a web worker does
+        # between requests: dropped only when broken or older than CONN_MAX_AGE.
+        close_old_connections()
+    return _attempt(delivery, delivery.claimed_by)
+
+
+def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
+    """Send the delivery once more, now, whatever its state (a manager's "Re-send")."""
+    if delivery.state == State.SKIPPED:
+        raise DeliveryRefused(
+            f"This delivery was not sendable, so there is nothing to re-send: {delivery.last_error}"
+        )
+    attempt = delivery_attempt(delivery_id=delivery.pk, actor=actor, any_state=True)
+    if attempt is None:
+        raise DeliveryRefused("This delivery is being sent right now; look again in a minute.")
+    return attempt
+
+
+def publisher_postback_test(*, partner: Partner) -> Delivery:
+    """Send the publisher's postback URL once, now, filled with sample values; answers the delivery."""
+    template = partner.publisher_postback_url.strip()
+    if not template:
+        raise DeliveryRefused("Set your postback URL first, then send a test.")
+    token = worker_name()
+    delivery = Delivery.objects.create(
+        organization_id=partner.organization_id,
+        kind=Delivery.Kind.PUBLISHER,
+        event=TEST_EVENT,
+        partner=partner,
+        url=render(template, {**sample_values(), "partner_name": partner.name}),
+        state=State.SENDING,
+        claimed_by=token,
+        claimed_until=timezone.now() + LEASE,
+    )
+    _attempt(delivery, token)
+    delivery.refresh_from_db()
+    return delivery
+
+
+@dataclass(frozen=True)
+class CleverTapSettings:
+    """What a manager sets on an app's CleverTap destination; `passcode` None keeps the stored one."""
+
+    account_id: str
+    account_token: str
+    passcode: str | None
+    region: str = clevertap.DEFAULT_REGION
+    partner_name: str = ""
+    send_inorganic_installs: bool = True
+    send_organic_installs: bool = False
+    send_custom_events: bool = False
+    is_active: bool = True
+
+
+@transaction.atomic
+def clevertap_destination_save(
+    *, app: Any, values: CleverTapSettings, destination: CleverTapDestination | None = None
+) -> CleverTapDestination:
+    """Create or change an app's CleverTap destination; credentials trimmed, the passcode encrypted.
+
+    Raises django's ValidationError, by field, for a credential CleverTap would refuse.
+    """
+    destination = destination or CleverTapDestination(app=app, organization_id=app.organization_id)
+    destination.account_id = _credential(values.account_id, "Project ID", "account_id")
+    destination.account_token = _credential(values.account_token, "Project Token", "account_token")
+    if values.passcode is not None or not destination.passcode_encrypted:
+        destination.passcode = _credential(values.passcode or "", "Project Passcode", "passcode")
+    if values.region not in clevertap.REGIONS:
+        raise ValidationError({"region": f"Choose one of {', '.join(clevertap.REGIONS)}."})
+    destination.region = values.region
+    destination.partner_name = values.partner_name.strip()
+    destination.send_inorganic_installs = values.send_inorganic_installs
+    destination.send_organic_installs = values.send_organic_installs
+    destination.send_custom_events = values.send_custom_events
+    destination.is_active = values.is_active
+    destination.save()
+    return destination
+
+
+def _credential(value: str, label: str, field_name: str) -> str:
+    try:
+        return clevertap.clean_credential(value, label)
+    except ValidationError as error:
+        raise ValidationError({field_name: error.messages}) from None

@@ -20,6 +20,7 @@ import socket
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from postbacks.macros import preview
 
@@ -210,3 +211,10 @@ def _non_public_kind(address: IPAddress) -> str | None:
     if not address.is_global or address.is_multicast or address.is_reserved:
         return "a non-public address"
     return None
+
+
+def validate_outbound(value: str) -> None:
+    """Model validator: refuse URLs (templates) that would call a private or loopback address."""
+    problems = validate_outbound_url(value) if value.strip() else []
+    if problems:
+        raise ValidationError(problems, code="unsafe_url")

@@ -1,1 +1,179 @@
-"""Reports: rollups kept current as data arrives."""
+"""Reports: rollups kept current as data arrives.
+
+Clicks and impressions are folded in by `reports.services.rollup_refresh` (the click
+redirect writes one row and nothing else); leads are added and moved between counters by
+the lead services, inside the transaction that changes the lead. Reports read rollups only.
+
+Key columns are never NULL (a missing landing is 0, a missing country ''), so one unique
+constraint per table is the upsert target of `INSERT … ON CONFLICT … DO UPDATE`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+
+def _money() -> models.DecimalField:
+    return models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"), db_default=Decimal("0"))
+
+
+class Counters(models.Model):
+    """The additive counters every rollup row carries."""
+
+    # Database defaults: the upserts insert a row naming only the counters they add to.
+    impressions = models.BigIntegerField(default=0, db_default=0)
+    clicks = models.BigIntegerField(default=0, db_default=0)
+    unique_clicks = models.BigIntegerField(default=0, db_default=0)
+    leads_total = models.BigIntegerField(default=0, db_default=0)
+    leads_approved = models.BigIntegerField(default=0, db_default=0)
+    leads_pending = models.BigIntegerField(default=0, db_default=0)
+    leads_rejected = models.BigIntegerField(default=0, db_default=0)
+    payout_approved = _money()
+    payout_pending = _money()
+    revenue_approved = _money()
+    revenue_pending = _money()
+
+    class Meta:
+        abstract = True
+
+
+COUNTER_FIELDS: tuple[str, ...] = (
+    "impressions",
+    "clicks",
+    "unique_clicks",
+    "leads_total",
+    "leads_approved",
+    "leads_pending",
+    "leads_rejected",
+    "payout_approved",
+    "payout_pending",
+    "revenue_approved",
+    "revenue_pending",
+)
+
+
+class DailyStat(Counters):
+    """Traffic and conversions per UTC day, partner, offer, landing, country, device type and OS.
+
+    Answers the dashboard and the report grouped by date, campaign, landing, geo, device or OS.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey("partners.Offer", on_delete=models.CASCADE, related_name="+")
+    landing_id = models.BigIntegerField(default=0, help_text="The landing's id; 0 for none.")
+    country = models.CharField(max_length=2, blank=True)
+    device_type = models.CharField(max_length=20, blank=True)
+    os = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "day",
+                    "partner",
+                    "offer",
+                    "landing_id",
+                    "country",
+                    "device_type",
+                    "os",
+                ],
+                name="dailystat_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "day"], name="dailystat_partner_day"),
+            models.Index(fields=["organization", "day"], name="dailystat_org_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} partner {self.partner_id} offer {self.offer_id}"
+
+
+KEY_FIELDS_DAILY: tuple[str, ...] = (
+    "organization_id",
+    "day",
+    "partner_id",
+    "offer_id",
+    "landing_id",
+    "country",
+    "device_type",
+    "os",
+)
+
+
+class SubStat(Counters):
+    """Traffic and conversions per UTC day, partner, offer and one sub id (slot 1–5 and its value).
+
+    Every click, impression and lead counts once in each of the five slots, so grouping by
+    sub3 reads slot 3 alone.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey("partners.Offer", on_delete=models.CASCADE, related_name="+")
+    slot = models.PositiveSmallIntegerField()
+    value = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "partner", "offer", "slot", "value"],
+                name="substat_unique_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "slot", "day"], name="substat_partner_slot_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} partner {self.partner_id} sub{self.slot}={self.value}"
+
+
+KEY_FIELDS_SUB: tuple[str, ...] = ("organization_id", "day", "partner_id", "offer_id", "slot", "value")
+
+
+class Watermark(models.Model):
+    """How far a raw table has been folded into the rollups (by id).
+
+    `refresh` locks the row, so two refreshes never fold the same ids. Ids are folded only
+    once they were seen as the newest id a moment ago (`pending_id`, `pending_at`): an insert
+    that took an id but had not committed yet has committed by then.
+    """
+
+    class Source(models.TextChoices):
+        CLICKS = "clicks", "Clicks"
+        IMPRESSIONS = "impressions", "Impressions"
+
+    source = models.CharField(max_length=20, choices=Source.choices, unique=True)
+    folded_id = models.BigIntegerField(default=0)
+    pending_id = models.BigIntegerField(default=0)
+    pending_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.source} ≤ {self.folded_id}"
+
+
+class ClickFingerprint(models.Model):
+    """The first click of a (UTC day, link, IP): that click is the day's unique click.
+
+    Inserted with ON CONFLICT DO NOTHING as clicks are folded, so a later batch never counts
+    an IP again for the same link and day.
+    """
+
+    day = models.DateField()
+    link_id = models.BigIntegerField()
+    ip = models.CharField(max_length=64)
+    first_click_id = models.BigIntegerField(unique=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "link_id", "ip"], name="clickfingerprint_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} link {self.link_id} {self.ip}"

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import include, path
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
 
-from partners.api import register as register_partners
-
+# Every management resource SPEC 8 names.
+SPEC_RESOURCES = (
+    "apps",
+    "channels",
+    "partners",
+    "integrations",
+    "offers",
+    "goals",
+    "links",
+    "clicks",
+    "leads",
+    "postbacks",
+    "deliveries",
+)
 PARTNER_PATHS = [
     f"/api/v1/{name}/{suffix}"
     for name in ("apps", "channels", "partners", "integrations", "offers", "goals", "links")
@@ -47,11 +57,9 @@ def test_docs_page_answers():
     assert APIClient().get("/api/docs/").status_code == 200
 
 
-def test_configuration_viewsets_generate_a_schema_without_warnings_or_errors():
-    router = SimpleRouter()
-    register_partners(router)
-    generator = SchemaGenerator(patterns=[path("api/v1/", include(router.urls))])
+def test_the_whole_api_generates_a_schema_without_warnings_or_errors():
     GENERATOR_STATS.reset()
-    schema = generator.get_schema(request=None, public=True)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
     assert not GENERATOR_STATS, "drf-spectacular warned; run `manage.py spectacular --fail-on-warn`"
-    assert sorted(schema["paths"]) == sorted(PARTNER_PATHS)
+    documented = [f"/api/v1/{name}/" for name in SPEC_RESOURCES]
+    assert [p for p in documented if p not in schema["paths"]] == []

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
-from pytest_httpserver import HTTPServer
 
 from postbacks.clevertap import (
     DEFAULT_REGION,
@@ -61,21 +60,6 @@ INSTALL = {
 }
 INVALID_ACCOUNT = '{"status": "fail", "error": "Invalid Account Info", "code": 401}'
 UTM_MISSING = '{\n    "status": "fail",\n    "error": "utm_source is missing",\n    "code": 400\n}'
-
-
-@pytest.fixture(scope="module")
-def local_receiver():
-    """A real HTTP receiver on 127.0.0.1, the only address these tests ever send to."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(local_receiver):
-    local_receiver.clear()
-    return local_receiver
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from postbacks.outbound import (
@@ -26,21 +25,6 @@ from postbacks.outbound import (
 )
 
 FAST = RetryPolicy(timeout=2, max_attempts=6, base_delay=0.01, max_delay=0.05, jitter=0.5)
-
-
-@pytest.fixture(scope="module")
-def local_receiver():
-    """A real HTTP receiver on 127.0.0.1, the only address these tests ever send to."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(local_receiver):
-    local_receiver.clear()
-    return local_receiver
 
 
 @pytest.fixture(autouse=True)

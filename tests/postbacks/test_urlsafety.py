@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from postbacks.outbound import POLICIES, Outcome, send
 from postbacks.urlsafety import UnsafeURL, check_url, validate_outbound_url
@@ -48,21 +47,6 @@ MALFORMED_URLS = [
     "http://partner.example/pb?x=a b",
 ]
 LOOPBACK_HOSTS = ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]"]
-
-
-@pytest.fixture(scope="module")
-def local_receiver():
-    """A real HTTP receiver on 127.0.0.1, the only address these tests ever send to."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def httpserver(local_receiver):
-    local_receiver.clear()
-    return local_receiver
 
 
 @pytest.fixture

@@ -1,0 +1,388 @@
+"""Screening: source black/white lists and the filters that flag or reject clicks and conversions.
+
+An integration's screening configuration (IP privacy, active rules, source lists) is resolved
+into a plain dict, kept in the cache and embedded in each tracking link's cached data, so a
+click is screened without reading the database. Rules that count (clicks or conversions per
+IP or device, duplicate devices) keep fixed-window counters in Redis — all of one event's
+counters in a single pipelined round trip — or, without Redis, in Django's cache (LocMem).
+Nothing here scans a table.
+
+Verdicts: every rule that fires is a finding; a reject beats a flag, and the first firing
+rule of the stronger action gives the verdict, its reason code and the values that triggered
+it (the other reason codes are listed under `also`). A cache or Redis outage skips the count
+rules rather than lose traffic.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from leads.models import Verdict
+from leads.useragents import parse_user_agent
+from partners.models import Integration, IpPrivacy, ScreeningRule, SourceListEntry
+
+logger = logging.getLogger(__name__)
+
+Kind = ScreeningRule.Kind
+Action = ScreeningRule.Action
+Config = dict[str, Any]
+
+CONFIG_VERSION = 1
+CONFIG_CACHE_SECONDS = 600
+REDIS_TIMEOUT_SECONDS = 0.25
+
+CLICK_KINDS = frozenset({Kind.CLICKS_PER_IP, Kind.CLICKS_PER_DEVICE, Kind.COUNTRY, Kind.BOT_USER_AGENT})
+CONVERSION_KINDS = frozenset(
+    {
+        Kind.CTIT,
+        Kind.CONVERSIONS_PER_IP,
+        Kind.CONVERSIONS_PER_DEVICE,
+        Kind.COUNTRY,
+        Kind.BOT_USER_AGENT,
+        Kind.DUPLICATE_DEVICE,
+        Kind.CLICK_TOO_OLD,
+    }
+)
+# Count rules → the fact they count by.
+COUNTED_BY = {
+    Kind.CLICKS_PER_IP: "ip",
+    Kind.CLICKS_PER_DEVICE: "device_id",
+    Kind.CONVERSIONS_PER_IP: "ip",
+    Kind.CONVERSIONS_PER_DEVICE: "device_id",
+    Kind.DUPLICATE_DEVICE: "device_id",
+}
+# Words of scripted clients and crawlers that ua-parser does not always call a bot.
+BOT_WORDS = (
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "curl/",
+    "wget/",
+    "python-",
+    "httpclient",
+    "headless",
+    "go-http-client",
+    "java/",
+    "scrapy",
+    "phantomjs",
+)
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def config_cache_key(integration_id: int) -> str:
+    return f"scr:cfg:v{CONFIG_VERSION}:{integration_id}"
+
+
+def _rule_data(rule: ScreeningRule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "kind": rule.kind,
+        "threshold": rule.threshold,
+        "window": rule.window_seconds,
+        "action": rule.action,
+        "reason": rule.reason_code,
+        "countries": frozenset(rule.country_codes),
+    }
+
+
+def build_config(integration: Integration) -> Config:
+    """The integration's screening configuration as plain, cacheable data (two queries)."""
+    rules = [_rule_data(rule) for rule in integration.screening_rules.filter(is_active=True).order_by("id")]
+    lists: dict[str, set[str]] = {SourceListEntry.List.BLACK: set(), SourceListEntry.List.WHITE: set()}
+    for kind, source in integration.source_entries.values_list("list", "source"):
+        lists[kind].add(source)
+    return {
+        "ip_privacy": integration.ip_privacy,
+        "click_rules": [rule for rule in rules if rule["kind"] in CLICK_KINDS],
+        "conversion_rules": [rule for rule in rules if rule["kind"] in CONVERSION_KINDS],
+        "black": frozenset(lists[SourceListEntry.List.BLACK]),
+        "white": frozenset(lists[SourceListEntry.List.WHITE]),
+    }
+
+
+def screening_config(integration_id: int) -> Config:
+    """The cached configuration of one integration (read on every conversion)."""
+    key = config_cache_key(integration_id)
+    try:
+        config = cache.get(key)
+    except Exception:  # a cache outage must not refuse conversions: read the database
+        logger.warning("screening cache unavailable for integration %s", integration_id, exc_info=True)
+        config = None
+    if config is None:
+        config = build_config(Integration.objects.get(pk=integration_id))
+        try:
+            cache.set(key, config, CONFIG_CACHE_SECONDS)
+        except Exception:
+            logger.warning("screening config of integration %s not cached", integration_id, exc_info=True)
+    return config
+
+
+def screening_forget(integration_id: int) -> None:
+    """Drop the integration's cached configuration and its links' cached data, now and on commit."""
+    from leads.clicks import link_cache_forget  # leads.clicks builds its link data from this module
+
+    key = config_cache_key(integration_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+    link_cache_forget(Integration.objects.get(pk=integration_id).links.values_list("code", flat=True))
+
+
+def app_ip_privacy(app_id: int) -> str:
+    """The strictest IP privacy among the app's integrations: for requests not yet tied to one."""
+    strictest = Integration.objects.filter(app_id=app_id, ip_privacy=IpPrivacy.AT_REST).exists()
+    return IpPrivacy.AT_REST if strictest else IpPrivacy.OFF
+
+
+# -- source lists -----------------------------------------------------------------------------
+
+
+def source_refusal(config: Config, source: str) -> str | None:
+    """Why this source is not imported, or None: the blacklist wins; an empty whitelist allows all."""
+    if source in config["black"]:
+        return f"Source “{source}” is blacklisted for this integration: it is not imported."
+    if config["white"] and source not in config["white"]:
+        shown = source or "(no source)"
+        return f"Source “{shown}” is not on this integration's whitelist: only listed sources are imported."
+    return None
+
+
+def parse_sources(text: str) -> list[str]:
+    """Sources pasted one per line: trimmed, blank lines dropped, duplicates once, order kept."""
+    seen: dict[str, None] = {}
+    for line in text.splitlines():
+        source = line.strip()[:255]
+        if source:
+            seen.setdefault(source, None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class PasteResult:
+    """What a bulk paste changed on one list."""
+
+    added: int
+    removed: int
+    total: int
+
+
+@transaction.atomic
+def source_list_paste(
+    *, integration: Integration, list_kind: str, sources: Iterable[str], replace: bool
+) -> PasteResult:
+    """Add pasted sources to a list; with `replace`, the list becomes exactly the pasted sources."""
+    wanted = list(dict.fromkeys(sources))
+    entries = SourceListEntry.objects.filter(integration=integration, list=list_kind)
+    existing = set(entries.values_list("source", flat=True))
+    removed = 0
+    if replace:
+        removed, _ = entries.exclude(source__in=wanted).delete()
+    new = [
+        SourceListEntry(integration=integration, list=list_kind, source=s)
+        for s in wanted
+        if s not in existing
+    ]
+    SourceListEntry.objects.bulk_create(new, ignore_conflicts=True)
+    # Bulk writes send no signals: forget the cached configuration here.
+    screening_forget(integration.pk)
+    return PasteResult(added=len(new), removed=removed, total=entries.count())
+
+
+# -- facts and findings -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at: the user's (stored) IP, agent, device, country, and for a
+    conversion its click's time, its own time and the offer's attribution window."""
+
+    ip: str = ""
+    user_agent: str = ""
+    device_id: str = ""
+    country: str = ""
+    offer_id: int = 0
+    user_agent_known: bool = True
+    click_at: datetime | None = None
+    converted_at: datetime | None = None
+    window_days: int = 0
+
+
+@dataclass(frozen=True)
+class Screening:
+    """A verdict other than `ok`, with its rule, reason code and the values that triggered it."""
+
+    verdict: str
+    rule_id: int | None
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        """The model fields of a click or lead that carry this verdict."""
+        return {
+            "verdict": self.verdict,
+            "verdict_reason": self.reason[:200],
+            "verdict_rule_id": self.rule_id,
+            "verdict_details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class _Finding:
+    rule: dict[str, Any]
+    details: dict[str, Any]
+
+
+def is_bot_user_agent(user_agent: str) -> bool:
+    """An empty agent, a crawler's, or a scripted HTTP client's."""
+    agent = user_agent.strip().lower()
+    if not agent:
+        return True
+    return any(word in agent for word in BOT_WORDS) or parse_user_agent(user_agent).device_type == "bot"
+
+
+def _instant(rule: dict[str, Any], facts: Facts) -> dict[str, Any] | None:
+    """The details of a rule that needs no counter, when it fires."""
+    kind = rule["kind"]
+    if kind == Kind.COUNTRY:
+        return {"country": facts.country} if facts.country and facts.country in rule["countries"] else None
+    if kind == Kind.BOT_USER_AGENT:
+        if facts.user_agent_known and is_bot_user_agent(facts.user_agent):
+            return {"user_agent": facts.user_agent[:200]}
+        return None
+    if facts.click_at is None or facts.converted_at is None:
+        return None
+    seconds = int((facts.converted_at - facts.click_at).total_seconds())
+    if kind == Kind.CTIT and seconds < rule["threshold"]:
+        return {"ctit_seconds": seconds, "threshold": rule["threshold"]}
+    if kind == Kind.CLICK_TOO_OLD and seconds > facts.window_days * 86400:
+        return {"click_age_days": round(seconds / 86400, 1), "window_days": facts.window_days}
+    return None
+
+
+# -- counters ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS)
+
+
+def _counter_key(rule: dict[str, Any], value: str, offer_id: int, now: float) -> str:
+    # Hashed, so no IP or device id sits in Redis in clear; the bucket makes the window fixed.
+    scope = f"{offer_id}|" if rule["kind"] == Kind.DUPLICATE_DEVICE else ""
+    digest = hashlib.blake2b(f"{scope}{value}".encode(), digest_size=10).hexdigest()
+    return f"scr:n:{rule['id']}:{int(now // rule['window'])}:{digest}"
+
+
+def _increment(keys: list[tuple[str, int]]) -> list[int]:
+    """Add one to each counter (created with its TTL) and answer the new counts."""
+    if settings.REDIS_URL:
+        # Django's RedisCache.incr costs two round trips and sets no TTL: pipeline SET NX + INCR.
+        pipe = _redis_client(settings.REDIS_URL).pipeline(transaction=False)
+        for key, ttl in keys:
+            made = cache.make_key(key)  # the cache's prefix, so cache.clear() empties counters too
+            pipe.set(made, 0, ex=ttl, nx=True)
+            pipe.incr(made)
+        return pipe.execute()[1::2]
+    return [_locmem_incr(key, ttl) for key, ttl in keys]
+
+
+def _locmem_incr(key: str, ttl: int) -> int:
+    cache.add(key, 0, ttl)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the window's first event
+        cache.set(key, 1, ttl)
+        return 1
+
+
+def _counted(rules: list[dict[str, Any]], facts: Facts) -> list[_Finding]:
+    """Findings of the count rules, all counters moved in one round trip."""
+    now = time.time()
+    todo = [(rule, getattr(facts, COUNTED_BY[rule["kind"]])) for rule in rules if rule["kind"] in COUNTED_BY]
+    todo = [(rule, value) for rule, value in todo if value]
+    if not todo:
+        return []
+    keys = [(_counter_key(rule, value, facts.offer_id, now), rule["window"] + 1) for rule, value in todo]
+    try:
+        counts = _increment(keys)
+    except Exception:  # Redis down: count rules are skipped, the traffic is kept
+        logger.warning("screening counters unavailable; count rules skipped", exc_info=True)
+        return []
+    findings = []
+    for (rule, value), count in zip(todo, counts, strict=True):
+        if int(count) >= rule["threshold"] > 0:
+            name = COUNTED_BY[rule["kind"]]
+            details = {name: value, "count": int(count), "threshold": rule["threshold"]}
+            findings.append(_Finding(rule, details | {"window_seconds": rule["window"]}))
+    return findings
+
+
+# -- verdicts ---------------------------------------------------------------------------------
+
+
+def _verdict(findings: list[_Finding]) -> Screening | None:
+    if not findings:
+        return None
+    chosen = next((f for f in findings if f.rule["action"] == Action.REJECT), findings[0])
+    details = dict(chosen.details)
+    also = [f.rule["reason"] for f in findings if f is not chosen]
+    if also:
+        details["also"] = also
+    verdict = Verdict.REJECTED if chosen.rule["action"] == Action.REJECT else Verdict.FLAGGED
+    return Screening(
+        verdict=verdict, rule_id=chosen.rule["id"], reason=chosen.rule["reason"], details=details
+    )
+
+
+def _screen(rules: list[dict[str, Any]], facts: Facts) -> Screening | None:
+    if not rules:
+        return None
+    instant = [rule for rule in rules if rule["kind"] not in COUNTED_BY]
+    findings = [_Finding(rule, details) for rule in instant if (details := _instant(rule, facts))]
+    return _verdict(findings + _counted(rules, facts))
+
+
+def screen_click(config: Mapping[str, Any], facts: Facts) -> Screening | None:
+    """The verdict of a click by the integration's click rules; None when it passes."""
+    return _screen(config["click_rules"], facts)
+
+
+def screen_conversion(config: Mapping[str, Any], facts: Facts) -> Screening | None:
+    """The verdict of a new conversion by the integration's conversion rules; None when it passes."""
+    return _screen(config["conversion_rules"], facts)
+
+
+# -- invalidation -----------------------------------------------------------------------------
+
+
+def _forget_config(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    integration_id = instance.pk if isinstance(instance, Integration) else instance.integration_id  # type: ignore[attr-defined]
+    key = config_cache_key(integration_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+for _model in (Integration, ScreeningRule, SourceListEntry):
+    post_save.connect(_forget_config, sender=_model, dispatch_uid=f"leads.screening.save.{_model.__name__}")
+    post_delete.connect(
+        _forget_config, sender=_model, dispatch_uid=f"leads.screening.delete.{_model.__name__}"
+    )

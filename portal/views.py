@@ -1,0 +1,470 @@
+"""The publisher portal's pages. Each view works for `self.partner`, the logged-in publisher's partner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chartkick.django import LineChart
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView, TemplateView
+
+from accounts.models import STAFF_ROLES
+from accounts.permissions import membership_of
+from partners.tracking import click_url
+from portal import selectors, services
+from portal.filters import ConversionFilter, PeriodForm, ReportForm
+from portal.forms import (
+    AccessRequestForm,
+    PaymentMethodForm,
+    PayoutRequestForm,
+    PortalLoginForm,
+    PostbackForm,
+    ProfileForm,
+    SignupForm,
+)
+from portal.models import PublisherSignup
+from postbacks import services as postback_services
+from postbacks.macros import preview
+from reports import exports
+from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_behind
+from reports.services import rollup_refresh
+
+TABS = (
+    ("dashboard", "Dashboard"),
+    ("campaigns", "Campaigns"),
+    ("report", "Report"),
+    ("payments", "Payments"),
+    ("conversions", "Conversion logs"),
+    ("postback", "Postback"),
+)
+LOG_PAGE_SIZE = 50
+
+
+def _fresh_rollups() -> None:
+    """Fold clicks and impressions that arrived since the last refresh, before numbers are shown."""
+    if rollups_behind():
+        rollup_refresh()
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    authentication_form = PortalLoginForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        membership = membership_of(self.request.user)
+        if membership is not None and membership.role in STAFF_ROLES:
+            return "/admin/"
+        return reverse("portal:dashboard")
+
+
+class PublisherMixin:
+    """Lets in approved publishers only: anonymous users log in, staff go to the admin."""
+
+    tab = ""
+    request: HttpRequest
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        membership = membership_of(request.user)
+        if membership is None:
+            if request.user.is_authenticated:
+                raise Http404("No publisher account.")
+            return redirect(f"{reverse('portal:login')}?next={request.path}")
+        if membership.role in STAFF_ROLES:
+            return redirect("/admin/")
+        signup = selectors.signup_of(membership.partner_id)
+        if signup is not None and signup.status != PublisherSignup.Status.APPROVED:
+            logout(request)
+            return redirect("portal:login")
+        self.membership = membership
+        self.partner = membership.partner
+        self.organization = membership.organization
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context.update(
+            tabs=TABS,
+            tab=self.tab,
+            partner=self.partner,
+            organization=self.organization,
+            balance=selectors.balance_of(self.partner, self.organization),
+        )
+        return context
+
+
+class PublisherPage(PublisherMixin, TemplateView):
+    pass
+
+
+def _period_form(view: PublisherMixin, form_class: type[PeriodForm] = PeriodForm) -> PeriodForm:
+    return form_class(view.request.GET, offers=selectors.offers_visible(view.partner))
+
+
+class DashboardView(PublisherPage):
+    template_name = "portal/dashboard.html"
+    tab = "dashboard"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        _fresh_rollups()
+        form = _period_form(self)
+        (start, end), offer_id = form.range, form.offer_id
+        scope = {"partner_id": self.partner.pk, "start": start, "end": end, "offer_id": offer_id}
+        days = report_rows(grouping="date", **scope)
+        campaigns = sorted(report_rows(grouping="campaign", **scope), key=lambda r: -r.payout_approved)
+        chart = LineChart(
+            [
+                {"name": "Clicks", "data": {str(r.key): r.clicks for r in days}},
+                {"name": "Conversions", "data": {str(r.key): r.leads_total for r in days}},
+                {"name": "Earnings", "data": {str(r.key): float(r.payout_approved) for r in days}},
+            ],
+            height="280px",
+        )
+        return super().get_context_data(
+            form=form,
+            start=start,
+            end=end,
+            totals=report_totals(**scope),
+            chart=chart,
+            top=campaigns[:5],
+            **kwargs,
+        )
+
+
+class CampaignListView(PublisherPage):
+    template_name = "portal/campaigns.html"
+    tab = "campaigns"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(offers=selectors.offers_visible(self.partner), **kwargs)
+
+
+class CampaignDetailView(PublisherPage):
+    template_name = "portal/campaign.html"
+    tab = "campaigns"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        offer = selectors.offer_of(self.partner, self.kwargs["pk"])
+        links = [(link, _publisher_click_url(link)) for link in offer.own_links]
+        return super().get_context_data(offer=offer, links=links, request_form=AccessRequestForm(), **kwargs)
+
+
+def _publisher_click_url(link: Any) -> str:
+    """The link's click URL with `ref_id={replace_me}`, where the publisher puts its own click-id macro."""
+    return click_url(link.code, [("ref_id", "{replace_me}")])
+
+
+@method_decorator(require_POST, name="dispatch")
+class CampaignRequestView(PublisherMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        offer = selectors.offer_of(self.partner, pk)
+        if offer.has_link:
+            messages.info(request, "You already run this campaign: your tracking links are below.")
+        else:
+            form = AccessRequestForm(request.POST)
+            message = form.cleaned_data["message"] if form.is_valid() else ""
+            services.access_request_create(partner=self.partner, offer=offer, message=message)
+            messages.success(request, "Access requested: a manager will review it.")
+        return redirect("portal:campaign", pk=offer.pk)
+
+
+class CreativeDownloadView(PublisherMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> FileResponse:
+        creative = selectors.creative_of(self.partner, pk)
+        try:
+            handle = creative.file.open("rb")
+        except FileNotFoundError as missing:
+            raise Http404("The file of this creative is missing.") from missing
+        return FileResponse(handle, as_attachment=True, filename=creative.file.name.rsplit("/", 1)[-1])
+
+
+class ReportView(PublisherPage):
+    template_name = "portal/report.html"
+    tab = "report"
+
+    def report(self) -> tuple[ReportForm, list]:
+        _fresh_rollups()
+        form = _period_form(self, ReportForm)
+        start, end = form.range
+        rows = report_rows(
+            partner_id=self.partner.pk, start=start, end=end, grouping=form.grouping, offer_id=form.offer_id
+        )
+        return form, rows
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form, rows = self.report()
+        start, end = form.range
+        totals = report_totals(partner_id=self.partner.pk, start=start, end=end, offer_id=form.offer_id)
+        chart = LineChart(
+            [
+                {"name": "Clicks", "data": [[r.label, r.clicks] for r in rows]},
+                {"name": "Conversions", "data": [[r.label, r.leads_total] for r in rows]},
+            ],
+            height="260px",
+            discrete=form.grouping != "date",
+        )
+        header, lines = exports.report_table(rows, GROUPINGS[form.grouping])
+        return super().get_context_data(
+            form=form,
+            start=start,
+            end=end,
+            header=header,
+            lines=list(lines),
+            totals=totals,
+            total_line=next(exports.report_table([totals], "")[1])[1:],
+            chart=chart,
+            query=self.request.GET.urlencode(),
+            **kwargs,
+        )
+
+
+class ReportExportView(ReportView):
+    def get(self, request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+        if fmt not in exports.FORMATS:
+            raise Http404("Export as csv or xlsx.")
+        form, rows = self.report()
+        start, end = form.range
+        header, lines = exports.report_table(rows, GROUPINGS[form.grouping])
+        return exports.table_response(fmt, f"report-{form.grouping}-{start}-{end}", header, lines)
+
+
+class ConversionLogView(PublisherPage):
+    template_name = "portal/conversions.html"
+    tab = "conversions"
+
+    def conversions(self) -> ConversionFilter:
+        return ConversionFilter(
+            self.request.GET, selectors.leads_of(self.partner), offers=selectors.offers_visible(self.partner)
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        filterset = self.conversions()
+        page = Paginator(filterset.qs, LOG_PAGE_SIZE).get_page(self.request.GET.get("page"))
+        rows = [(lead, selectors.shown_ip(lead)) for lead in page]
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        return super().get_context_data(
+            filterset=filterset, page=page, rows=rows, query=params.urlencode(), **kwargs
+        )
+
+
+CONVERSION_HEADER = (
+    "Campaign",
+    "Goal",
+    "Click ID",
+    "Conversion time",
+    "Status",
+    "Payout",
+    "Currency",
+    "Ref ID",
+    "IP",
+    "Reason",
+)
+
+
+def _conversion_line(lead: Any) -> list[Any]:
+    click = lead.click if lead.click_id else None
+    return [
+        lead.offer.name,
+        lead.goal.code if lead.goal_id else "",
+        click.click_id if click else "",
+        lead.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        lead.get_status_display(),
+        lead.payout,
+        lead.currency,
+        click.ref_id if click else "",
+        selectors.shown_ip(lead),
+        lead.verdict_reason,
+    ]
+
+
+class ConversionExportView(ConversionLogView):
+    def get(self, request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
+        if fmt not in exports.FORMATS:
+            raise Http404("Export as csv or xlsx.")
+        leads = self.conversions().qs.iterator(chunk_size=2000)
+        lines = (_conversion_line(lead) for lead in leads)
+        return exports.table_response(fmt, "conversions", CONVERSION_HEADER, lines)
+
+
+class PaymentsView(PublisherPage):
+    template_name = "portal/payments.html"
+    tab = "payments"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("payout_form", PayoutRequestForm())
+        return super().get_context_data(
+            payouts=selectors.payouts_of(self.partner)[:100],
+            method=selectors.payment_method_of(self.partner),
+            **kwargs,
+        )
+
+
+class PaymentMethodView(PublisherMixin, FormView):
+    template_name = "portal/payment_method.html"
+    form_class = PaymentMethodForm
+    tab = "payments"
+    success_url = reverse_lazy("portal:payments")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "instance": selectors.payment_method_of(self.partner)}
+
+    def form_valid(self, form: PaymentMethodForm) -> HttpResponse:
+        data = dict(form.cleaned_data)
+        services.payment_method_set(partner=self.partner, **data)
+        messages.success(self.request, "Payment method saved.")
+        return super().form_valid(form)
+
+
+class PayoutRequestView(PaymentsView):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        form = PayoutRequestForm(request.POST)
+        if form.is_valid():
+            try:
+                services.payout_request(
+                    partner=self.partner,
+                    organization=self.organization,
+                    amount=form.cleaned_data["amount"],
+                    user=request.user,
+                )
+            except ValidationError as refusal:
+                form.add_error("amount", refusal)
+            else:
+                messages.success(request, "Payout requested: a manager will send it.")
+                return redirect("portal:payments")
+        return self.render_to_response(self.get_context_data(payout_form=form))
+
+
+class PostbackView(PublisherMixin, FormView):
+    template_name = "portal/postback.html"
+    form_class = PostbackForm
+    tab = "postback"
+    success_url = reverse_lazy("portal:postback")
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"url": self.partner.publisher_postback_url}
+
+    def form_valid(self, form: PostbackForm) -> HttpResponse:
+        try:
+            services.publisher_postback_set(partner=self.partner, url=form.cleaned_data["url"])
+        except ValidationError as refusal:
+            for message in refusal.message_dict["url"]:
+                form.add_error("url", message)
+            return self.form_invalid(form)
+        messages.success(self.request, "Postback URL saved.")
+        return super().form_valid(form)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        url = self.partner.publisher_postback_url
+        return super().get_context_data(
+            preview=preview(url) if url else "",
+            deliveries_available=selectors.delivery_model() is not None,
+            deliveries=selectors.publisher_deliveries(self.partner),
+            **kwargs,
+        )
+
+
+class PostbackPreviewView(PublisherMixin, View):
+    """The preview and the problems of a URL as it is typed (htmx)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        url = request.GET.get("url", "").strip()
+        errors = services.publisher_postback_errors(url) if url else []
+        return TemplateResponse(
+            request,
+            "portal/partials/postback_preview.html",
+            {"errors": errors, "preview": preview(url) if url else ""},
+        )
+
+
+class ProfileView(PublisherMixin, FormView):
+    template_name = "portal/profile.html"
+    form_class = ProfileForm
+    success_url = reverse_lazy("portal:profile")
+
+    def get_initial(self) -> dict[str, Any]:
+        return {
+            "contact_name": self.partner.contact_name,
+            "email": self.request.user.email or self.partner.contact_email,
+            "website": self.partner.website,
+        }
+
+    def form_valid(self, form: ProfileForm) -> HttpResponse:
+        services.profile_update(partner=self.partner, user=self.request.user, **form.cleaned_data)
+        messages.success(self.request, "Profile saved.")
+        return super().form_valid(form)
+
+
+class ReferralView(PublisherPage):
+    template_name = "portal/referrals.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        referrals = list(selectors.referrals_of(self.partner))
+        earned = earnings_by_partner(partner_ids=[r.partner_id for r in referrals])
+        share = self.organization.referral_share
+        rows = [(r, earned.get(r.partner_id, 0) * share / 100) for r in referrals]
+        link = self.request.build_absolute_uri(
+            f"{reverse('portal:signup')}?ref={selectors.referral_code_of(self.partner)}"
+        )
+        return super().get_context_data(referral_link=link, rows=rows, share=share, **kwargs)
+
+
+class SignupView(FormView):
+    template_name = "portal/signup.html"
+    form_class = SignupForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.referrer = selectors.referrer_by_code(request.GET.get("ref", ""))
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: SignupForm) -> HttpResponse:
+        if self.referrer is None:
+            return self.form_invalid(form)
+        try:
+            services.publisher_signup(referrer=self.referrer, **form.cleaned_data)
+        except ValidationError as refusal:
+            for field, errors in refusal.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        return HttpResponseRedirect(reverse("portal:signup_done"))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(referrer=self.referrer, **kwargs)
+
+
+class PostbackTestView(PublisherMixin, View):
+    """Sends the publisher's postback once, now, with sample values, through the outbound-delivery service."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        send_test = getattr(postback_services, "publisher_postback_test", None)
+        if send_test is None or selectors.delivery_model() is None:
+            raise Http404("Test postbacks are not available.")
+        try:
+            delivery = send_test(partner=self.partner)
+        except ValueError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, f"Test postback sent: {delivery.get_state_display().lower()}.")
+        return redirect("portal:postback")
+
+
+def portal_logout(request: HttpRequest) -> HttpResponse:
+    """Sign out (POST) and land on the portal's login page."""
+    if request.method == "POST":
+        logout(request)
+    return redirect("portal:login")

@@ -1,0 +1,320 @@
+"""What a change of a lead sends out: the lead's macro values and the deliveries it causes.
+
+Pure of writes: `planned_deliveries` returns unsaved `Delivery` rows, which
+`postbacks.services.deliveries_record` saves in the transaction that changed the lead.
+
+- **Partner postback** (SPEC 5.1): the integration's active template for the event — the one
+  for the lead's goal if there is one, else the install template (no goal). A lead's creation
+  fires the "conversion" templates, a status change the "status" templates.
+- **Publisher postback** (SPEC 5.2): the partner's own `publisher_postback_url`, on a lead's
+  creation and when its status moves into or out of "approved" (the publisher's earnings change).
+- **Status sync** (SPEC 5.3): the integration's `status_sync_url`, on every status change.
+- **CleverTap** (SPEC 5.4): the app's destination, on a lead's creation (see `clevertap_event`).
+
+A lead whose screening verdict is "rejected" is never posted back to its partner or publisher
+and never reported to CleverTap as an attribution; status sync still follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from django.utils import timezone
+
+from leads.clicks import SUBS
+from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
+from leads.privacy import truncate_ip
+from partners.models import Integration, IpPrivacy, Offer, Platform
+from postbacks import clevertap
+from postbacks.macros import render
+from postbacks.models import CleverTapDestination, Delivery, PostbackTemplate
+from postbacks.outbound import MASK
+
+Kind = Delivery.Kind
+CONVERSION = PostbackTemplate.Event.CONVERSION
+STATUS = PostbackTemplate.Event.STATUS
+
+# Lead parameters that name the CleverTap ID the app's SDK reported, best first.
+CLEVERTAP_ID_PARAMS = ("ct_id", "device_identifier")
+# Lead parameters `ct_<name>=value` go to CleverTap as `<name>=value` (extra parameters).
+CLEVERTAP_EXTRA_PREFIX = "ct_"
+INSTALL_GOAL = "install"
+# A CleverTap URL keeps `account_passcode=***`; the passcode stays encrypted until sent.
+# The placeholder is alphanumeric, so it passes clevertap.clean_credential when building.
+PASSCODE_PLACEHOLDER = "PASSCODEATSENDTIME"
+MASK_QUOTED = quote(MASK, safe="")
+
+
+def _money(value: Decimal | None) -> str:
+    # leads.services imports this module (through postbacks.services), so the import goes here.
+    from leads.services import money_text
+
+    return money_text(value) if value is not None else ""
+
+
+def lead_for_delivery(lead_id: int) -> Lead:
+    """The lead with everything its macro values and deliveries read, in one query."""
+    return Lead.objects.select_related(
+        "click",
+        "offer",
+        "app__clevertap",
+        "partner__default_channel",
+        "goal",
+        "link",
+        "integration__channel",
+    ).get(pk=lead_id)
+
+
+def lead_macro_values(lead: Lead) -> dict[str, object]:
+    """Every macro's value for this lead (SPEC 3.2); a value the lead lacks is left out (renders empty).
+
+    Device, sub ids and place come from the lead's click (sub ids from the tracking link when the
+    lead came without a click); the IP is obfuscated unless the integration's IP privacy is off.
+    """
+    click, link, goal = lead.click, lead.link, lead.goal
+    channel = lead.integration.channel or lead.partner.default_channel
+    values: dict[str, object] = {
+        "app_id": lead.app_id,
+        "app_name": lead.app.name,
+        "partner_name": lead.partner.name,
+        "channel": channel.name if channel else None,
+        "campaign_id": lead.offer_id,
+        "campaign_name": lead.offer.name,
+        "landing_id": link.landing_id,
+        "goal": goal.code if goal else None,
+        "event_name": goal.name if goal else None,
+        "lead_id": lead.pk,
+        "exto": lead.exto,
+        "status": lead.status,
+        "payout": _money(lead.payout),
+        "aff_payout": _money(lead.payout),
+        "revenue": _money(lead.revenue),
+        "currency": lead.currency,
+        "conversion_time": lead.created_at,
+        "timestamp": int(timezone.now().timestamp()),
+        "platform": lead.app.platform,
+        **{name: getattr(link, name) for name in SUBS},
+    }
+    if click is not None:
+        values.update(_click_values(click, lead.integration))
+    return values
+
+
+def _click_values(click: Click, integration: Integration) -> dict[str, object]:
+    """The click's part of the macro values; its non-empty sub ids win over the link's defaults."""
+    ids = ("click_id", "partner_click_id", "ref_id", "creative_id", "idfa", "gaid", "android_id")
+    return {
+        **{name: getattr(click, name) for name in ids},
+        **{name: getattr(click, name) for name in SUBS if getattr(click, name)},
+        "landing_id": click.landing_id,
+        "click_time": click.created_at,
+        "device_id": click.idfa or click.gaid or click.android_id or click.device_id,
+        "os": click.os,
+        "device_type": click.device_type,
+        "ip": click.ip if integration.ip_privacy == IpPrivacy.OFF else truncate_ip(click.ip),
+        "user_agent": click.user_agent,
+        "country": click.country,
+        "language": click.language,
+    }
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One change of a lead that may send something: a creation or a status change."""
+
+    event: LeadEvent
+    created: bool
+    from_status: str
+    to_status: str
+
+
+def _triggers(events: Iterable[LeadEvent]) -> list[Trigger]:
+    triggers = []
+    for event in events:
+        if event.kind == LeadEvent.Kind.CREATED:
+            triggers.append(Trigger(event, True, "", event.to_status))
+        elif event.kind == LeadEvent.Kind.STATUS:
+            triggers.append(Trigger(event, False, event.from_status, event.to_status))
+    return triggers
+
+
+def _approval_changed(trigger: Trigger) -> bool:
+    return (trigger.from_status == LeadStatus.APPROVED) != (trigger.to_status == LeadStatus.APPROVED)
+
+
+def planned_deliveries(lead: Lead, events: Iterable[LeadEvent]) -> list[Delivery]:
+    """The unsaved deliveries these changes of the lead cause (none for other kinds of change)."""
+    triggers = _triggers(events)
+    if not triggers:
+        return []
+    lead = lead_for_delivery(lead.pk)
+    templates = list(
+        PostbackTemplate.objects.filter(integration_id=lead.integration_id, is_active=True).only(
+            "id", "goal_id", "event", "url"
+        )
+    )
+    values = lead_macro_values(lead)
+    planned: list[Delivery] = []
+    for trigger in triggers:
+        planned += _for_trigger(lead, trigger, templates, values)
+    return planned
+
+
+def _for_trigger(
+    lead: Lead, trigger: Trigger, templates: list[PostbackTemplate], values: dict[str, object]
+) -> list[Delivery]:
+    event = CONVERSION if trigger.created else STATUS
+    values = {**values, "status": trigger.to_status}
+    planned: list[Delivery] = []
+    postable = lead.verdict != Verdict.REJECTED
+    template = _template_for(templates, event=event, goal_id=lead.goal_id)
+    if postable and template is not None:
+        planned.append(
+            _delivery(lead, trigger, Kind.PARTNER, render(template.url, values), template=template)
+        )
+    publisher_url = lead.partner.publisher_postback_url
+    if postable and publisher_url and (trigger.created or _approval_changed(trigger)):
+        planned.append(
+            _delivery(lead, trigger, Kind.PUBLISHER, render(publisher_url, values), partner=lead.partner)
+        )
+    if not trigger.created and lead.integration.status_sync_url:
+        planned.append(
+            _delivery(lead, trigger, Kind.STATUS_SYNC, render(lead.integration.status_sync_url, values))
+        )
+    destination = getattr(lead.app, "clevertap", None)
+    if postable and trigger.created and destination is not None and destination.is_active:
+        planned += _clevertap(lead, trigger, destination)
+    return planned
+
+
+def _template_for(
+    templates: list[PostbackTemplate], *, event: str, goal_id: int | None
+) -> PostbackTemplate | None:
+    """The goal's own template for the event, else the install template (no goal)."""
+    matching = [t for t in templates if t.event == event]
+    return next((t for t in matching if goal_id and t.goal_id == goal_id), None) or next(
+        (t for t in matching if t.goal_id is None), None
+    )
+
+
+def _delivery(lead: Lead, trigger: Trigger, kind: str, url: str, **fields: object) -> Delivery:
+    return Delivery(
+        organization_id=lead.organization_id,
+        kind=kind,
+        event=CONVERSION if trigger.created else STATUS,
+        lead=lead,
+        lead_event=trigger.event,
+        integration_id=lead.integration_id,
+        partner_id=lead.partner_id,
+        app_id=lead.app_id,
+        url=url,
+        **fields,
+    )
+
+
+# --- CleverTap -------------------------------------------------------------------------------
+
+
+def is_install(lead: Lead) -> bool:
+    """An install: its goal's code is `install`, or it has no goal (or the default one) on a CPI offer."""
+    if lead.goal is not None and lead.goal.code == INSTALL_GOAL:
+        return True
+    return lead.offer.type == Offer.Type.CPI and (lead.goal is None or lead.goal.is_default)
+
+
+def clevertap_event(lead: Lead, destination: CleverTapDestination) -> tuple[str, str] | None:
+    """(event type, custom event name) to report for a new lead, or None when nothing is to be sent.
+
+    A lead with `organic=1` in its parameters is an organic install (sent when organic installs
+    are on); an install (see `is_install`) is an inorganic install; any other goal is a custom
+    event named after the goal's code, sent when custom events are on.
+    """
+    if lead.params.get("organic") == "1":
+        if not destination.send_organic_installs:
+            return None
+        return clevertap.EventType.ORGANIC_INSTALL, ""
+    if is_install(lead):
+        return (clevertap.EventType.INORGANIC_INSTALL, "") if destination.send_inorganic_installs else None
+    if destination.send_custom_events and lead.goal is not None:
+        return clevertap.EventType.CUSTOM, lead.goal.code
+    return None
+
+
+def device_identifier(lead: Lead) -> str:
+    """The CleverTap ID given with the lead (`ct_id` / `device_identifier`), else the click's device id."""
+    for name in CLEVERTAP_ID_PARAMS:
+        if lead.params.get(name):
+            return str(lead.params[name])
+    click = lead.click
+    if click is None:
+        return ""
+    return click.device_id or click.gaid or click.idfa or click.android_id
+
+
+def clevertap_platform(lead: Lead) -> str:
+    """The app's platform; for an app on both, the one the click's OS names."""
+    platform = lead.app.platform
+    if platform != Platform.CROSS:
+        return platform
+    os_name = (lead.click.os if lead.click else "").lower()
+    return Platform.IOS if os_name.startswith(("ios", "ipados")) else Platform.ANDROID
+
+
+def _clevertap_extra(lead: Lead) -> dict[str, object]:
+    return {
+        name.removeprefix(CLEVERTAP_EXTRA_PREFIX): value
+        for name, value in lead.params.items()
+        if name.startswith(CLEVERTAP_EXTRA_PREFIX) and name not in CLEVERTAP_ID_PARAMS
+    }
+
+
+def clevertap_url(lead: Lead, destination: CleverTapDestination, event_type: str, custom_name: str) -> str:
+    """The attribution URL for the lead, its passcode as `***` (filled in at send time)."""
+    channel = lead.integration.channel or lead.partner.default_channel
+    return clevertap.build_attribution_url(
+        region=destination.region,
+        partner_name=destination.partner_name,
+        event_type=event_type,
+        custom_event_name=custom_name,
+        timestamp=lead.created_at,
+        device_identifier=device_identifier(lead),
+        utm_source=lead.partner.name,
+        utm_medium=channel.name if channel else "",
+        utm_campaign=lead.offer.name,
+        account_id=destination.account_id,
+        account_token=destination.account_token,
+        account_passcode=PASSCODE_PLACEHOLDER,
+        platform=clevertap_platform(lead),
+        extra=_clevertap_extra(lead),
+    )
+
+
+def _clevertap(lead: Lead, trigger: Trigger, destination: CleverTapDestination) -> list[Delivery]:
+    chosen = clevertap_event(lead, destination)
+    if chosen is None:
+        return []
+    event_type, custom_name = chosen
+    delivery = _delivery(lead, trigger, Kind.CLEVERTAP, "", destination=destination)
+    delivery.event = custom_name or event_type
+    try:
+        delivery.url = clevertap_url(lead, destination, event_type, custom_name).replace(
+            f"account_passcode={PASSCODE_PLACEHOLDER}", f"account_passcode={MASK_QUOTED}"
+        )
+    except clevertap.NotSendable as reason:
+        delivery.state, delivery.last_error, delivery.next_attempt_at = (
+            Delivery.State.SKIPPED,
+            str(reason),
+            None,
+        )
+    return [delivery]
+
+
+def url_to_send(delivery: Delivery) -> str:
+    """The URL as it goes out: a CleverTap passcode is put in from its destination."""
+    if delivery.kind != Kind.CLEVERTAP or delivery.destination is None:
+        return delivery.url
+    passcode = quote(delivery.destination.passcode, safe="")
+    return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")

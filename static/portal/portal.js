@@ -1,0 +1,38 @@
+/* Partnerdesk portal: copy buttons, the custom-period toggle and the live postback preview. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.textContent.trim());
+      button.textContent = "Copied";
+    }
+  });
+
+  function toggleCustom(select) {
+    var custom = select.value === "custom";
+    document.querySelectorAll("[data-custom-range]").forEach(function (field) {
+      field.hidden = !custom;
+    });
+  }
+  document.querySelectorAll("select[name=period]").forEach(function (select) {
+    toggleCustom(select);
+    select.addEventListener("change", function () { toggleCustom(select); });
+  });
+
+  var input = document.querySelector("[data-preview-url]");
+  if (input) {
+    var timer;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = input.getAttribute("data-preview-url") + "?url=" + encodeURIComponent(input.value);
+        fetch(url, { credentials: "same-origin" })
+          .then(function (response) { return response.text(); })
+          .then(function (html) { document.getElementById("pd-postback-live").innerHTML = html; });
+      }, 300);
+    });
+  }
+})();

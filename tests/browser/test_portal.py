@@ -1,0 +1,114 @@
+"""A publisher uses the portal in a real browser: dashboard, report by geo, CSV export, postback, payout."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from portal.models import Payout
+from portal.services import payment_method_set
+from reports.services import rollup_rebuild
+from tests.reports.builders import PASSWORD, make_traffic, make_world
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls next to it block.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def portal_browser() -> Iterator:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but no `chromium` on PATH.")
+        pytest.skip("No `chromium` on PATH: browser tests skipped.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def portal_page(portal_browser, live_server) -> Iterator:
+    context = portal_browser.new_context(base_url=live_server.url, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def alpha(settings):
+    settings.ROLLUP_SETTLE_SECONDS = 0
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    world = make_world(min_payout=Decimal("10.00"))
+    make_traffic(world)
+    rollup_rebuild()
+    payment_method_set(partner=world.a.partner, kind="paypal", paypal_email="alpha@example.com")
+    return world
+
+
+def _log_in(page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/portal/login/")
+    page.get_by_label("Username").fill("alpha")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_a_publisher_reports_by_geo_exports_sets_a_postback_and_requests_a_payout(portal_page, alpha):
+    from playwright.sync_api import expect
+
+    page = portal_page
+    _log_in(page)
+    page.locator("select[name=period]").select_option("30d")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#kpi-clicks")).to_have_text(str(len(alpha.a.clicks)))
+    expect(page.locator("#pd-balance")).to_contain_text("USD")
+
+    page.get_by_role("link", name="Report").click()
+    page.locator("select[name=period]").select_option("30d")
+    page.locator("select[name=group_by]").select_option("geo")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#report-table thead")).to_contain_text("Country")
+    with page.expect_download() as download_info:
+        page.locator("#export-csv").click()
+    rows = list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][:3] == ["Country", "Impressions", "Clicks"]
+    assert sum(int(row[2]) for row in rows[1:]) == len(alpha.a.clicks)
+    assert {row[0] for row in rows[1:]} <= {"DE", "US", "FR", "(empty)"}
+
+    page.get_by_role("link", name="Postback").click()
+    page.get_by_label("Postback URL").fill("https://93.184.216.34/pb?clickid={clickid}")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".errorlist")).to_contain_text("Unknown macro {clickid}")
+    page.get_by_label("Postback URL").fill("https://93.184.216.34/pb?clickid={ref_id}&payout={aff_payout}")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".pd-messages")).to_contain_text("Postback URL saved.")
+    expect(page.locator("#pd-postback-preview")).to_have_text(
+        "https://93.184.216.34/pb?clickid=pub-777&payout=1.50"
+    )
+
+    page.get_by_role("link", name="Payments").click()
+    page.get_by_label("Amount").fill("1.00")
+    page.get_by_role("button", name="Request payout").click()
+    expect(page.locator(".errorlist")).to_contain_text("The minimum payout is 10.00 USD")
+    page.get_by_label("Amount").fill("10.00")
+    page.get_by_role("button", name="Request payout").click()
+    expect(page.locator(".pd-messages")).to_contain_text("Payout requested")
+    expect(page.locator("#payouts-table")).to_contain_text("10.00 USD")
+    assert Payout.objects.get(partner=alpha.a.partner).amount == Decimal("10.00")

@@ -1,0 +1,217 @@
+"""IP privacy: no page, API answer or export shows a full IP when it is on; "at rest" never stores it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from leads.models import Click, Impression, Lead
+from leads.privacy import display_ip, stored_ip, truncate_ip
+from partners.models import IpPrivacy, ScreeningRule
+from postbacks.models import InboundPostback
+from tests.leads.test_postback_support import make_world
+
+FULL_IP = "203.0.113.57"
+SHOWN_IP = "203.0.113.xxx"
+CONVERSION_IP = "198.51.100.234"
+SHOWN_CONVERSION_IP = "198.51.100.xxx"
+
+
+def _traffic(client, world) -> Lead:
+    """A screened click through /c/, an impression, and a conversion carrying the user's IP."""
+    ScreeningRule.objects.create(
+        integration=world.integration, kind="clicks_per_ip", threshold=1, action="flag", reason_code="ip"
+    )
+    client.get(
+        f"/c/{world.link.code}?sub1=s1&ip={FULL_IP}", REMOTE_ADDR=FULL_IP, HTTP_USER_AGENT="Mozilla/5.0"
+    )
+    client.get(f"/i/{world.link.code}", REMOTE_ADDR=FULL_IP)
+    click = Click.objects.get()
+    response = client.post(
+        "/api/v1/conversions",
+        {"token": world.app.token, "sub_id": click.click_id, "conversion_ip": CONVERSION_IP, "exto": "p1"},
+    )
+    assert response.status_code == 200, response.content
+    return Lead.objects.get()
+
+
+@pytest.fixture
+def private_world(organization):
+    world = make_world(organization)
+    world.integration.ip_privacy = IpPrivacy.REPORTS
+    world.integration.save()
+    return world
+
+
+@pytest.fixture
+def at_rest_world(organization):
+    world = make_world(organization)
+    world.integration.ip_privacy = IpPrivacy.AT_REST
+    world.integration.save()
+    return world
+
+
+def _pages(client, lead: Lead) -> dict[str, str]:
+    click, impression = Click.objects.get(), Impression.objects.get()
+    urls = {
+        "click list": reverse("admin:leads_click_changelist"),
+        "click page": reverse("admin:leads_click_change", args=[click.pk]),
+        "impression list": reverse("admin:leads_impression_changelist"),
+        "impression page": reverse("admin:leads_impression_change", args=[impression.pk]),
+        "lead list": reverse("admin:leads_lead_changelist"),
+        "lead page": reverse("admin:leads_lead_change", args=[lead.pk]),
+        "screening report": reverse("admin:leads_lead_screening_report"),
+        "screening export": reverse("admin:leads_lead_screening_report") + "?export=csv",
+    }
+    pages = {}
+    for name, url in urls.items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+        pages[name] = response.content.decode()
+    return pages
+
+
+def test_the_admin_pages_show_no_full_ip_when_privacy_is_on(client, manager, private_world):
+    lead = _traffic(client, private_world)
+    client.force_login(manager)
+
+    pages = _pages(client, lead)
+
+    for name, html in pages.items():
+        assert FULL_IP not in html, name
+        assert CONVERSION_IP not in html, name
+    for name in ("click list", "click page", "impression list", "impression page"):
+        assert SHOWN_IP in pages[name], name
+    assert SHOWN_CONVERSION_IP in pages["lead page"]  # the lead's parameters and its postback's
+
+
+def test_the_click_page_says_why_it_was_screened(client, manager, private_world):
+    lead = _traffic(client, private_world)
+    client.force_login(manager)
+
+    html = client.get(reverse("admin:leads_click_change", args=[Click.objects.get().pk])).content.decode()
+
+    assert "Flagged" in html and "<code>ip</code>" in html
+    assert lead.verdict == "ok"
+
+
+def test_the_api_shows_no_full_ip_when_privacy_is_on(client, api_client_for, manager, private_world):
+    lead = _traffic(client, private_world)
+    api = api_client_for(manager)
+
+    answers = {
+        "clicks": api.get("/api/v1/clicks/"),
+        "leads": api.get("/api/v1/leads/"),
+        "lead": api.get(f"/api/v1/leads/{lead.pk}/"),
+        "report": api.get("/api/v1/leads/screening-report/"),
+        "export": api.get("/api/v1/leads/screening-report/?export=csv"),
+    }
+
+    for name, response in answers.items():
+        assert response.status_code == 200, name
+        assert FULL_IP not in response.content.decode(), name
+        assert CONVERSION_IP not in response.content.decode(), name
+    click = answers["clicks"].json()["results"][0]
+    assert (click["ip"], click["params"]["ip"], click["verdict_details"]["ip"]) == (
+        SHOWN_IP,
+        SHOWN_IP,
+        SHOWN_IP,
+    )
+    assert answers["lead"].json()["params"]["conversion_ip"] == SHOWN_CONVERSION_IP
+
+
+def test_with_privacy_off_the_full_ip_is_shown(client, api_client_for, manager, organization):
+    world = make_world(organization)
+    _traffic(client, world)
+
+    click = api_client_for(manager).get("/api/v1/clicks/").json()["results"][0]
+
+    assert click["ip"] == FULL_IP
+
+
+def test_reports_privacy_still_stores_the_full_ip(client, private_world):
+    _traffic(client, private_world)
+
+    assert Click.objects.get().ip == FULL_IP
+
+
+def _stored_text() -> str:
+    """Everything the database holds about the traffic, as one text."""
+    rows = [
+        *Click.objects.values(),
+        *Impression.objects.values(),
+        *Lead.objects.values(),
+        *InboundPostback.objects.values(),
+    ]
+    return json.dumps(rows, default=str)
+
+
+def test_at_rest_the_full_ip_is_never_stored(client, at_rest_world):
+    _traffic(client, at_rest_world)
+
+    stored = _stored_text()
+
+    assert FULL_IP not in stored
+    assert CONVERSION_IP not in stored
+    click = Click.objects.get()
+    assert (click.ip, click.params["ip"]) == ("203.0.113.0", "203.0.113.0")
+    assert Lead.objects.get().params["conversion_ip"] == "198.51.100.0"
+
+
+def test_at_rest_the_click_api_log_keeps_no_full_ip(client, at_rest_world):
+    url = (
+        f"/api/v1/clicks?token={at_rest_world.integration.token}&no_redirect=true"
+        f"&offer={at_rest_world.offer.pk}&click_ip={FULL_IP}"
+    )
+
+    client.post(url.split("?")[0], dict(pair.split("=") for pair in url.split("?")[1].split("&")))
+
+    assert Click.objects.get().ip == "203.0.113.0"
+    assert FULL_IP not in _stored_text()
+
+
+def test_at_rest_a_refused_postback_keeps_no_full_ip(client, at_rest_world):
+    client.get(f"/postback/lead?token={at_rest_world.app.token}&click=nope&conversion_ip={CONVERSION_IP}")
+
+    inbound = InboundPostback.objects.get()
+    assert inbound.outcome == "rejected"
+    assert inbound.params["conversion_ip"] == "198.51.100.0"
+
+
+def test_at_rest_per_ip_filters_count_per_network(client, at_rest_world):
+    ScreeningRule.objects.create(
+        integration=at_rest_world.integration,
+        kind="clicks_per_ip",
+        threshold=2,
+        action="flag",
+        reason_code="ip",
+    )
+
+    client.get(f"/c/{at_rest_world.link.code}", REMOTE_ADDR="203.0.113.1")
+    client.get(f"/c/{at_rest_world.link.code}", REMOTE_ADDR="203.0.113.2")
+
+    second = Click.objects.latest("id")
+    assert (second.verdict, second.verdict_details["ip"]) == ("flagged", "203.0.113.0")
+
+
+@pytest.mark.parametrize(
+    ("ip", "privacy", "shown"),
+    [
+        (FULL_IP, "off", FULL_IP),
+        (FULL_IP, "reports", SHOWN_IP),
+        ("203.0.113.0", "at_rest", SHOWN_IP),
+        ("2001:db8:1:2::9", "reports", "2001:db8:1::/48"),
+        ("not an ip", "reports", ""),
+        ("", "reports", ""),
+    ],
+)
+def test_display_ip_obfuscates_by_privacy(ip, privacy, shown):
+    assert display_ip(ip, privacy) == shown
+
+
+def test_stored_ip_truncates_only_at_rest():
+    assert stored_ip(FULL_IP, "reports") == FULL_IP
+    assert stored_ip(FULL_IP, "at_rest") == "203.0.113.0"
+    assert truncate_ip("2001:db8:1:2::9") == "2001:db8:1::"
