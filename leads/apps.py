@@ -7,4 +7,4 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receivers that drop a tracking link's cached data when it changes.
-        from leads import clicks  # noqa: F401
+        from leads import clicks, selectors  # noqa: F401 - and the offers' cached goal tables

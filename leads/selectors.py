@@ -8,13 +8,16 @@ are simply not found, exactly like unknown ones.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import tablib
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import transaction
+from django.db.models import Count, Model, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from accounts.models import Organization
 from leads.models import Click, Impression, Lead, LeadEvent, Verdict
@@ -24,6 +27,7 @@ from partners.models import (
     GoalAlias,
     GoalPartnerPayout,
     Integration,
+    Offer,
     ScreeningRule,
     SourceListEntry,
     TrackingLink,
@@ -32,6 +36,8 @@ from postbacks.models import InboundPostback
 
 # A rotated token keeps working this long at most; the look-up runs on every postback.
 TOKEN_CACHE_SECONDS = 60
+# Saving a goal, an alias or a partner payout drops its offer's entry at once.
+GOAL_CACHE_SECONDS = 600
 
 
 def _token_key(kind: str, token: str) -> str:
@@ -65,11 +71,18 @@ def integration_for_token(token: str) -> Integration | None:
 
 
 def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) -> Click | None:
-    """The click with this id among the app's clicks (the integration's, when one is named)."""
-    clicks = Click.objects.select_related("offer").filter(click_id=click_id, integration__app_id=app_id)
+    """The click with this id among the app's clicks (the integration's, when one is named).
+
+    Its offer comes from the offer's cached goal table rather than a join: the postback path
+    reads it on every lead.
+    """
+    clicks = Click.objects.filter(click_id=click_id, integration__app_id=app_id)
     if integration_id is not None:
         clicks = clicks.filter(integration_id=integration_id)
-    return clicks.first()
+    click = clicks.first()
+    if click is not None:
+        click.offer = goal_table(click.offer_id).offer
+    return click
 
 
 def link_in_scope(
@@ -95,25 +108,92 @@ def links_for_offer_and_partner(
     return list(links.order_by("id")[:2])
 
 
-def _with_partner_payout(goals: QuerySet[Goal], partner_id: int) -> QuerySet[Goal]:
-    """Goals annotated with the partner's own payout, if any, in the same query."""
-    override = GoalPartnerPayout.objects.filter(goal=OuterRef("pk"), partner_id=partner_id)
-    return goals.annotate(
-        partner_payout=Subquery(override.values("payout")[:1]),
-        partner_payout_type=Subquery(override.values("payout_type")[:1]),
-    )
+@dataclass(frozen=True)
+class GoalTable:
+    """An offer and its goals as postbacks look them up: by code or alias (any case), with partner payouts."""
+
+    offer: Offer
+    goals: dict[int, Goal]
+    codes: dict[str, int]
+    default_id: int | None
+    overrides: dict[tuple[int, int], tuple[str, Decimal]]
+
+    def goal(self, goal_id: int | None, partner_id: int) -> Goal | None:
+        """The goal annotated with the partner's own payout, like a database read would be."""
+        if goal_id is None:
+            return None
+        goal = self.goals[goal_id]
+        goal.partner_payout_type, goal.partner_payout = self.overrides.get(
+            (goal_id, partner_id), (None, None)
+        )
+        return goal
+
+
+def _goal_table_key(offer_id: int) -> str:
+    return f"leads:goals:v1:{offer_id}"
+
+
+def _load_goal_table(offer_id: int) -> GoalTable:
+    offer = Offer.objects.get(pk=offer_id)
+    goals = {goal.pk: goal for goal in Goal.objects.filter(offer_id=offer_id).order_by("position", "id")}
+    codes = {goal.code.lower(): pk for pk, goal in goals.items()}
+    for goal_id, code in GoalAlias.objects.filter(offer_id=offer_id).values_list("goal_id", "code"):
+        codes.setdefault(code.lower(), goal_id)
+    overrides = {
+        (goal_id, partner_id): (payout_type, payout)
+        for goal_id, partner_id, payout_type, payout in GoalPartnerPayout.objects.filter(
+            goal__offer_id=offer_id
+        ).values_list("goal_id", "partner_id", "payout_type", "payout")
+    }
+    default_id = next((pk for pk, goal in goals.items() if goal.is_default), None)
+    return GoalTable(offer, goals, codes, default_id, overrides)
+
+
+def goal_table(offer_id: int) -> GoalTable:
+    """The offer's goal table, cached: every lead postback looks its goal up here."""
+    key = _goal_table_key(offer_id)
+    table = cache.get(key)
+    if table is None:
+        table = _load_goal_table(offer_id)
+        cache.set(key, table, GOAL_CACHE_SECONDS)
+    return table
+
+
+def goal_table_forget(offer_id: int) -> None:
+    """Drop an offer's cached goals now and again at commit (a concurrent read may re-cache them)."""
+    key = _goal_table_key(offer_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    if isinstance(instance, GoalPartnerPayout):
+        offer_id = Goal.objects.filter(pk=instance.goal_id).values_list("offer_id", flat=True).first()
+    elif isinstance(instance, Offer):
+        offer_id = instance.pk
+    else:
+        offer_id = instance.offer_id  # type: ignore[attr-defined]
+    if offer_id is not None:
+        goal_table_forget(offer_id)
+
+
+for _model in (Offer, Goal, GoalAlias, GoalPartnerPayout):
+    post_save.connect(_forget_goals, sender=_model, dispatch_uid=f"leads.goals.save.{_model.__name__}")
+    post_delete.connect(_forget_goals, sender=_model, dispatch_uid=f"leads.goals.delete.{_model.__name__}")
 
 
 def goal_for_code(*, offer_id: int, partner_id: int, code: str) -> Goal | None:
     """The offer's goal whose code or alias is `code` (any case), with the partner's payout."""
-    aliased = GoalAlias.objects.filter(offer_id=offer_id, code__iexact=code).values("goal_id")
-    goals = Goal.objects.filter(Q(code__iexact=code) | Q(pk__in=aliased), offer_id=offer_id)
-    return _with_partner_payout(goals, partner_id).first()
+    table = goal_table(offer_id)
+    return table.goal(table.codes.get(code.strip().lower()), partner_id)
 
 
 def default_goal(*, offer_id: int, partner_id: int) -> Goal | None:
     """The goal a postback without `goal=` counts for: the offer's default, or none."""
-    return _with_partner_payout(Goal.objects.filter(offer_id=offer_id, is_default=True), partner_id).first()
+    table = goal_table(offer_id)
+    return table.goal(table.default_id, partner_id)
 
 
 def partner_payout_of(goal: Goal, partner_id: int) -> tuple[str, Decimal] | None:
@@ -128,9 +208,10 @@ def partner_payout_of(goal: Goal, partner_id: int) -> tuple[str, Decimal] | None
 
 
 def goal_codes(offer_id: int) -> list[str]:
-    """Every code a postback may send for this offer's goals: main codes and aliases."""
-    codes = list(Goal.objects.filter(offer_id=offer_id).values_list("code", flat=True))
-    return codes + list(GoalAlias.objects.filter(offer_id=offer_id).values_list("code", flat=True))
+    """Every code a postback may send for this offer's goals: main codes, then aliases."""
+    table = goal_table(offer_id)
+    main = [goal.code for goal in table.goals.values()]
+    return main + sorted(code for code in table.codes if code not in {c.lower() for c in main})
 
 
 def leads_by_key(*, click: Click | None, link_id: int, exto: str) -> QuerySet[Lead]:
