@@ -30,9 +30,11 @@ run: install
 	@echo ""
 	@echo "  Admin (managers):  http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:          http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Publisher portal:  http://$(HOST):$(PORT)/portal/"
 	@echo "  Macro reference:   http://$(HOST):$(PORT)/admin/macros/"
 	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
-	@echo "  Demo logins:       admin / manager / analyst, password demo-pass-2026"
+	@echo "  Demo logins:       admin / manager / analyst (admin), publisher1 / publisher2 (portal),"
+	@echo "                     password demo-pass-2026"
 	@echo ""
 	@# Outbound deliveries: a Celery worker with beat when Redis is there, else the embedded
 	@# dispatcher; either stops with the server (Ctrl-C).
