@@ -23,6 +23,10 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-pr
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Report rollups fold a click only once it is this old, so a row still being inserted by a
+# slower transaction (with a lower id) is never skipped.
+ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
+
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,32 +15,12 @@ from portal.services import payment_method_set
 from reports.services import rollup_rebuild
 from tests.reports.builders import PASSWORD, make_traffic, make_world
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls next to it block.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def portal_browser() -> Iterator:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail("REQUIRE_BROWSER=1 but no `chromium` on PATH.")
-        pytest.skip("No `chromium` on PATH: browser tests skipped.")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
-def portal_page(portal_browser, live_server) -> Iterator:
-    context = portal_browser.new_context(base_url=live_server.url, accept_downloads=True)
+def portal_page(browser, live_server) -> Iterator:
+    context = browser.new_context(base_url=live_server.url, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
