@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import random
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -202,20 +203,35 @@ def send(
     return replace(result, url_masked=masked, duration_ms=duration_ms)
 
 
-def _call(url: str, *, policy: RetryPolicy, method: str, allow_private: bool) -> AttemptResult:
-    config = Config(
-        ip_filter_enable=not allow_private,
-        ip_filter_allow_loopback_ips=False,
-        never_redirect=True,
-        default_timeout=(policy.timeout, policy.timeout),
-        user_agent_override=USER_AGENT,
-    )
-    with HTTPSession(config) as session:
+_sessions = threading.local()
+
+
+def _session(*, timeout: float, allow_private: bool) -> HTTPSession:
+    """This thread's session for these settings: kept-alive connections make repeated calls to
+    one partner cheap, and every new connection still passes the address filter."""
+    by_settings = _sessions.__dict__.setdefault("by_settings", {})
+    session = by_settings.get((timeout, allow_private))
+    if session is None:
+        session = HTTPSession(
+            Config(
+                ip_filter_enable=not allow_private,
+                ip_filter_allow_loopback_ips=False,
+                never_redirect=True,
+                default_timeout=(timeout, timeout),
+                user_agent_override=USER_AGENT,
+            )
+        )
         # No proxies or .netrc from the environment: they would bypass the address check or
         # attach credentials the receiver should never see.
         session.trust_env = False
-        with session.request(method, url, stream=True, allow_redirects=False) as response:
-            return _answer(response, policy)
+        by_settings[(timeout, allow_private)] = session
+    return session
+
+
+def _call(url: str, *, policy: RetryPolicy, method: str, allow_private: bool) -> AttemptResult:
+    session = _session(timeout=policy.timeout, allow_private=allow_private)
+    with session.request(method, url, stream=True, allow_redirects=False) as response:
+        return _answer(response, policy)
 
 
 def _answer(response: requests.Response, policy: RetryPolicy) -> AttemptResult:

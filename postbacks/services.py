@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -351,8 +351,18 @@ def policy_for(delivery: Delivery) -> RetryPolicy:
     return replace(policy, max_attempts=1) if delivery.event == TEST_EVENT else policy
 
 
-def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAttempt:
-    """Send a delivery this worker holds (`token`) and record the attempt."""
+@dataclass(frozen=True)
+class Sent:
+    """One attempt made, not yet recorded."""
+
+    delivery: Delivery
+    result: AttemptResult
+    policy: RetryPolicy
+    started: datetime
+
+
+def _send(delivery: Delivery) -> Sent:
+    """Make one attempt at a delivery this worker holds; nothing is written yet."""
     policy = policy_for(delivery)
     started = timezone.now()
     try:
@@ -364,52 +374,58 @@ def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAt
             result = clevertap.send_event(url)
         else:
             result = send(url, policy=policy)
-    return _record_attempt(delivery, result, policy, token=token, started=started, actor=actor)
+    return Sent(delivery, result, policy, started)
+
+
+def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAttempt:
+    """Send a delivery this worker holds (`token`) and record the attempt."""
+    return _record_attempts([_send(delivery)], token=token, actor=actor)[0]
+
+
+_OUTCOME_FIELDS = ["attempt_count", "last_status_code", "last_error", "updated_at"]
+_MOVE_FIELDS = [*_OUTCOME_FIELDS, "state", "next_attempt_at", "claimed_by", "claimed_until"]
 
 
 @transaction.atomic
-def _record_attempt(
-    delivery: Delivery,
-    result: AttemptResult,
-    policy: RetryPolicy,
-    *,
-    token: str,
-    started: datetime,
-    actor: Any,
-) -> DeliveryAttempt:
-    """Keep the attempt and move the delivery on: done, failed, or pending until its retry time.
+def _record_attempts(sent: list[Sent], *, token: str, actor: Any = None) -> list[DeliveryAttempt]:
+    """Keep the attempts and move each delivery on: done, failed, or pending until its retry time.
 
-    The attempt's number comes from the row as claimed: while the claim holds nobody else
-    attempts it, and the unique (delivery, number) constraint refuses a second attempt n if a
-    lease ever ran out mid-send.
+    A whole dispatcher round is recorded in a few statements. An attempt's number comes from
+    the row as claimed: while the claim holds nobody else attempts it, and the unique
+    (delivery, number) constraint refuses a second attempt n if a lease ever ran out mid-send.
+    A delivery whose lease ran out (another worker holds it now) keeps the attempt and the
+    outcome, but its state is the other worker's to move.
     """
-    number = delivery.attempt_count + 1
-    attempt = DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=number,
-        url_masked=result.url_masked,
-        status_code=result.status_code,
-        duration_ms=result.duration_ms,
-        response_start=result.response_start,
-        error=result.error,
-        outcome=result.outcome.value,
-        started_at=started,
-        actor=actor,
+    attempts = DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery=item.delivery,
+            number=item.delivery.attempt_count + 1,
+            url_masked=item.result.url_masked,
+            status_code=item.result.status_code,
+            duration_ms=item.result.duration_ms,
+            response_start=item.result.response_start,
+            error=item.result.error,
+            outcome=item.result.outcome.value,
+            started_at=item.started,
+            actor=actor,
+        )
+        for item in sent
     )
-    outcome = {"attempt_count": number, "last_status_code": result.status_code, "last_error": result.error}
-    state, next_attempt_at = _next_state(policy, result, number)
-    moved = Delivery.objects.filter(pk=delivery.pk, claimed_by=token).update(
-        **outcome,
-        state=state,
-        next_attempt_at=next_attempt_at,
-        claimed_by="",
-        claimed_until=None,
-        updated_at=timezone.now(),
+    ids = [item.delivery.pk for item in sent]
+    held = set(
+        Delivery.objects.select_for_update().filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True)
     )
-    if not moved:
-        # The lease ran out and another worker holds the row: keep the attempt, leave the state.
-        Delivery.objects.filter(pk=delivery.pk).update(**outcome)
-    return attempt
+    now = timezone.now()
+    for item in sent:
+        delivery, number = item.delivery, item.delivery.attempt_count + 1
+        delivery.attempt_count, delivery.updated_at = number, now
+        delivery.last_status_code, delivery.last_error = item.result.status_code, item.result.error
+        if delivery.pk in held:
+            delivery.state, delivery.next_attempt_at = _next_state(item.policy, item.result, number)
+            delivery.claimed_by, delivery.claimed_until = "", None
+    Delivery.objects.bulk_update([i.delivery for i in sent if i.delivery.pk in held], _MOVE_FIELDS)
+    Delivery.objects.bulk_update([i.delivery for i in sent if i.delivery.pk not in held], _OUTCOME_FIELDS)
+    return attempts
 
 
 def _next_state(policy: RetryPolicy, result: AttemptResult, number: int) -> tuple[str, datetime | None]:
@@ -422,18 +438,14 @@ def _next_state(policy: RetryPolicy, result: AttemptResult, number: int) -> tupl
 
 
 def deliveries_dispatch_due(*, limit: int = 500, pool: Executor | None = None) -> int:
-    """One round of the embedded dispatcher: claim every due delivery and attempt it; how many."""
+    """One round of the embedded dispatcher: claim every due delivery, attempt each (in the
+    pool's threads when given), then record the round's attempts together; how many."""
     claimed = deliveries_claim_due(limit=limit)
-    attempts = pool.map(_attempt_in_pool, claimed) if pool else map(_attempt_in_pool, claimed)
-    return sum(1 for _ in attempts)
-
-
-def _attempt_in_pool(delivery: Delivery) -> DeliveryAttempt:
-    if threading.current_thread() is not threading.main_thread():
-        # A pool thread keeps its own connection between attempts, as a web worker does
-        # between requests: dropped only when broken or older than CONN_MAX_AGE.
-        close_old_connections()
-    return _attempt(delivery, delivery.claimed_by)
+    if not claimed:
+        return 0
+    sent = list(pool.map(_send, claimed) if pool else map(_send, claimed))
+    _record_attempts(sent, token=claimed[0].claimed_by)
+    return len(sent)
 
 
 def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
