@@ -49,13 +49,22 @@ COUNTRIES = {
     "TR": 3.5, "ES": 3, "IT": 3, "PH": 3, "VN": 2.5, "TH": 2.5, "PL": 2, "CA": 2, "JP": 2,
     "KR": 1.5, "NL": 1.5, "AR": 1.5, "AU": 1.5, "CO": 1.2, "EG": 1.2, "NG": 1, "ZA": 1,
 }  # fmt: skip
-# Device type and OS (tab-separated as COPY wants them) with their shares.
-DEVICES = {
-    "mobile\tAndroid": 46, "mobile\tiOS": 30, "desktop\tWindows": 11, "tablet\tiPadOS": 5,
-    "desktop\tmacOS": 4, "tablet\tAndroid": 3, "desktop\tLinux": 1,
-}  # fmt: skip
+# Device type and OS (tab-separated as COPY wants them) by the platform an offer runs on: an
+# Android app's clicks come from Android phones and tablets, a web offer's mostly from desktops.
+PLATFORM_DEVICES = {
+    "android": {"mobile\tAndroid": 88, "tablet\tAndroid": 9, "desktop\tWindows": 2, "mobile\tiOS": 1},
+    "ios": {"mobile\tiOS": 85, "tablet\tiPadOS": 12, "desktop\tmacOS": 2, "mobile\tAndroid": 1},
+    "web": {
+        "desktop\tWindows": 55,
+        "mobile\tAndroid": 20,
+        "desktop\tmacOS": 12,
+        "mobile\tiOS": 10,
+        "desktop\tLinux": 3,
+    },
+}
+PLATFORMS = ("android", "android", "ios", "ios", "web")
 # Traffic that ignores an offer's geo targeting.
-OFF_TARGET_SHARE = 0.05
+OFF_TARGET_SHARE = 0.01
 SUB2 = ("banner", "video", "native", "push", "popunder", "interstitial", "rewarded", "story")
 SUB3 = ("feed", "sidebar", "header", "fullscreen", "footer")
 SUB4 = ("a", "b", "control")
@@ -88,6 +97,7 @@ class LinkProfile:
     weight: float
     landings: list[str]
     countries: list[str]
+    devices: list[str]
     sources: list[str]
     recent_ips: list[str] = field(default_factory=lambda: [""] * 64)
 
@@ -159,8 +169,8 @@ def _connect(config: dict[str, Any]) -> psycopg.Connection:
 # --- The configuration ------------------------------------------------------------------------
 
 
-def _offers(organization: Organization, rng: random.Random) -> list[tuple[Offer, list[int], list[str]]]:
-    """Offers of a few apps, each with 1–3 landings, the three goals and 1–6 target countries."""
+def _offers(organization: Organization, rng: random.Random) -> list[tuple[Offer, list[int], list[str], str]]:
+    """Offers of a few apps, each with 1–3 landings, the three goals, 1–6 target countries, a platform."""
     apps = [
         App.objects.create(
             organization=organization, name=f"Bench app {n}", default_url="https://example.com/"
@@ -189,7 +199,8 @@ def _offers(organization: Organization, rng: random.Random) -> list[tuple[Offer,
                 position=position,
             )
         geos = rng.choices(list(COUNTRIES), weights=list(COUNTRIES.values()), k=rng.randint(1, 6))
-        offers.append((offer, [landing.pk for landing in landings], sorted(set(geos))))
+        platform = PLATFORMS[n % len(PLATFORMS)]
+        offers.append((offer, [landing.pk for landing in landings], sorted(set(geos)), platform))
     return offers
 
 
@@ -214,7 +225,7 @@ def _partner_links(
     integration = Integration.objects.create(organization=organization, app=app, partner=partner)
     sources = _table(_zipf([f"p{n}-site{k}" for k in range(5 + 60 // (n + 1) + rng.randrange(10))]))
     links = []
-    for rank, (offer, landing_ids, geos) in enumerate(rng.sample(offers, rng.randint(2, 6))):
+    for rank, (offer, landing_ids, geos, platform) in enumerate(rng.sample(offers, rng.randint(2, 6))):
         link = TrackingLink.objects.create(
             organization=organization,
             integration=integration,
@@ -231,6 +242,7 @@ def _partner_links(
                 weight=1 / (n + 1) ** 0.9 / (rank + 1),
                 landings=landings,
                 countries=_countries(geos),
+                devices=_table(PLATFORM_DEVICES[platform]),
                 sources=sources,
             )
         )
@@ -301,7 +313,7 @@ def _click_chunks(scene: Scene, count: int, rng: random.Random) -> Iterator[str]
     _, tail = _constant(Click, _VARIABLE)
     pick_link = _table({str(n): link.weight for n, link in enumerate(scene.links)}, bits=12)
     links = [scene.links[int(n)] for n in pick_link]
-    devices, ips = _table(DEVICES), _ip_pool(rng)
+    ips = _ip_pool(rng)
     subs = (_table(_zipf(SUB2)), _table(_zipf(SUB3)), _table(_zipf(SUB4)), SUB5 * 103)
     start = int((datetime.now(UTC) - timedelta(days=DAYS)).timestamp())
     span, stamp_of, stamp = DAYS * 86400 - 60, -1, ""
@@ -319,7 +331,7 @@ def _click_chunks(scene: Scene, count: int, rng: random.Random) -> Iterator[str]
             ip = recent[(r >> 16) & 63] = ips[(s >> 40) & (IP_POOL - 1)]
         lines.append(
             f"{link.prefix}\t{link.landings[(r >> 22) & 63]}\t{link.countries[(r >> 28) & 1023]}"
-            f"\t{devices[(r >> 38) & 1023]}\t{link.sources[(r >> 48) & 1023]}\t{subs[0][s & 1023]}"
+            f"\t{link.devices[(r >> 38) & 1023]}\t{link.sources[(r >> 48) & 1023]}\t{subs[0][s & 1023]}"
             f"\t{subs[1][(s >> 10) & 1023]}\t{subs[2][(s >> 20) & 1023]}\t{subs[3][(s >> 30) & 1023]}"
             f"\t{ip or ips[s & 4095]}\t{stamp}\tb{scene.organization.pk}x{n:09}{tail}\n"
         )
@@ -445,7 +457,10 @@ def _drop(raw: psycopg.Connection, organization_id: int) -> None:
         raw.execute(f"DELETE FROM {table} WHERE {where}", [organization_id])
     raw.execute("DELETE FROM leads_click WHERE organization_id = %s", [organization_id])
     raw.execute("DELETE FROM leads_impression WHERE organization_id = %s", [organization_id])
-    Organization.objects.filter(pk=organization_id).delete()
+    # Publishers are protected from a cascade: their links and integrations go first, then they.
+    for model in (TrackingLink, Integration, Partner, Organization):
+        key = "pk" if model is Organization else "organization_id"
+        model.objects.filter(**{key: organization_id}).delete()
 
 
 def _fill(raw: psycopg.Connection, clicks: int, leads: int, seed: int) -> Scene:

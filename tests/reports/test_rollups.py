@@ -148,3 +148,14 @@ def test_the_report_query_count_does_not_grow_with_rows(world, django_assert_num
     with django_assert_num_queries(2):
         report_rows(partner_id=world.a.partner.pk, start=start, end=end, grouping="campaign")
     assert connection.vendor in ("postgresql", "sqlite")
+
+
+def test_a_refresh_after_a_rebuild_folds_only_the_traffic_that_arrived_since(world):
+    rollup_rebuild()
+    assert rollup_refresh(settle_seconds=0) == 0
+    later = make_clicks(world.a, 25, seed=7)
+    assert rollup_refresh(settle_seconds=0) == len(later)
+    start, end = _period()
+    rolled = report_rows(partner_id=world.a.partner.pk, start=start, end=end, grouping="date")
+    raw = raw_report_rows(partner_id=world.a.partner.pk, start=start, end=end, grouping="date")
+    assert _as_table(rolled) == _as_table(raw)
