@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.models import Organization
+from bench.wrk import USER_AGENT
 from leads.clicks import click_record, link_data
 from partners.models import App, Goal, GoalAlias, Integration, Landing, Offer, ScreeningRule
 from partners.services import integration_connect
 from partners.tracking import DEFAULT_PARAMETER_ROWS
 
 LANDING_URL = "https://example.com/landing?cid={click_id}&s1={sub1}&pcid={partner_click_id}"
-USER_AGENT = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Mobile Safari/537.36"
-)
 
 
 @dataclass(frozen=True)

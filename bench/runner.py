@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import django
@@ -11,17 +11,19 @@ from django.core.management import call_command
 
 from bench import wrk
 from bench.database import ensure_database
-from bench.sections import SECTIONS, Section, Unavailable
+from bench.sections import SECTIONS, Section, Target, Unavailable
 from bench.server import gunicorn
 from bench.wrk import WrkResult
 
 if TYPE_CHECKING:
     from bench.fixture import Fixture
 
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 # A section whose p99 exceeds this multiple of the baseline's is worth a look.
 P99_WARNING_FACTOR = 3
+# The in-process sections' lines that belong to the closing summary (in this order).
+SUMMARY_NAMES = ("dispatch_vs_requests_loop", "report_p95_ms", "report_raw_vs_rollup")
 # More failed responses than this share make a section's figures meaningless.
 ERROR_WARNING_SHARE = 0.01
 
@@ -36,17 +38,45 @@ class Outcome:
     skipped: str = ""
 
 
-def _run_section(section: Section, base_url: str, fixture: Fixture, wrk_path: str) -> Outcome:
+def _prepare_section(section: Section, base_url: str, fixture: Fixture, wrk_path: str) -> Target | str:
+    """The section's warmed-up target, or why it is skipped."""
     try:
         target = section.prepare(base_url, fixture)
     except Unavailable as reason:
         print(f"  {section.title}: SKIPPED — {reason}", flush=True)
-        return Outcome(section.title, section.ratio_name, skipped=str(reason))
-    url = base_url + target.path
-    wrk.run(wrk_path, url, WARMUP_SECONDS, target.script, target.warmup_args or target.args)
-    result = wrk.run(wrk_path, url, SECONDS, target.script, target.args)
-    print(f"  {section.title}: {result.requests_per_second:.0f} req/s", flush=True)
-    return Outcome(section.title, section.ratio_name, result)
+        return str(reason)
+    wrk.run(wrk_path, base_url + target.path, WARMUP_SECONDS, target.script, target.warmup_args)
+    return target
+
+
+def _median(results: list[WrkResult]) -> WrkResult:
+    """The round with the median rate (its own p99 with it), requests and errors summed."""
+    middle = sorted(results, key=lambda r: r.requests_per_second)[len(results) // 2]
+    return replace(
+        middle,
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+    )
+
+
+def _run_sections(base_url: str, fixture: Fixture, wrk_path: str) -> list[Outcome]:
+    """Every section in interleaved rounds (baseline, click, …, baseline, click, …)."""
+    targets = [_prepare_section(section, base_url, fixture, wrk_path) for section in SECTIONS]
+    results: list[list[WrkResult]] = [[] for _ in SECTIONS]
+    for round_number in range(wrk.ROUNDS):
+        for index, target in enumerate(targets):
+            if isinstance(target, Target):
+                url = base_url + target.path
+                args = target.args(round_number)
+                results[index].append(wrk.run(wrk_path, url, SECONDS, target.script, args))
+        print(f"  round {round_number + 1} of {wrk.ROUNDS} done", flush=True)
+    outcomes = []
+    for section, target, runs in zip(SECTIONS, targets, results, strict=True):
+        if isinstance(target, str):
+            outcomes.append(Outcome(section.title, section.ratio_name, skipped=target))
+        else:
+            outcomes.append(Outcome(section.title, section.ratio_name, _median(runs)))
+    return outcomes
 
 
 def _table(outcomes: list[Outcome]) -> None:
@@ -78,15 +108,17 @@ def _warnings(outcomes: list[Outcome], baseline: WrkResult | None) -> None:
             )
 
 
-def _ratios(outcomes: list[Outcome], baseline: WrkResult | None) -> None:
+def _ratios(outcomes: list[Outcome], baseline: WrkResult | None) -> list[str]:
+    lines = []
     for outcome in outcomes:
         if outcome.ratio_name is None:
             continue
         if outcome.result is None or baseline is None:
-            print(f"{outcome.ratio_name}: n/a")
+            lines.append(f"{outcome.ratio_name}: n/a")
         else:
             ratio = outcome.result.requests_per_second / baseline.requests_per_second
-            print(f"{outcome.ratio_name}: {ratio:.2f}")
+            lines.append(f"{outcome.ratio_name}: {ratio:.2f}")
+    return lines
 
 
 def _prepare() -> Fixture:
@@ -118,17 +150,26 @@ def run() -> int:
     """Run every section in one gunicorn; the last lines are the ratios to the baseline."""
     wrk_path = wrk.ensure_wrk()
     fixture = _prepare()
-    print(f"bench: {len(SECTIONS)} sections, {SECONDS} s each after {WARMUP_SECONDS} s warm-up", flush=True)
+    print(
+        f"bench: {len(SECTIONS)} sections, {wrk.ROUNDS} interleaved rounds of {SECONDS} s each"
+        f" after {WARMUP_SECONDS} s warm-up (median per section)",
+        flush=True,
+    )
     load = os.getloadavg()[0]
     if load > 1:
         print(f"warning: load average {load:.1f} on {os.cpu_count()} cores before the run: figures are noisy")
     with gunicorn() as base_url:
-        outcomes = [_run_section(section, base_url, fixture, wrk_path) for section in SECTIONS]
+        outcomes = _run_sections(base_url, fixture, wrk_path)
     baseline = next((o.result for o in outcomes if o.ratio_name is None), None)
     extra_lines = [] if os.environ.get("BENCH_ONLY_HTTP") else _measured_in_process()
     _table(outcomes)
     _warnings(outcomes, baseline)
-    _ratios(outcomes, baseline)
-    for line in extra_lines:
+    # The figures the targets are about come last, together: the HTTP ratios, then the
+    # in-process sections' own summary lines.
+    summary = [line for line in extra_lines if line.split(":")[0] in SUMMARY_NAMES]
+    for line in [line for line in extra_lines if line not in summary]:
+        print(line)
+    print()
+    for line in [*_ratios(outcomes, baseline), *summary]:
         print(line)
     return 0 if baseline is not None else 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.wrk import THREADS
+from bench.wrk import ROUNDS, THREADS
 
 if TYPE_CHECKING:
     from bench.fixture import Fixture
@@ -32,12 +32,15 @@ class Unavailable(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """What wrk drives: a path, optionally a Lua script with its arguments (warm-up and run)."""
+    """What wrk drives: a path, optionally a Lua script with its arguments (warm-up and each round)."""
 
     path: str
     script: Path | None = None
-    args: tuple[str, ...] = ()
     warmup_args: tuple[str, ...] = ()
+    round_args: tuple[tuple[str, ...], ...] = ()
+
+    def args(self, round_number: int) -> tuple[str, ...]:
+        return self.round_args[round_number] if self.round_args else ()
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,8 @@ def lead_create(base_url: str, fixture: Fixture) -> Target:
     return Target(
         path,
         LUA / "lead_create.lua",
-        args=(path, f"lc{fixture.run_id}"),
         warmup_args=(path, f"lw{fixture.run_id}"),
+        round_args=tuple((path, f"lc{fixture.run_id}r{n}") for n in range(ROUNDS)),
     )
 
 
@@ -115,11 +118,18 @@ def _create_leads(base_url: str, fixture: Fixture, prefixes: tuple[str, ...]) ->
 
 def status_change(base_url: str, fixture: Fixture) -> Target:
     path = f"/postback/status?token={fixture.app_token}&click={fixture.click_id}"
-    run, warm = f"sm{fixture.run_id}-", f"sw{fixture.run_id}-"
+    # Fresh leads for every round: each round's first pass is then a real change too.
+    rounds = tuple(f"s{fixture.run_id}r{n}-" for n in range(ROUNDS))
+    warm = f"sw{fixture.run_id}-"
     _expect(f"{base_url}{path}&exto=probe-{fixture.run_id}&status=hold", 200, "/postback/status")
-    _create_leads(base_url, fixture, (run, warm))
+    _create_leads(base_url, fixture, (*rounds, warm))
     leads = str(LEADS_PER_THREAD)
-    return Target(path, LUA / "status_change.lua", args=(path, run, leads), warmup_args=(path, warm, leads))
+    return Target(
+        path,
+        LUA / "status_change.lua",
+        warmup_args=(path, warm, leads),
+        round_args=tuple((path, prefix, leads) for prefix in rounds),
+    )
 
 
 SECTIONS: list[Section] = [

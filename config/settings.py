@@ -110,6 +110,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Hot-path configuration (links, tokens, goals, outbound URLs) is also kept this many seconds
+# in each process: a change shows at once where it was made, elsewhere within this time.
+NEAR_CACHE_SECONDS = env.float("NEAR_CACHE_SECONDS", default=5.0)
+
 # Celery: Redis only wakes workers; the database rows are the truth.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

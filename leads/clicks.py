@@ -25,6 +25,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from config import nearcache
 from leads import privacy, screening
 from leads.models import Click, Impression
 from leads.privacy import truncate_ip
@@ -162,18 +163,23 @@ def link_data(code: str) -> LinkData | None:
     if not LINK_CODE_RE.match(code):
         return None
     key = link_cache_key(code)
+    near = nearcache.get(key)
+    if near is not None:
+        return near or None
     try:
         cached = cache.get(key)
     except Exception:  # a cache outage must not lose clicks: fall back to the database
         logger.warning("link cache unavailable; reading link %s from the database", code, exc_info=True)
         return _load_link_data(code)
     if cached is not None:
+        nearcache.put(key, cached)
         return cached or None
     data = _load_link_data(code)
     try:
         cache.set(key, data or {}, LINK_CACHE_SECONDS if data else MISSING_CACHE_SECONDS)
     except Exception:  # serving the click matters more than caching it
         logger.warning("link cache unavailable; link %s not cached", code, exc_info=True)
+    nearcache.put(key, data or {})
     return data
 
 
@@ -186,8 +192,9 @@ def link_cache_forget(codes: Iterable[str]) -> None:
     keys = [link_cache_key(code) for code in set(codes)]
     if not keys:
         return
+    nearcache.forget(keys)
     cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    transaction.on_commit(lambda: (nearcache.forget(keys), cache.delete_many(keys)))
 
 
 # -- recording --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ are simply not found, exactly like unknown ones.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from accounts.models import Organization
+from config import nearcache
 from leads.models import Click, Impression, Lead, LeadEvent, Verdict
 from partners.models import (
     App,
@@ -48,26 +50,22 @@ def app_for_token(token: str) -> App | None:
     """The app whose advertiser token this is (cached: it is asked on every postback)."""
     if not token:
         return None
-    key = _token_key("app", token)
-    app = cache.get(key)
-    if app is None:
-        app = App.objects.filter(token=token).first()
-        if app is not None:
-            cache.set(key, app, TOKEN_CACHE_SECONDS)
-    return app
+    return nearcache.cached(
+        _token_key("app", token),
+        lambda: App.objects.filter(token=token).first(),
+        shared_seconds=TOKEN_CACHE_SECONDS,
+    )
 
 
 def integration_for_token(token: str) -> Integration | None:
     """The integration whose partner token this is, with its app (cached like app tokens)."""
     if not token:
         return None
-    key = _token_key("integration", token)
-    integration = cache.get(key)
-    if integration is None:
-        integration = Integration.objects.select_related("app").filter(token=token).first()
-        if integration is not None:
-            cache.set(key, integration, TOKEN_CACHE_SECONDS)
-    return integration
+    return nearcache.cached(
+        _token_key("integration", token),
+        lambda: Integration.objects.select_related("app").filter(token=token).first(),
+        shared_seconds=TOKEN_CACHE_SECONDS,
+    )
 
 
 def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) -> Click | None:
@@ -81,7 +79,7 @@ def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) ->
         clicks = clicks.filter(integration_id=integration_id)
     click = clicks.first()
     if click is not None:
-        click.offer = goal_table(click.offer_id).offer
+        click.offer = copy.copy(goal_table(click.offer_id).offer)
     return click
 
 
@@ -122,7 +120,8 @@ class GoalTable:
         """The goal annotated with the partner's own payout, like a database read would be."""
         if goal_id is None:
             return None
-        goal = self.goals[goal_id]
+        # A copy: the table is shared by every request of this process.
+        goal = copy.copy(self.goals[goal_id])
         goal.partner_payout_type, goal.partner_payout = self.overrides.get(
             (goal_id, partner_id), (None, None)
         )
@@ -151,19 +150,17 @@ def _load_goal_table(offer_id: int) -> GoalTable:
 
 def goal_table(offer_id: int) -> GoalTable:
     """The offer's goal table, cached: every lead postback looks its goal up here."""
-    key = _goal_table_key(offer_id)
-    table = cache.get(key)
-    if table is None:
-        table = _load_goal_table(offer_id)
-        cache.set(key, table, GOAL_CACHE_SECONDS)
-    return table
+    return nearcache.cached(
+        _goal_table_key(offer_id), lambda: _load_goal_table(offer_id), shared_seconds=GOAL_CACHE_SECONDS
+    )
 
 
 def goal_table_forget(offer_id: int) -> None:
     """Drop an offer's cached goals now and again at commit (a concurrent read may re-cache them)."""
     key = _goal_table_key(offer_id)
+    nearcache.forget([key])
     cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    transaction.on_commit(lambda: (nearcache.forget([key]), cache.delete(key)))
 
 
 def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:

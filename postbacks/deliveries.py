@@ -29,6 +29,7 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from config import nearcache
 from leads.clicks import SUBS
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
@@ -181,31 +182,35 @@ def _outbound_key(integration_id: int) -> str:
 
 def outbound_config(integration_id: int) -> OutboundConfig:
     """The integration's templates and outbound URLs, from the cache when it has them."""
-    key = _outbound_key(integration_id)
-    config = cache.get(key)
-    if config is None:
-        integration = Integration.objects.select_related("partner", "app__clevertap").get(pk=integration_id)
-        destination = getattr(integration.app, "clevertap", None)
-        config = OutboundConfig(
-            templates=tuple(
-                PostbackTemplate.objects.filter(integration_id=integration_id, is_active=True).only(
-                    "id", "goal_id", "event", "url"
-                )
-            ),
-            publisher_url=integration.partner.publisher_postback_url,
-            status_sync_url=integration.status_sync_url,
-            clevertap=destination is not None and destination.is_active,
-        )
-        cache.set(key, config, OUTBOUND_CACHE_SECONDS)
-    return config
+    return nearcache.cached(
+        _outbound_key(integration_id),
+        lambda: _load_outbound_config(integration_id),
+        shared_seconds=OUTBOUND_CACHE_SECONDS,
+    )
+
+
+def _load_outbound_config(integration_id: int) -> OutboundConfig:
+    integration = Integration.objects.select_related("partner", "app__clevertap").get(pk=integration_id)
+    destination = getattr(integration.app, "clevertap", None)
+    return OutboundConfig(
+        templates=tuple(
+            PostbackTemplate.objects.filter(integration_id=integration_id, is_active=True).only(
+                "id", "goal_id", "event", "url"
+            )
+        ),
+        publisher_url=integration.partner.publisher_postback_url,
+        status_sync_url=integration.status_sync_url,
+        clevertap=destination is not None and destination.is_active,
+    )
 
 
 def outbound_config_forget(integration_ids: Iterable[int]) -> None:
     """Drop cached configurations now and again at commit (a concurrent read may re-cache the old)."""
     keys = [_outbound_key(pk) for pk in set(integration_ids)]
     if keys:
+        nearcache.forget(keys)
         cache.delete_many(keys)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        transaction.on_commit(lambda: (nearcache.forget(keys), cache.delete_many(keys)))
 
 
 def _integrations_of(instance: Model) -> list[int]:

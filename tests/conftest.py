@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from config import nearcache
 from tests.factories import MembershipFactory, OrganizationFactory
 
 
@@ -21,10 +22,12 @@ def _plain_http():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (Redis when REDIS_URL is set)."""
+    """Each test starts with an empty cache (Redis when REDIS_URL is set) and no process copies."""
     cache.clear()
+    nearcache.clear()
     yield
     cache.clear()
+    nearcache.clear()
 
 
 @pytest.fixture
