@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -382,10 +383,6 @@ def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAt
     return _record_attempts([_send(delivery)], token=token, actor=actor)[0]
 
 
-_OUTCOME_FIELDS = ["attempt_count", "last_status_code", "last_error", "updated_at"]
-_MOVE_FIELDS = [*_OUTCOME_FIELDS, "state", "next_attempt_at", "claimed_by", "claimed_until"]
-
-
 @transaction.atomic
 def _record_attempts(sent: list[Sent], *, token: str, actor: Any = None) -> list[DeliveryAttempt]:
     """Keep the attempts and move each delivery on: done, failed, or pending until its retry time.
@@ -415,16 +412,20 @@ def _record_attempts(sent: list[Sent], *, token: str, actor: Any = None) -> list
     held = set(
         Delivery.objects.select_for_update().filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True)
     )
+    # Most of a round ends alike (done, 200, first attempt): one UPDATE per distinct outcome.
+    changes: dict[tuple, list[int]] = defaultdict(list)
     now = timezone.now()
     for item in sent:
-        delivery, number = item.delivery, item.delivery.attempt_count + 1
-        delivery.attempt_count, delivery.updated_at = number, now
-        delivery.last_status_code, delivery.last_error = item.result.status_code, item.result.error
-        if delivery.pk in held:
-            delivery.state, delivery.next_attempt_at = _next_state(item.policy, item.result, number)
-            delivery.claimed_by, delivery.claimed_until = "", None
-    Delivery.objects.bulk_update([i.delivery for i in sent if i.delivery.pk in held], _MOVE_FIELDS)
-    Delivery.objects.bulk_update([i.delivery for i in sent if i.delivery.pk not in held], _OUTCOME_FIELDS)
+        number = item.delivery.attempt_count + 1
+        change = {"attempt_count": number, "last_status_code": item.result.status_code}
+        change |= {"last_error": item.result.error, "updated_at": now}
+        if item.delivery.pk in held:
+            state, next_attempt_at = _next_state(item.policy, item.result, number)
+            change |= {"state": state, "next_attempt_at": next_attempt_at}
+            change |= {"claimed_by": "", "claimed_until": None}
+        changes[tuple(change.items())].append(item.delivery.pk)
+    for change, ids in changes.items():
+        Delivery.objects.filter(pk__in=ids).update(**dict(change))
     return attempts
 
 
