@@ -125,6 +125,12 @@ class Terms:
     payout: Decimal
     revenue: Decimal
 
+    def payout_on(self, revenue: Decimal) -> Decimal:
+        """The publisher's payout for this much revenue: the amount, or its percent."""
+        if self.payout_type == PayoutType.PERCENT:
+            return (revenue * self.payout / 100).quantize(FOUR_PLACES)
+        return self.payout
+
     @classmethod
     def of(cls, goal: Goal | None, *, partner_id: int, offer: Offer | None = None) -> Terms | None:
         """The goal's terms for this partner (its own payout first); no goal: the offer's rate."""
@@ -350,10 +356,7 @@ def _price(lead: Lead, terms: Terms | None) -> None:
     if not lead.revenue_set_by_postback:
         lead.revenue = terms.revenue
     if not lead.payout_set_by_postback:
-        if terms.payout_type == PayoutType.PERCENT:
-            lead.payout = (lead.revenue * terms.payout / 100).quantize(FOUR_PLACES)
-        else:
-            lead.payout = terms.payout
+        lead.payout = terms.payout_on(lead.revenue)
     _withhold(lead)
 
 

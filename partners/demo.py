@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.services import Terms
 from partners.models import (
     App,
     Goal,
@@ -57,7 +58,6 @@ LEAD_RATE = 0.08
 SECOND_LEAD_RATE = 0.15
 BOT_RATE = 0.02
 BATCH_SIZE = 1000
-FOUR_PLACES = Decimal("0.0001")
 
 # (username, role, the partner of a publisher login)
 LOGINS: tuple[tuple[str, str, str | None], ...] = (
@@ -832,9 +832,7 @@ def lead_money(goal: Goal, override: GoalPartnerPayout | None = None) -> tuple[D
     payout_type, amount = (
         (override.payout_type, override.payout) if override else (goal.payout_type, goal.payout)
     )
-    if payout_type == PayoutType.PERCENT:
-        return (goal.revenue * amount / 100).quantize(FOUR_PLACES), goal.revenue
-    return amount, goal.revenue
+    return Terms(payout_type, amount, goal.revenue).payout_on(goal.revenue), goal.revenue
 
 
 def demo_organization() -> Organization | None:
