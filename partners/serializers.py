@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -25,7 +25,6 @@ from partners.models import (
     Channel,
     Creative,
     Goal,
-    GoalAlias,
     Integration,
     Landing,
     Offer,
@@ -35,6 +34,7 @@ from partners.models import (
     TrackingLink,
     TrackingParameter,
 )
+from partners.services import goal_save
 from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
 from postbacks.macros import errors_of
 from postbacks.models import PostbackTemplate
@@ -366,16 +366,7 @@ class AliasCodesField(serializers.ListField):
 def _goal_save(goal: Goal, aliases: list[str] | None) -> Goal:
     """Save the goal and, when `aliases` is given, make them exactly its aliases."""
     try:
-        with transaction.atomic():
-            goal.save()
-            if aliases is not None:
-                goal.aliases.exclude(code__in=aliases).delete()
-                kept = set(goal.aliases.values_list("code", flat=True))
-                GoalAlias.objects.bulk_create(
-                    GoalAlias(goal=goal, offer_id=goal.offer_id, code=code)
-                    for code in aliases
-                    if code not in kept
-                )
+        goal_save(goal=goal, aliases=aliases)
     except IntegrityError as exc:
         # Another request took a code between validation and saving.
         raise serializers.ValidationError(

@@ -12,6 +12,8 @@ from accounts.models import Organization
 from partners.models import (
     App,
     Channel,
+    Goal,
+    GoalAlias,
     Integration,
     Offer,
     Partner,
@@ -88,6 +90,22 @@ def validate_connection(
 def channel_get_or_create(*, organization: Organization, name: str) -> Channel:
     channel, _ = Channel.objects.get_or_create(organization=organization, name=name.strip())
     return channel
+
+
+@transaction.atomic
+def goal_save(*, goal: Goal, aliases: list[str] | None) -> Goal:
+    """Save the goal and, when `aliases` is given, make them exactly its aliases.
+
+    Code and alias uniqueness per offer is the database's: a clash raises IntegrityError.
+    """
+    goal.save()
+    if aliases is not None:
+        goal.aliases.exclude(code__in=aliases).delete()
+        kept = set(goal.aliases.values_list("code", flat=True))
+        GoalAlias.objects.bulk_create(
+            GoalAlias(goal=goal, offer_id=goal.offer_id, code=code) for code in aliases if code not in kept
+        )
+    return goal
 
 
 def tracking_link_create(
