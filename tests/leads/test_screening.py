@@ -6,8 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
+from leads import screening
 from leads.models import Click, Lead, LeadEvent
 from partners.models import ScreeningRule
 from tests.leads.test_postback_support import get_json, make_world
@@ -344,3 +347,41 @@ def test_another_organizations_integration_is_refused_for_a_rule(api_client_for,
 
     assert response.status_code == 400
     assert not ScreeningRule.objects.exists()
+
+
+needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (set REDIS_URL)")
+
+
+@needs_redis
+def test_click_counters_in_redis_expire_with_their_window(client, world):
+    rule(world, Kind.CLICKS_PER_IP, threshold=5, window_seconds=600)
+
+    visit(client, world)
+
+    redis = screening._redis_client(settings.REDIS_URL)
+    [key] = redis.keys(cache.make_key("scr:n:*"))
+    assert 0 < redis.ttl(key) <= 601
+    assert int(redis.get(key)) == 1
+
+
+@needs_redis
+def test_counting_goes_on_when_redis_has_forgotten_its_scripts(client, world):
+    rule(world, Kind.CLICKS_PER_IP, threshold=2)
+    visit(client, world)
+
+    screening._redis_client(settings.REDIS_URL).script_flush()
+    second = visit(client, world)
+
+    assert (second.verdict, second.verdict_details["count"]) == ("flagged", 2)
+
+
+def test_clicks_are_kept_unscreened_by_count_rules_when_the_counters_are_down(client, world, settings):
+    rule(world, Kind.CLICKS_PER_IP, threshold=1)
+    rule(world, Kind.BOT_USER_AGENT)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    kept = visit(client, world)
+    bot = visit(client, world, HTTP_USER_AGENT="curl/8.0")
+
+    assert kept.verdict == "ok"
+    assert (bot.verdict, bot.verdict_reason) == ("flagged", Kind.BOT_USER_AGENT)

@@ -1,0 +1,71 @@
+"""The compiled one-row INSERT of the traffic tables writes what `save()` would."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F
+from django.db.models.signals import post_save
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from config.inserts import RowInsert
+from leads.models import Click, Impression
+from tests.factories import TrackingLinkFactory
+
+
+@pytest.fixture
+def link(organization):
+    return TrackingLinkFactory(integration__organization=organization)
+
+
+def _click(link, **values) -> Click:
+    ids = {f"{name}_id": getattr(link, f"{name}_id") for name in ("integration", "partner", "offer")}
+    return Click(organization_id=link.integration.organization_id, link_id=link.pk, **ids, **values)
+
+
+def test_a_row_insert_stores_the_same_row_as_save(link):
+    values = {
+        "sub1": "s1",
+        "ip": "203.0.113.9",
+        "params": {"adset": "spring", "n": [1, 2]},
+        "verdict": "flagged",
+        "verdict_details": {"count": 3},
+        "created_at": timezone.now(),
+    }
+    saved = _click(link, click_id="saved", **values)
+    saved.save(force_insert=True)
+
+    inserted = RowInsert(Click)(_click(link, click_id="inserted", **values))
+
+    assert inserted.pk is not None and inserted.pk != saved.pk
+    assert not inserted._state.adding
+    as_saved = model_to_dict(Click.objects.get(pk=saved.pk), exclude=["id", "click_id"])
+    as_inserted = model_to_dict(Click.objects.get(pk=inserted.pk), exclude=["id", "click_id"])
+    assert as_inserted == as_saved
+
+
+def test_a_row_insert_fills_field_defaults_as_save_does(link):
+    click = RowInsert(Click)(_click(link))
+
+    stored = Click.objects.get(pk=click.pk)
+    assert len(stored.click_id) >= 20
+    assert (stored.verdict, stored.params, stored.sub1) == ("ok", {}, "")
+
+
+def test_a_model_with_save_receivers_is_refused(link):
+    def receiver(**kwargs):
+        pass
+
+    post_save.connect(receiver, sender=Impression)
+    try:
+        with pytest.raises(TypeError, match="signal receivers"):
+            RowInsert(Impression)(Impression(organization_id=link.integration.organization_id))
+    finally:
+        post_save.disconnect(receiver, sender=Impression)
+    assert not Impression.objects.exists()
+
+
+def test_an_expression_value_is_refused(link):
+    with pytest.raises(TypeError, match="expression"):
+        RowInsert(Click)(_click(link, sub1=F("sub2")))
+    assert not Click.objects.exists()
