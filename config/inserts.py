@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from django.db import connections, router, transaction
 from django.db.models import Model
+from django.db.models.constants import OnConflict
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
@@ -24,9 +25,14 @@ M = TypeVar("M", bound=Model)
 
 
 class RowInsert(Generic[M]):
-    """INSERT one instance of `model` and set its primary key, as `save(force_insert=True)` would."""
+    """INSERT one instance of `model` and set its primary key, as `save(force_insert=True)` would.
 
-    def __init__(self, model: type[M]) -> None:
+    With `ignore_conflicts`, a row that a unique constraint already holds is not inserted
+    (`ON CONFLICT DO NOTHING`): the call answers False and leaves the primary key unset, so
+    the caller can read the holder, with no savepoint around the INSERT.
+    """
+
+    def __init__(self, model: type[M], *, ignore_conflicts: bool = False) -> None:
         meta = model._meta
         if meta.parents:
             raise TypeError(f"{model.__name__} inherits from a concrete model: use save().")
@@ -34,12 +40,13 @@ class RowInsert(Generic[M]):
         self.fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
         if any(hasattr(f, "get_placeholder") for f in self.fields):
             raise TypeError(f"{model.__name__} has a field with its own placeholder: use save().")
+        self.on_conflict = OnConflict.IGNORE if ignore_conflicts else None
         self._sql: dict[str, str] = {}
 
     def _statement(self, instance: M, using: str) -> str:
         sql = self._sql.get(using)
         if sql is None:
-            query = InsertQuery(self.model)
+            query = InsertQuery(self.model, on_conflict=self.on_conflict)
             query.insert_values(self.fields, [instance])
             compiler = query.get_compiler(using=using)
             if connections[using].features.can_return_columns_from_insert:
@@ -48,7 +55,8 @@ class RowInsert(Generic[M]):
             self._sql[using] = sql
         return sql
 
-    def __call__(self, instance: M) -> M:
+    def __call__(self, instance: M) -> bool:
+        """Insert the instance; False only when a conflict was ignored."""
         model = self.model
         if pre_save.has_listeners(model) or post_save.has_listeners(model):
             raise TypeError(f"{model.__name__} has save signal receivers: use save().")
@@ -62,10 +70,15 @@ class RowInsert(Generic[M]):
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(self._statement(instance, using), params)
             if connection.features.can_return_columns_from_insert:
-                instance.pk = cursor.fetchone()[0]
+                row = cursor.fetchone()
+                if row is None:
+                    return False
+                instance.pk = row[0]
             else:
+                if cursor.rowcount == 0:
+                    return False
                 meta = model._meta
                 instance.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
         instance._state.adding = False
         instance._state.db = using
-        return instance
+        return True

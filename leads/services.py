@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.inserts import RowInsert
 from leads import privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.statuses import StatusMatch, UnknownStatus, recognize_status
@@ -38,6 +39,11 @@ from partners.models import App, Goal, Integration, IpPrivacy, Offer, PayoutType
 from postbacks.models import InboundPostback
 from postbacks.services import Arrival, deliveries_record, inbound_log
 from reports.services import rollup_lead_events
+
+# A lead's creation is one INSERT … ON CONFLICT DO NOTHING: the creation keys' unique
+# constraints decide between racing postbacks, without a savepoint.
+insert_lead = RowInsert(Lead, ignore_conflicts=True)
+insert_event = RowInsert(LeadEvent)
 
 Endpoint = InboundPostback.Endpoint
 Outcome = InboundPostback.Outcome
@@ -458,7 +464,10 @@ def _record_changes(
     """
     for event in events:
         event.source, event.actor, event.inbound = source, actor, inbound
-    LeadEvent.objects.bulk_create(events)
+    if len(events) == 1:  # nearly always: one statement compiled once
+        insert_event(events[0])
+    else:
+        LeadEvent.objects.bulk_create(events)
     rollup_lead_events(lead=lead, events=events)
     deliveries_record(lead=lead, events=events)
 
@@ -505,16 +514,12 @@ def _source(target: Target, params: dict[str, str]) -> str:
 
 def _insert(lead: Lead, target: Target) -> tuple[Lead, bool]:
     """Insert the lead, or find the one that already holds its key (the database decides)."""
-    if not target.keyed:
-        lead.save(force_insert=True)
+    if insert_lead(lead):
         return lead, True
-    try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
-    except IntegrityError:
-        holder = selectors.lead_by_creation_key(click=target.click, link_id=target.link_id, exto=target.exto)
-        return holder, False
-    return lead, True
+    if not target.keyed:  # no creation key applies, so only a broken database gets here
+        raise IntegrityError(f"Lead {lead.exto!r} was refused by a unique constraint it does not name.")
+    holder = selectors.lead_by_creation_key(click=target.click, link_id=target.link_id, exto=target.exto)
+    return holder, False
 
 
 def _created_event(lead: Lead) -> LeadEvent:

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config.inserts import RowInsert
 from partners.models import Partner
 from postbacks import clevertap
 from postbacks.crypto import UndecryptableSecret
@@ -38,6 +39,8 @@ from postbacks.outbound import (
 )
 
 MAX_LOGGED_BODY = 10 * 1024
+# Every ingestion request writes one log row: its INSERT is compiled once.
+insert_inbound = RowInsert(InboundPostback)
 
 
 class ReplayRefused(ValueError):
@@ -117,7 +120,7 @@ def inbound_log(
 ) -> InboundPostback:
     """Keep one ingestion request as received, with what we answered."""
     params, body = _masked(arrival)
-    return InboundPostback.objects.create(
+    inbound = InboundPostback(
         organization_id=organization_id,
         app=app,
         integration=integration,
@@ -134,6 +137,8 @@ def inbound_log(
         lead=lead,
         replay_of=replay_of,
     )
+    insert_inbound(inbound)
+    return inbound
 
 
 def inbound_record(

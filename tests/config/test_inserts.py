@@ -35,8 +35,9 @@ def test_a_row_insert_stores_the_same_row_as_save(link):
     saved = _click(link, click_id="saved", **values)
     saved.save(force_insert=True)
 
-    inserted = RowInsert(Click)(_click(link, click_id="inserted", **values))
+    inserted = _click(link, click_id="inserted", **values)
 
+    assert RowInsert(Click)(inserted) is True
     assert inserted.pk is not None and inserted.pk != saved.pk
     assert not inserted._state.adding
     as_saved = model_to_dict(Click.objects.get(pk=saved.pk), exclude=["id", "click_id"])
@@ -45,7 +46,8 @@ def test_a_row_insert_stores_the_same_row_as_save(link):
 
 
 def test_a_row_insert_fills_field_defaults_as_save_does(link):
-    click = RowInsert(Click)(_click(link))
+    click = _click(link)
+    RowInsert(Click)(click)
 
     stored = Click.objects.get(pk=click.pk)
     assert len(stored.click_id) >= 20
@@ -69,3 +71,12 @@ def test_an_expression_value_is_refused(link):
     with pytest.raises(TypeError, match="expression"):
         RowInsert(Click)(_click(link, sub1=F("sub2")))
     assert not Click.objects.exists()
+
+
+def test_with_ignore_conflicts_a_row_held_by_a_unique_key_is_not_inserted(link):
+    _click(link, click_id="taken").save()
+    again = _click(link, click_id="taken", sub1="second")
+
+    assert RowInsert(Click, ignore_conflicts=True)(again) is False
+    assert again.pk is None
+    assert list(Click.objects.values_list("click_id", "sub1")) == [("taken", "")]
