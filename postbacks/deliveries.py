@@ -11,8 +11,10 @@ Pure of writes: `planned_deliveries` returns unsaved `Delivery` rows, which
 - **Status sync** (SPEC 5.3): the integration's `status_sync_url`, on every status change.
 - **CleverTap** (SPEC 5.4): the app's destination, on a lead's creation (see `clevertap_event`).
 
-A lead whose screening verdict is "rejected" is never posted back to its partner or publisher
-and never reported to CleverTap as an attribution; status sync still follows it.
+A lead whose screening verdict is "rejected" is not posted back as a conversion to its partner
+or publisher and never reported to CleverTap as an attribution; status sync still follows it.
+A partner whose conversion template carries `{reject_reason}` asks to hear of rejections: it
+is sent that template on the rejected lead's creation, with `{status}` = `rejected`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
 from partners.models import Integration, IpPrivacy, Offer, Partner, Platform
 from postbacks import clevertap
-from postbacks.macros import render
+from postbacks.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
 from postbacks.models import CleverTapDestination, Delivery, PostbackTemplate
 from postbacks.outbound import MASK
 
@@ -104,6 +106,7 @@ def lead_macro_values(lead: Lead) -> dict[str, object]:
         "conversion_time": lead.created_at,
         "timestamp": int(timezone.now().timestamp()),
         "platform": lead.app.platform,
+        "reject_reason": lead.verdict_reason if lead.verdict == Verdict.REJECTED else None,
         **{name: getattr(link, name) for name in SUBS},
     }
     if click is not None:
@@ -258,9 +261,14 @@ def _for_trigger(
     planned: list[Delivery] = []
     postable = lead.verdict != Verdict.REJECTED
     template = _template_for(templates, event=event, goal_id=lead.goal_id)
-    if postable and template is not None:
+    if template is not None and postable:
         planned.append(
             _delivery(lead, trigger, Kind.PARTNER, render(template.url, values), template=template)
+        )
+    elif template is not None and trigger.created and uses_macro(template.url, REJECTION_MACRO):
+        rejection = {**values, "status": REJECTED_STATUS}
+        planned.append(
+            _delivery(lead, trigger, Kind.PARTNER, render(template.url, rejection), template=template)
         )
     publisher_url = lead.partner.publisher_postback_url
     if postable and publisher_url and (trigger.created or _approval_changed(trigger)):

@@ -68,7 +68,18 @@ MACROS: tuple[Macro, ...] = (
     Macro("user_agent", "The user's browser user agent.", "Mozilla/5.0 (Linux; Android 14)"),
     Macro("country", "ISO 3166 country code.", "DE"),
     Macro("language", "The user's language.", "de"),
+    Macro(
+        "reject_reason",
+        "Why screening rejected the lead: the rule's reason code, empty for a lead it did not reject. "
+        "A partner conversion template that carries it is also sent for a rejected lead, "
+        "with {status} = rejected.",
+        "ctit_too_short",
+    ),
 )
+# A partner template carrying this macro asks to be told of rejected conversions.
+REJECTION_MACRO = "reject_reason"
+# The {status} of a rejection postback.
+REJECTED_STATUS = "rejected"
 MACRO_BY_NAME: dict[str, Macro] = {m.name: m for m in MACROS}
 
 # Marks, in links shown to publishers only, where the publisher puts its own click-id macro.
@@ -223,6 +234,11 @@ def render(template: str, values: Mapping[str, object]) -> str:
         return "" if value is None else quote(_as_text(value), safe="")
 
     return _MACRO_RE.sub(substitute, template)
+
+
+def uses_macro(template: str, name: str) -> bool:
+    """Whether the template carries `{name}` (spaces inside the braces tolerated)."""
+    return any(match.group(1).strip() == name for match in _MACRO_RE.finditer(template))
 
 
 def sample_values() -> dict[str, str]:

@@ -21,7 +21,7 @@ from werkzeug import Response
 
 from leads.models import Lead, LeadEvent, LeadStatus, Verdict
 from leads.services import lead_set_status
-from partners.models import IpPrivacy
+from partners.models import IpPrivacy, ScreeningRule
 from postbacks.deliveries import lead_for_delivery, lead_macro_values, planned_deliveries
 from postbacks.macros import MACROS, render
 from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
@@ -113,6 +113,48 @@ def test_a_lead_rejected_by_screening_is_not_posted_back(client, world, httpserv
     Lead.objects.filter(pk=lead.pk).update(verdict=Verdict.REJECTED)
 
     assert planned_deliveries(Lead.objects.get(pk=lead.pk), list(lead.events.all())) == []
+
+
+def _reject_every_conversion(world) -> None:
+    ScreeningRule.objects.create(
+        integration=world.integration, kind="ctit", threshold=3600, action="reject", reason_code="too_fast"
+    )
+
+
+def test_a_lead_rejected_by_a_screening_rule_sends_no_conversion_postback(client, world, httpserver):
+    _reject_every_conversion(world)
+    template(world, httpserver.url_for("/pb") + "?cid={click_id}&s={status}")
+    world.integration.partner.publisher_postback_url = httpserver.url_for("/pub") + "?clickid={ref_id}"
+    world.integration.partner.save()
+
+    lead = create_lead(client, world)
+
+    assert lead.verdict == Verdict.REJECTED
+    assert not Delivery.objects.exists()
+
+
+def test_a_template_carrying_the_reason_macro_gets_a_rejection_postback(client, world, httpserver):
+    _reject_every_conversion(world)
+    template(world, httpserver.url_for("/pb") + "?cid={click_id}&s={status}&why={reject_reason}")
+    world.integration.partner.publisher_postback_url = httpserver.url_for("/pub") + "?clickid={ref_id}"
+    world.integration.partner.save()
+    httpserver.expect_request("/pb").respond_with_data("ok")
+
+    lead = create_lead(client, world)
+    dispatch_until_settled()
+
+    [delivery] = Delivery.objects.all()
+    assert (delivery.kind, delivery.state) == (Delivery.Kind.PARTNER, State.DONE)
+    [(request, _response)] = httpserver.log
+    assert query_of(request) == {"cid": lead.click.click_id, "s": "rejected", "why": "too_fast"}
+
+
+def test_the_reason_macro_is_empty_for_a_lead_that_passed(client, world, httpserver):
+    template(world, httpserver.url_for("/pb") + "?s={status}&why={reject_reason}")
+
+    create_lead(client, world)
+
+    assert Delivery.objects.get().url == httpserver.url_for("/pb") + "?s=new&why="
 
 
 def test_a_status_change_fires_status_templates_and_the_status_sync(client, world, httpserver):

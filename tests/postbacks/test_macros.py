@@ -39,12 +39,16 @@ def _messages(template: str, **kwargs: bool) -> list[str]:
     return [p.message for p in validate_template(template, **kwargs)]
 
 
-def test_registry_has_exactly_the_macros_named_in_the_spec():
-    assert [m.name for m in MACROS] == SPEC_MACROS
+# Screening's addition (a rejection postback's reason), after the spec's list.
+MACROS_AFTER_SPEC = ["reject_reason"]
+
+
+def test_registry_has_exactly_the_macros_named_in_the_spec_then_the_reason_macro():
+    assert [m.name for m in MACROS] == SPEC_MACROS + MACROS_AFTER_SPEC
 
 
 def test_registry_is_indexed_by_name():
-    assert list(MACRO_BY_NAME) == SPEC_MACROS
+    assert list(MACRO_BY_NAME) == SPEC_MACROS + MACROS_AFTER_SPEC
     assert MACRO_BY_NAME["click_id"] is MACROS[0]
 
 
