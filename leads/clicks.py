@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.http import HttpResponse
 from django.utils import timezone
 
 from config import nearcache
@@ -390,6 +391,15 @@ def landing_url(link: LinkData, click: Click) -> str:
     """Where the click goes: its landing (else the app's default URL) with our macros filled."""
     template = link["landings"].get(str(click.landing_id)) or link["default_url"]
     return render(template, click_macros(link, click))
+
+
+def landing_redirect(url: str) -> HttpResponse:
+    """A 302 to a landing, built by hand: landings may be app deeplinks (myapp://…), which
+    HttpResponseRedirect refuses."""
+    response = HttpResponse(status=302)
+    response["Location"] = url
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # -- the server-to-server API URLs ------------------------------------------------------------

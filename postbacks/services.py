@@ -191,6 +191,10 @@ def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
     ).update(replayed_at=timezone.now())
     if not claimed:
         raise ReplayRefused("This postback was already replayed: replay its latest replay instead.")
+    if inbound.endpoint in (InboundPostback.Endpoint.CLICK, InboundPostback.Endpoint.IMPRESSION):
+        from leads.traffic_api import replay  # leads imports this module, as above
+
+        return replay(inbound)
     scope = Scope(app=inbound.app, integration=inbound.integration)
     result = postback_process(
         scope=scope, arrival=Arrival.from_inbound(inbound), replay_of=inbound, actor=actor

@@ -8,6 +8,7 @@ from django.urls import reverse
 from leads.models import Click, Impression, Lead
 from partners.models import SourceListEntry
 from postbacks.models import InboundPostback
+from postbacks.services import inbound_replay
 from tests.leads.test_postback_support import get_json, make_world
 
 BLACK, WHITE = SourceListEntry.List.BLACK, SourceListEntry.List.WHITE
@@ -47,6 +48,35 @@ def test_a_blacklisted_source_is_refused_by_the_click_api_and_kept_in_the_log(cl
     assert not Click.objects.exists()
     inbound = InboundPostback.objects.get()
     assert (inbound.outcome, inbound.http_status, inbound.integration) == ("rejected", 422, world.integration)
+
+
+def test_a_refused_click_is_imported_by_its_replay_once_the_source_is_allowed(
+    client, world, api_client_for, manager
+):
+    listed(world, BLACK, "spam-site")
+    api_click(client, world, "spam-site")
+    refused = InboundPostback.objects.get()
+    SourceListEntry.objects.all().delete()
+
+    response = api_client_for(manager).post(f"/api/v1/postbacks/{refused.pk}/replay/")
+
+    assert response.status_code in (200, 201), response.content
+    click = Click.objects.get()
+    assert (click.sub1, click.integration) == ("spam-site", world.integration)
+    replay = InboundPostback.objects.exclude(pk=refused.pk).get()
+    assert (replay.outcome, replay.http_status, replay.replay_of) == ("created", 200, refused)
+
+
+def test_replaying_a_click_still_refused_logs_the_refusal_again(client, world, manager):
+    listed(world, BLACK, "spam-site")
+    api_click(client, world, "spam-site")
+    refused = InboundPostback.objects.get()
+
+    replay = inbound_replay(inbound=refused, actor=manager)
+
+    assert (replay.outcome, replay.http_status, replay.replay_of) == ("rejected", 422, refused)
+    assert "blacklisted" in replay.reason
+    assert not Click.objects.exists()
 
 
 def test_an_empty_whitelist_means_no_restriction(client, world):
