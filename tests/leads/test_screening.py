@@ -13,7 +13,8 @@ from django.utils import timezone
 from leads import screening
 from leads.models import Click, Lead, LeadEvent
 from partners.models import ScreeningRule
-from tests.leads.test_postback_support import get_json, make_world
+from tests.factories import TrackingLinkFactory
+from tests.leads.test_postback_support import get_json, make_click, make_world
 
 Kind, Action = ScreeningRule.Kind, ScreeningRule.Action
 LEAD = "/postback/lead"
@@ -74,8 +75,8 @@ def test_clicks_per_ip_count_each_ip_apart(client, world):
     assert (again.verdict, again.verdict_reason) == ("rejected", "clicks_per_ip")
 
 
-def test_clicks_per_device_flag_the_threshold_click(client, world):
-    rule(world, Kind.CLICKS_PER_DEVICE, threshold=2)
+def test_clicks_per_device_pass_below_the_threshold_and_flag_at_it(client, world):
+    device_rule = rule(world, Kind.CLICKS_PER_DEVICE, threshold=2)
     url = f"/c/{world.link.code}?gaid=dev-1"
 
     client.get(url, HTTP_USER_AGENT=BROWSER)
@@ -83,11 +84,17 @@ def test_clicks_per_device_flag_the_threshold_click(client, world):
 
     first, second = Click.objects.order_by("id")
     assert first.verdict == "ok"
-    assert (second.verdict, second.verdict_details["device_id"], second.verdict_details["count"]) == (
+    assert (second.verdict, second.verdict_reason, second.verdict_rule_id) == (
         "flagged",
-        "dev-1",
-        2,
+        "clicks_per_device",
+        device_rule.pk,
     )
+    assert second.verdict_details == {
+        "device_id": "dev-1",
+        "count": 2,
+        "threshold": 2,
+        "window_seconds": 3600,
+    }
 
 
 def test_a_rejected_click_is_still_recorded_and_redirected(client, world):
@@ -155,6 +162,33 @@ def test_a_new_rule_applies_from_the_next_click_on_a_warm_cache(client, world):
 # -- conversions ----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def converted_at(monkeypatch):
+    """The creation time of every lead made in the test: pinned, so a CTIT is exact to the microsecond."""
+    moment = timezone.now().replace(microsecond=0)
+    monkeypatch.setattr(Lead._meta.get_field("created_at"), "_get_default", lambda: moment)
+    return moment
+
+
+def test_ctit_exactly_at_the_threshold_passes(client, world, converted_at):
+    rule(world, Kind.CTIT, threshold=30, action=Action.REJECT)
+    click = world.click(created_at=converted_at - timedelta(seconds=30))
+
+    lead = convert(client, world, click, "on-time")
+
+    assert (lead.created_at, lead.verdict, lead.verdict_reason) == (converted_at, "ok", "")
+
+
+def test_ctit_one_second_below_the_threshold_rejects(client, world, converted_at):
+    ctit_rule = rule(world, Kind.CTIT, threshold=30, action=Action.REJECT)
+    click = world.click(created_at=converted_at - timedelta(seconds=29))
+
+    lead = convert(client, world, click, "early")
+
+    assert (lead.verdict, lead.verdict_reason, lead.verdict_rule_id) == ("rejected", "ctit", ctit_rule.pk)
+    assert lead.verdict_details == {"ctit_seconds": 29, "threshold": 30, "withheld_payout": "1.5000"}
+
+
 def test_ctit_at_or_above_the_threshold_passes_below_it_rejects(client, world):
     rule(world, Kind.CTIT, threshold=30, action=Action.REJECT)
     slow = world.click(created_at=timezone.now() - timedelta(seconds=31))
@@ -218,6 +252,27 @@ def test_conversions_per_device_use_the_sent_device_id(client, world):
     assert (again.verdict, again.verdict_details["device_id"]) == ("flagged", "phone-1")
 
 
+def test_conversions_per_device_pass_below_the_threshold_and_flag_at_it(client, world):
+    device_rule = rule(world, Kind.CONVERSIONS_PER_DEVICE, threshold=2, window_seconds=600)
+
+    first = convert(client, world, world.click(), "a", device_id="phone-1")
+    second = convert(client, world, world.click(), "b", device_id="phone-1")
+
+    assert first.verdict == "ok"
+    assert (second.verdict, second.verdict_reason, second.verdict_rule_id) == (
+        "flagged",
+        "conversions_per_device",
+        device_rule.pk,
+    )
+    assert second.verdict_details == {
+        "device_id": "phone-1",
+        "count": 2,
+        "threshold": 2,
+        "window_seconds": 600,
+    }
+    assert second.payout == Decimal("1.5")
+
+
 def test_a_repeated_creation_postback_is_not_counted_twice(client, world):
     rule(world, Kind.CONVERSIONS_PER_IP, threshold=2)
     click = world.click(ip="192.0.2.10")
@@ -236,6 +291,23 @@ def test_a_duplicate_device_on_the_same_offer_is_rejected(client, world):
 
     assert first.verdict == "ok"
     assert (second.verdict, second.verdict_reason, second.verdict_details["count"]) == (
+        "rejected",
+        "duplicate_device",
+        2,
+    )
+
+
+def test_a_duplicate_device_on_another_offer_passes(client, world):
+    rule(world, Kind.DUPLICATE_DEVICE, threshold=2, action=Action.REJECT, window_seconds=86400)
+    other_link = TrackingLinkFactory(integration=world.integration, offer__currency="USD")
+
+    first = convert(client, world, world.click(gaid="g-1"), "a")
+    elsewhere = convert(client, world, make_click(other_link, gaid="g-1"), "b")
+    again = convert(client, world, world.click(gaid="g-1"), "c")
+
+    assert (first.offer_id, elsewhere.offer_id) == (world.offer.pk, other_link.offer_id)
+    assert (first.verdict, elsewhere.verdict) == ("ok", "ok")
+    assert (again.verdict, again.verdict_reason, again.verdict_details["count"]) == (
         "rejected",
         "duplicate_device",
         2,
