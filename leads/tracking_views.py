@@ -6,9 +6,10 @@ authenticate the integration's token and keep every request in the inbound log w
 was answered.
 
 Source lists: the APIs refuse a blacklisted (or, with a whitelist, unlisted) source with 422
-and keep the request only in the inbound log. `/c/` cannot refuse a person: it records
-nothing and still redirects to the landing (its `{click_id}` then names no click, so a
-conversion for it is refused and logged); `/i/` records nothing and still answers the pixel.
+and keep the request only in the inbound log. `/c/` cannot refuse a person: it records no
+click and still redirects to the landing (its `{click_id}` then names no click, so a
+conversion for it is refused and logged); `/i/` records no impression and still answers the
+pixel. Both keep the refused visit in the inbound log, replayable as its API request.
 Screening rules never block: a screened click is recorded with its verdict.
 """
 
@@ -68,6 +69,20 @@ def _visit_fields(request: HttpRequest, link: LinkData) -> tuple[dict[str, str],
     return fields, others
 
 
+def _log_refused_visit(
+    request: HttpRequest,
+    kind: traffic_api.ApiKind,
+    link: LinkData,
+    fields: dict[str, str],
+    others: dict[str, str],
+    reason: str,
+) -> None:
+    """Log the visit as the API request with the same facts, so that a replay imports it."""
+    params = {**others, **{name: value for name, value in fields.items() if value}, "code": link["code"]}
+    arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
+    traffic_api.visit_refused(kind, arrival, link["integration_id"], reason)
+
+
 @require_safe
 def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
     """Record the click, then send the user to the landing with our macros filled."""
@@ -77,8 +92,10 @@ def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         return response
     fields, others = _visit_fields(request, link)
-    if source_refusal(link, fields):
-        # The person is not stranded: the landing, but nothing recorded for a refused source.
+    refusal = source_refusal(link, fields)
+    if refusal:
+        # The person is not stranded: the landing, but only the inbound log keeps the visit.
+        _log_refused_visit(request, traffic_api.CLICK_API, link, fields, others, refusal)
         return landing_redirect(landing_url(link, click_draft(link=link, fields=fields, params=others)))
     click = click_record(link=link, fields=fields, params=others)
     return landing_redirect(landing_url(link, click))
@@ -92,7 +109,10 @@ def impression_pixel(request: HttpRequest, code: str) -> HttpResponse:
         response = HttpResponseNotFound(b"")
     else:
         fields, others = _visit_fields(request, link)
-        if not source_refusal(link, fields):
+        refusal = source_refusal(link, fields)
+        if refusal:
+            _log_refused_visit(request, traffic_api.IMPRESSION_API, link, fields, others, refusal)
+        else:
             impression_record(link=link, fields=fields, params=others)
         response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"

@@ -4,7 +4,8 @@ Each request is authenticated by the integration's token, its 24metrics paramete
 renamed by the integration's inbound mapping, and it is kept in the inbound log with what it
 was answered. A refused request (bad parameter, unknown link, blacklisted source…) is logged
 with its sentence and can be replayed from the log once the cause is fixed: the replay runs
-the same steps for the logged integration (the log keeps the token masked).
+the same steps for the logged integration (the log keeps the token masked). A browser's visit
+to `/c/` or `/i/` from a refused source is logged the same way, as the API request it equals.
 """
 
 from __future__ import annotations
@@ -236,6 +237,12 @@ def ingest(kind: ApiKind, arrival: Arrival) -> Answered:
         return _accept(kind, arrival, integration, None)
     except Refusal as refusal:
         return refused(arrival, integration, refusal)
+
+
+def visit_refused(kind: ApiKind, arrival: Arrival, integration_id: int, reason: str) -> InboundPostback:
+    """Keep a browser's visit that the source lists refused, as the API request that replays it."""
+    integration = Integration.objects.select_related("organization", "app").get(pk=integration_id)
+    return refused(arrival, integration, Refusal(422, reason)).inbound
 
 
 def replay(inbound: InboundPostback) -> InboundPostback:

@@ -109,7 +109,7 @@ def test_the_blacklist_wins_over_the_whitelist(client, world):
     assert "blacklisted" in body["error"]
 
 
-def test_a_blacklisted_redirect_click_is_not_recorded_but_the_user_still_lands(client, world):
+def test_a_blacklisted_redirect_click_is_kept_only_in_the_log_and_the_user_still_lands(client, world):
     listed(world, BLACK, "spam-site")
 
     response = client.get(f"/c/{world.link.code}?sub1=spam-site")
@@ -117,15 +117,46 @@ def test_a_blacklisted_redirect_click_is_not_recorded_but_the_user_still_lands(c
     assert response.status_code == 302
     assert response["Location"].startswith("https://example.com/")
     assert not Click.objects.exists()
+    inbound = InboundPostback.objects.get()
+    assert (inbound.endpoint, inbound.outcome, inbound.http_status, inbound.integration) == (
+        "click",
+        "rejected",
+        422,
+        world.integration,
+    )
+    assert inbound.reason == "Source “spam-site” is blacklisted for this integration: it is not imported."
 
 
-def test_a_blacklisted_impression_pixel_records_nothing(client, world):
+def test_a_refused_redirect_click_replays_as_the_click_it_would_have_been(client, world, manager):
+    listed(world, BLACK, "spam-site")
+    client.get(
+        f"/c/{world.link.code}?sub1=spam-site&gaid=g-7",
+        HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14)",
+        REMOTE_ADDR="198.51.100.23",
+    )
+    SourceListEntry.objects.all().delete()
+
+    replay = inbound_replay(inbound=InboundPostback.objects.get(), actor=manager)
+
+    click = Click.objects.get()
+    assert (replay.outcome, click.link_id, click.sub1, click.gaid) == (
+        "created",
+        world.link.pk,
+        "spam-site",
+        "g-7",
+    )
+    assert (click.ip, click.user_agent) == ("198.51.100.23", "Mozilla/5.0 (Linux; Android 14)")
+
+
+def test_a_blacklisted_impression_pixel_records_nothing_but_the_log_row(client, world):
     listed(world, BLACK, "spam-site")
 
     response = client.get(f"/i/{world.link.code}?sub1=spam-site")
 
     assert response.status_code == 200
     assert not Impression.objects.exists()
+    inbound = InboundPostback.objects.get()
+    assert (inbound.endpoint, inbound.outcome, inbound.http_status) == ("impression", "rejected", 422)
 
 
 def test_a_list_change_applies_to_the_next_click_on_a_warm_cache(client, world):
