@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, can_edit
-from leads.privacy import display_params, display_text, inbound_privacy
+from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
 from postbacks.services import (
@@ -70,6 +70,12 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
     )
     fields = readonly_fields
     actions = ("replay",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list and the page show parameters under the row's IP privacy: no query per row. The
+        # changelist skips list_select_related once the queryset selects related rows: named here.
+        queryset = super().get_queryset(request).select_related(*self.list_select_related)
+        return with_inbound_privacy(queryset)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from accounts.permissions import organization_of
-from leads.privacy import display_params, inbound_privacy
+from leads.privacy import display_params, inbound_privacy, with_inbound_privacy
 from leads.selectors import inbound_postbacks_for
 from postbacks.filters import DeliveryFilter
 from postbacks.models import InboundPostback
@@ -27,7 +27,7 @@ from postbacks.services import DeliveryRefused, ReplayRefused, delivery_resend, 
 
 
 class InboundPostbackSerializer(serializers.ModelSerializer):
-    """One received request, as logged (tokens masked, IPs as the integration's privacy shows them)."""
+    """One received request, as logged (tokens masked, IPs as leads.privacy.inbound_privacy shows them)."""
 
     params = serializers.SerializerMethodField()
 
@@ -71,7 +71,8 @@ class InboundPostbackViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["received_at", "id"]
 
     def get_queryset(self):
-        return inbound_postbacks_for(organization_of(self.request.user))
+        # Each row's IP privacy comes with it (its lead's integration, its app's): no query per row.
+        return with_inbound_privacy(inbound_postbacks_for(organization_of(self.request.user)))
 
     @extend_schema(request=None, responses=InboundPostbackSerializer)
     @action(detail=True, methods=["post"])

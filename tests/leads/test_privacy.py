@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leads.models import Click, Impression, Lead
 from leads.privacy import display_ip, stored_ip, truncate_ip
 from partners.models import IpPrivacy, ScreeningRule
 from postbacks.models import InboundPostback
+from tests.factories import IntegrationFactory
 from tests.leads.test_postback_support import make_world
 
 FULL_IP = "203.0.113.57"
@@ -215,3 +218,99 @@ def test_stored_ip_truncates_only_at_rest():
     assert stored_ip(FULL_IP, "reports") == FULL_IP
     assert stored_ip(FULL_IP, "at_rest") == "203.0.113.0"
     assert truncate_ip("2001:db8:1:2::9") == "2001:db8:1::"
+
+
+def _inbound_views(client, api_client_for, manager, inbound: InboundPostback) -> dict[str, str]:
+    """The inbound log as a person sees it: the admin list and page, the API list and detail."""
+    client.force_login(manager)
+    api = api_client_for(manager)
+    answers = {
+        "admin list": client.get(reverse("admin:postbacks_inboundpostback_changelist")),
+        "admin page": client.get(reverse("admin:postbacks_inboundpostback_change", args=[inbound.pk])),
+        "api list": api.get("/api/v1/postbacks/"),
+        "api detail": api.get(f"/api/v1/postbacks/{inbound.pk}/"),
+    }
+    for name, response in answers.items():
+        assert response.status_code == 200, name
+    return {name: response.content.decode() for name, response in answers.items()}
+
+
+def _assert_no_full_ip(views: dict[str, str], full: str, shown: str) -> None:
+    for name, text in views.items():
+        assert full not in text, name
+    for name in ("admin page", "api list", "api detail"):  # the list page shows no parameters
+        assert shown in views[name], name
+
+
+def test_a_conversion_sent_with_the_app_token_shows_no_full_ip_in_the_inbound_log(
+    client, api_client_for, manager, private_world
+):
+    _traffic(client, private_world)
+    inbound = InboundPostback.objects.get(endpoint="conversion")
+    assert (inbound.integration_id, inbound.lead_id) == (None, Lead.objects.get().pk)
+
+    views = _inbound_views(client, api_client_for, manager, inbound)
+
+    _assert_no_full_ip(views, CONVERSION_IP, SHOWN_CONVERSION_IP)
+
+
+def test_a_lead_postback_sent_with_the_app_token_shows_no_full_ip_in_the_inbound_log(
+    client, api_client_for, manager, private_world
+):
+    click = private_world.click(ip=FULL_IP)
+    client.get(private_world.url("/postback/lead", click=click.click_id, ip=FULL_IP))
+    inbound = InboundPostback.objects.get()
+    assert (inbound.outcome, inbound.integration_id) == ("created", None)
+
+    views = _inbound_views(client, api_client_for, manager, inbound)
+
+    _assert_no_full_ip(views, FULL_IP, SHOWN_IP)
+
+
+def test_a_rejected_postback_shows_no_full_ip_when_any_integration_of_the_app_has_privacy_on(
+    client, api_client_for, manager, private_world
+):
+    IntegrationFactory(organization=private_world.app.organization, app=private_world.app)  # privacy off
+    client.get(private_world.url("/postback/lead", click="nope", conversion_ip=CONVERSION_IP))
+    inbound = InboundPostback.objects.get()
+    assert (inbound.outcome, inbound.integration_id, inbound.lead_id) == ("rejected", None, None)
+
+    views = _inbound_views(client, api_client_for, manager, inbound)
+
+    _assert_no_full_ip(views, CONVERSION_IP, SHOWN_CONVERSION_IP)
+
+
+def test_a_rejected_postback_shows_the_full_ip_when_no_integration_of_the_app_has_privacy_on(
+    client, api_client_for, manager, organization
+):
+    world = make_world(organization)
+    client.get(world.url("/postback/lead", click="nope", conversion_ip=CONVERSION_IP))
+
+    answer = api_client_for(manager).get("/api/v1/postbacks/").json()["results"][0]
+
+    assert answer["params"]["conversion_ip"] == CONVERSION_IP
+
+
+def test_the_inbound_log_costs_the_same_queries_for_three_rows_as_for_one(
+    client, api_client_for, manager, private_world
+):
+    click = private_world.click()
+    api = api_client_for(manager)
+    client.force_login(manager)
+    pages = (reverse("admin:postbacks_inboundpostback_changelist"), "/api/v1/postbacks/")
+
+    def costs() -> list[int]:
+        counts = []
+        for url in pages:
+            with CaptureQueriesContext(connection) as queries:
+                assert (api if url.startswith("/api/") else client).get(url).status_code == 200
+            counts.append(len(queries.captured_queries))
+        return counts
+
+    client.get(private_world.url("/postback/lead", click="nope", conversion_ip=CONVERSION_IP))
+    one_row = costs()
+    client.get(private_world.url("/postback/lead", click=click.click_id, ip=FULL_IP))
+    client.get(private_world.url("/postback/lead", click="nope-2", conversion_ip=CONVERSION_IP))
+
+    assert InboundPostback.objects.count() == 3
+    assert costs() == one_row
