@@ -77,7 +77,8 @@ def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) ->
     clicks = Click.objects.filter(click_id=click_id, integration__app_id=app_id)
     if integration_id is not None:
         clicks = clicks.filter(integration_id=integration_id)
-    click = clicks.first()
+    # The click id is unique: no ORDER BY for `first()` to compile and the database to sort.
+    click = next(iter(clicks[:1]), None)
     if click is not None:
         click.offer = copy.copy(goal_table(click.offer_id).offer)
     return click

@@ -13,6 +13,7 @@ PostgreSQL and SQLite both speak, built around SELECTs the ORM compiles for the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -71,16 +72,21 @@ def _upsert_select(model: type, keys: Sequence[str], queryset: QuerySet, aliases
         cursor.execute(sql, params)
 
 
-def _upsert_values(model: type, keys: Sequence[str], rows: Sequence[tuple[Sequence[Any], Mapping]]) -> None:
-    """Add counters to keyed rows given as values: [(key values, {counter: delta})]."""
-    counters = sorted({name for _, deltas in rows for name in deltas})
-    if not counters:
-        return
-    placeholders = ", ".join(["%s"] * (len(keys) + len(counters)))
-    source = "VALUES " + ", ".join(f"({placeholders})" for _ in rows)
+def _values_upsert(
+    model: type, keys: Sequence[str], rows: Sequence[tuple[Sequence[Any], Mapping]]
+) -> tuple[str, list[Any]]:
+    """The upsert adding counters to keyed rows given as values: [(key values, {counter: delta})]."""
+    counters = tuple(sorted({name for _, deltas in rows for name in deltas}))
     params = [v for key, deltas in rows for v in (*key, *(deltas.get(c, 0) for c in counters))]
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(model, keys, counters, source), params)
+    return _values_upsert_sql(model, tuple(keys), counters, len(rows)), params
+
+
+@functools.lru_cache(maxsize=512)
+def _values_upsert_sql(model: type, keys: tuple[str, ...], counters: tuple[str, ...], rows: int) -> str:
+    # Lead changes send the same few shapes over and over: each is built once.
+    placeholders = ", ".join(["%s"] * (len(keys) + len(counters)))
+    source = "VALUES " + ", ".join(f"({placeholders})" for _ in range(rows))
+    return _upsert_sql(model, keys, counters, source)
 
 
 # --- Clicks and impressions ------------------------------------------------------------------
@@ -268,8 +274,16 @@ def _apply(lead: Lead, deltas: Mapping[str, Any]) -> None:
     if not deltas:
         return
     key = LeadKey.of(lead)
-    _upsert_values(DailyStat, KEY_FIELDS_DAILY, [(key.daily(), deltas)])
-    _upsert_values(SubStat, KEY_FIELDS_SUB, [(key.sub(slot), deltas) for slot in SUB_SLOTS])
+    daily_sql, daily_params = _values_upsert(DailyStat, KEY_FIELDS_DAILY, [(key.daily(), deltas)])
+    sub_rows = [(key.sub(slot), deltas) for slot in SUB_SLOTS]
+    sub_sql, sub_params = _values_upsert(SubStat, KEY_FIELDS_SUB, sub_rows)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip: the daily upsert runs as a data-modifying CTE of the sub-id one.
+            cursor.execute(f"WITH daily AS ({daily_sql}) {sub_sql}", [*daily_params, *sub_params])
+        else:
+            cursor.execute(daily_sql, daily_params)
+            cursor.execute(sub_sql, sub_params)
 
 
 def rollup_lead_created(*, lead: Lead) -> None:
