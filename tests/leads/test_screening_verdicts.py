@@ -151,6 +151,20 @@ def test_the_screening_report_exports_csv_from_the_admin(client, manager, world,
     assert lines[1].endswith("site-7,too_fast,0,0,0,1")
 
 
+def test_the_screening_report_exports_csv_from_the_api(api_client_for, manager, world, rejected):
+    world.click(sub1="site-9", verdict="flagged", verdict_reason="bot")
+
+    response = api_client_for(manager).get("/api/v1/leads/screening-report/", {"export": "csv"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("Partner,Offer,Source (sub1),Reason code")
+    assert [line.split(",")[2:] for line in lines[1:]] == [
+        ["site-7", "too_fast", "0", "0", "0", "1"],
+        ["site-9", "bot", "1", "0", "0", "0"],
+    ]
+
+
 def test_the_lead_changelist_links_the_screening_report(client, analyst, world):
     client.force_login(analyst)
 
