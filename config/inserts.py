@@ -6,16 +6,16 @@ click with thirty-odd columns that compilation costs more CPU than the rest of t
 prepares the values, exactly as `save()` does (`pre_save`, `get_db_prep_save`), through the
 connection's instrumented cursor, so query counting and logging still see the query.
 
-What `save()` does around the INSERT is not done, so models that would need it are refused:
-one with save signal receivers, one inheriting from a concrete model, a field whose placeholder
-depends on its value, and expressions as values.
+What `save()` does around the INSERT is not done: a model inheriting from a concrete model, a
+field whose placeholder depends on its value and expressions as values are refused; a model
+that has save signal receivers is saved by `save()` itself, so that they run (slower, same row).
 """
 
 from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.db.models.signals import post_save, pre_save
@@ -59,7 +59,7 @@ class RowInsert(Generic[M]):
         """Insert the instance; False only when a conflict was ignored."""
         model = self.model
         if pre_save.has_listeners(model) or post_save.has_listeners(model):
-            raise TypeError(f"{model.__name__} has save signal receivers: use save().")
+            return self._saved(instance)
         using = router.db_for_write(model, instance=instance)
         connection = connections[using]
         values = [field.pre_save(instance, True) for field in self.fields]
@@ -81,4 +81,16 @@ class RowInsert(Generic[M]):
                 instance.pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
         instance._state.adding = False
         instance._state.db = using
+        return True
+
+    def _saved(self, instance: M) -> bool:
+        if self.on_conflict is None:
+            instance.save(force_insert=True)
+            return True
+        try:
+            with transaction.atomic():
+                instance.save(force_insert=True)
+        except IntegrityError:
+            instance.pk = None
+            return False
         return True

@@ -9,7 +9,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from config.inserts import RowInsert
-from leads.models import Click, Impression
+from leads.models import Click
 from tests.factories import TrackingLinkFactory
 
 
@@ -54,17 +54,24 @@ def test_a_row_insert_fills_field_defaults_as_save_does(link):
     assert (stored.verdict, stored.params, stored.sub1) == ("ok", {}, "")
 
 
-def test_a_model_with_save_receivers_is_refused(link):
-    def receiver(**kwargs):
-        pass
+def test_a_model_with_save_receivers_is_saved_by_save_so_that_they_run(link):
+    seen = []
 
-    post_save.connect(receiver, sender=Impression)
+    def receiver(instance, created, **kwargs):
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=Click)
     try:
-        with pytest.raises(TypeError, match="signal receivers"):
-            RowInsert(Impression)(Impression(organization_id=link.integration.organization_id))
+        click = _click(link, click_id="heard")
+        taken = _click(link, click_id="heard")
+        assert RowInsert(Click, ignore_conflicts=True)(click) is True
+        assert RowInsert(Click, ignore_conflicts=True)(taken) is False
     finally:
-        post_save.disconnect(receiver, sender=Impression)
-    assert not Impression.objects.exists()
+        post_save.disconnect(receiver, sender=Click)
+
+    assert seen == [(click.pk, True)]
+    assert taken.pk is None
+    assert Click.objects.get().click_id == "heard"
 
 
 def test_an_expression_value_is_refused(link):
