@@ -749,12 +749,29 @@ def _existing_lead(target: Target) -> Lead | None:
     return leads[0] if leads else None
 
 
+def _status_target(scope: Scope, params: dict[str, str]) -> tuple[Target, Lead | None]:
+    """A status postback's target and the lead it names; by click, one query finds both."""
+    click_id, exto = params.get("click", ""), _exto(params)
+    if click_id:
+        leads = selectors.leads_by_click_id(
+            app_id=scope.app.pk,
+            integration_id=scope.integration.pk if scope.integration else None,
+            click_id=click_id,
+            exto=exto,
+        )
+        if len(leads) == 1:
+            click = leads[0].click
+            return Target(click=click, link=None, offer=click.offer, exto=exto), leads[0]
+    # No lead, or several: the step by step lookup says which, or creates the lead.
+    target = _target(scope, params)
+    return target, _existing_lead(target)
+
+
 def _status_postback(scope: Scope, params: dict[str, str]) -> Applied:
     """`/postback/status`: change the lead's status; `stn` or `auto=1` may create it."""
     match = _status(params, required=True)
     money = _money(params)
-    target = _target(scope, params)
-    lead = _existing_lead(target)
+    target, lead = _status_target(scope, params)
     if lead is not None:
         goal = _goal(params, target, default=False)
         return _update(lead, goal=goal, money=money, status=match.status)
