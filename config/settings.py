@@ -92,7 +92,13 @@ DATABASES = {
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not IS_POSTGRES:
+if IS_POSTGRES:
+    # Server-side parameters let psycopg prepare what a connection runs again and again (from
+    # the 5th run): the postbacks' joins are then planned once per connection, not per request.
+    # Turn it off behind a pooler in transaction mode (PgBouncer), which cannot keep them.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+else:
     # SQLite for a first look: wait instead of failing when two requests write at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
