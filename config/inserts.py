@@ -60,6 +60,8 @@ class RowInsert(Generic[M]):
         model = self.model
         if pre_save.has_listeners(model) or post_save.has_listeners(model):
             return self._saved(instance)
+        # As save() does: an unsaved related object is refused, a since-saved one's id is taken.
+        instance._prepare_related_fields_for_save(operation_name="save")
         using = router.db_for_write(model, instance=instance)
         connection = connections[using]
         values = [field.pre_save(instance, True) for field in self.fields]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.inserts import RowInsert
 from leads.models import Click
-from tests.factories import TrackingLinkFactory
+from tests.factories import LandingFactory, TrackingLinkFactory
 
 
 @pytest.fixture
@@ -87,3 +87,15 @@ def test_with_ignore_conflicts_a_row_held_by_a_unique_key_is_not_inserted(link):
     assert RowInsert(Click, ignore_conflicts=True)(again) is False
     assert again.pk is None
     assert list(Click.objects.values_list("click_id", "sub1")) == [("taken", "")]
+
+
+def test_a_related_object_saved_after_it_was_assigned_gives_its_id(link):
+    click = _click(link)
+    click.landing = LandingFactory.build(offer=link.offer)
+    with pytest.raises(ValueError, match="unsaved related object"):
+        RowInsert(Click)(click)
+
+    click.landing.save()
+    RowInsert(Click)(click)
+
+    assert Click.objects.get().landing_id == click.landing.pk is not None
