@@ -146,3 +146,17 @@ class OrganizationScopedAdmin(_RoleAdminPermissions, admin.ModelAdmin):
 
 class OrganizationScopedInline(_RoleAdminPermissions):
     """Mixin for inlines: the same role rules and organization-limited choices."""
+
+
+class ReadOnlyAdmin(OrganizationScopedAdmin):
+    """Rows that only ever change through services: viewable by staff, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Without an object this gates the actions (editors only); with one, the form stays read-only.
+        return obj is None and can_edit(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

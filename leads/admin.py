@@ -21,8 +21,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.permissions import (
-    OrganizationScopedAdmin,
     OrganizationScopedInline,
+    ReadOnlyAdmin,
     can_edit,
     organization_of,
 )
@@ -36,20 +36,6 @@ from leads.statuses import OVERRIDES, synonym_rows
 from partners.models import App, TrackingLink
 from postbacks.models import InboundPostback
 from postbacks.services import mask_secret
-
-
-class ReadOnlyAdmin(OrganizationScopedAdmin):
-    """Rows that only ever change through services: viewable by staff, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Without an object this gates the actions (editors only); with one, the form stays read-only.
-        return obj is None and can_edit(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReadOnlyInline(OrganizationScopedInline):

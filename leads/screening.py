@@ -35,7 +35,7 @@ from redis.retry import Retry
 
 from leads.models import Verdict
 from leads.useragents import parse_user_agent
-from partners.models import Integration, IpPrivacy, ScreeningRule, SourceListEntry
+from partners.models import Integration, ScreeningRule, SourceListEntry
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +144,6 @@ def screening_forget(integration_id: int) -> None:
     cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))
     link_cache_forget(Integration.objects.get(pk=integration_id).links.values_list("code", flat=True))
-
-
-def app_ip_privacy(app_id: int) -> str:
-    """The strictest IP privacy among the app's integrations: for requests not yet tied to one."""
-    strictest = Integration.objects.filter(app_id=app_id, ip_privacy=IpPrivacy.AT_REST).exists()
-    return IpPrivacy.AT_REST if strictest else IpPrivacy.OFF
 
 
 # -- source lists -----------------------------------------------------------------------------

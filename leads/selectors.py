@@ -85,13 +85,18 @@ def _with_cached_offer(click: Click) -> Click:
     return click
 
 
+def leads_for_change() -> QuerySet[Lead]:
+    """Leads with what a change reads (goal, click), each locked until the transaction ends."""
+    return Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+
+
 def leads_by_click_id(*, app_id: int, integration_id: int | None, click_id: str, exto: str) -> list[Lead]:
     """At most two leads a status postback names by click id (and exto), with their click, locked.
 
     One query for what `click_in_scope` and `leads_by_key` find in two: a status postback
     names an existing lead far more often than not.
     """
-    leads = Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+    leads = leads_for_change()
     leads = leads.filter(click__click_id=click_id, click__integration__app_id=app_id)
     if integration_id is not None:
         leads = leads.filter(click__integration_id=integration_id)
@@ -231,7 +236,7 @@ def goal_codes(offer_id: int) -> list[str]:
 
 def leads_by_key(*, click: Click | None, link_id: int, exto: str) -> QuerySet[Lead]:
     """The leads a status postback's key names, locked for the change."""
-    leads = Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+    leads = leads_for_change()
     if click is not None:
         leads = leads.filter(click=click)
         return leads.filter(exto=exto) if exto else leads
@@ -244,7 +249,7 @@ def click_has_leads(click: Click | None) -> bool:
 
 def lead_by_creation_key(*, click: Click | None, link_id: int, exto: str) -> Lead:
     """The lead that holds the unique key a creation collided with, locked for the change."""
-    leads = Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+    leads = leads_for_change()
     if click is not None:
         return leads.get(click=click, exto=exto)
     return leads.get(link_id=link_id, exto=exto, click__isnull=True)

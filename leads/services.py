@@ -553,7 +553,7 @@ def lead_create(
 
 
 def _locked(lead: Lead) -> Lead:
-    return Lead.objects.select_related("goal", "click").select_for_update(of=("self",)).get(pk=lead.pk)
+    return selectors.leads_for_change().get(pk=lead.pk)
 
 
 def _save(lead: Lead, events: list[LeadEvent], **record: Any) -> bool:
@@ -826,7 +826,7 @@ def _stored_arrival(arrival: Arrival, ip_privacy: Callable[[], str]) -> Arrival:
 
 def _scope_ip_privacy(scope: Scope) -> str:
     """A refused request is tied to no lead: the strictest privacy of the integrations it may be for."""
-    return scope.integration.ip_privacy if scope.integration else screening.app_ip_privacy(scope.app.pk)
+    return scope.integration.ip_privacy if scope.integration else privacy.app_privacy(scope.app.pk)
 
 
 @transaction.atomic

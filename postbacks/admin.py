@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import OrganizationScopedAdmin, can_edit
+from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
 from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
@@ -31,7 +31,7 @@ from postbacks.services import (
 
 
 @admin.register(InboundPostback)
-class InboundPostbackAdmin(OrganizationScopedAdmin):
+class InboundPostbackAdmin(ReadOnlyAdmin):
     """Every request the ingestion endpoints received (tokens masked); rejected ones can be replayed."""
 
     list_display = (
@@ -76,16 +76,6 @@ class InboundPostbackAdmin(OrganizationScopedAdmin):
         # changelist skips list_select_related once the queryset selects related rows: named here.
         queryset = super().get_queryset(request).select_related(*self.list_select_related)
         return with_inbound_privacy(queryset)
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Without an object this gates the replay action (editors only); the page stays read-only.
-        return obj is None and can_edit(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="parameters")
     def pretty_params(self, obj: InboundPostback) -> str:
@@ -139,7 +129,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(OrganizationScopedAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     """Outbound calls and every attempt of them (URLs masked); editors re-send them."""
 
     list_display = (
@@ -185,16 +175,6 @@ class DeliveryAdmin(OrganizationScopedAdmin):
     inlines = (DeliveryAttemptInline,)
     actions = ("resend",)
     change_form_template = "admin/postbacks/delivery/change_form.html"
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Without an object this gates the re-send action (editors only); the page stays read-only.
-        return obj is None and can_edit(request.user)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="URL")
     def short_url(self, obj: Delivery) -> str:
