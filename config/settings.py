@@ -53,7 +53,9 @@ INSTALLED_APPS = [
     "postbacks",
     "leads",
     "reports",
+    "ingest",
     "portal",
+    "demo",
 ]
 
 MIDDLEWARE = [

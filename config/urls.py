@@ -6,17 +6,20 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import bench_views, views
+from config import views
 from config.api import router
+
+if settings.BENCH_BASELINE:  # benchmark scaffolding, routed only when asked for
+    from bench.baseline import baseline
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    *([path("bench/baseline", bench_views.baseline)] if getattr(settings, "BENCH_BASELINE", False) else []),
+    *([path("bench/baseline", baseline)] if settings.BENCH_BASELINE else []),
     path("admin/macros/", include("postbacks.urls")),
     path("admin/", admin.site.urls),
     # Ingestion (partners' and advertisers' servers) comes before the management
     # router: `/api/v1/clicks` (ingest) and `/api/v1/clicks/` (list) differ by the slash.
-    path("", include("leads.urls")),
+    path("", include("ingest.urls")),
     path("api/v1/", include(router.urls)),
     path("portal/", include("portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -26,6 +26,8 @@ from accounts.permissions import (
     can_edit,
     organization_of,
 )
+from ingest.log import mask_secret
+from ingest.models import InboundPostback
 from leads import selectors
 from leads.api import csv_download
 from leads.filters import ReportPeriodForm
@@ -34,8 +36,6 @@ from leads.privacy import display_ip, display_params
 from leads.services import lead_set_status, lead_set_verdict
 from leads.statuses import OVERRIDES, synonym_rows
 from partners.models import App, TrackingLink
-from postbacks.models import InboundPostback
-from postbacks.services import mask_secret
 
 
 class ReadOnlyInline(OrganizationScopedInline):

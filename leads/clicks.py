@@ -32,6 +32,7 @@ from leads import privacy, screening
 from leads.models import Click, Impression
 from leads.privacy import truncate_ip
 from leads.useragents import parse_user_agent
+from partners.macros import render
 from partners.models import (
     App,
     Channel,
@@ -47,7 +48,6 @@ from partners.models import (
     TrackingParameter,
 )
 from partners.tracking import TRACKING_PARAM_NAMES
-from postbacks.macros import render
 
 logger = logging.getLogger(__name__)
 

@@ -240,7 +240,7 @@ class LeadEvent(models.Model):
         related_name="+",
     )
     inbound = models.ForeignKey(
-        "postbacks.InboundPostback",
+        "ingest.InboundPostback",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

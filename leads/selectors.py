@@ -34,7 +34,6 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
 )
-from postbacks.models import InboundPostback
 
 # A rotated token keeps working this long at most; the look-up runs on every postback.
 TOKEN_CACHE_SECONDS = 60
@@ -276,12 +275,6 @@ def leads_for(organization: Organization | None) -> QuerySet[Lead]:
 
 def lead_events_of(lead: Lead) -> QuerySet[LeadEvent]:
     return lead.events.select_related("actor", "inbound")
-
-
-def inbound_postbacks_for(organization: Organization | None) -> QuerySet[InboundPostback]:
-    return InboundPostback.objects.filter(organization=organization).select_related(
-        "app", "lead", "integration"
-    )
 
 
 def screening_rules_for(organization: Organization | None) -> QuerySet[ScreeningRule]:

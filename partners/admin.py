@@ -38,6 +38,7 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    PostbackTemplate,
     ScreeningRule,
     SourceListEntry,
     TrackingLink,
@@ -45,7 +46,6 @@ from partners.models import (
 )
 from partners.tracking import click_url, impression_url
 from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
-from postbacks.models import PostbackTemplate
 
 PARTNERS_CSS = {"all": ("partners/partners.css",)}
 PARTNERS_JS = ("partners/partners.js",)

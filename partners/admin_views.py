@@ -19,9 +19,9 @@ from django.utils.http import urlencode
 
 from accounts.models import Organization
 from accounts.permissions import can_edit, require_editor, require_staff
+from partners.macros import preview, validate_template
 from partners.models import App, Integration, Partner, Status
 from partners.wizard import new_run_id
-from postbacks.macros import preview, validate_template
 
 PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
 

@@ -9,11 +9,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Organization
-from partners.models import Channel, GoalAlias, Partner, TrackingLink, TrackingParameter
+from partners.macros import errors_of, validate_template
+from partners.models import Channel, GoalAlias, Partner, PostbackTemplate, TrackingLink, TrackingParameter
 from partners.services import ParameterRow, validate_parameters
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAMS
-from postbacks.macros import errors_of, validate_template
-from postbacks.models import PostbackTemplate
 
 REQUIRED_NAMES = frozenset(p.name for p in REQUIRED_TRACKING_PARAMS)
 

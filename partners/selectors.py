@@ -19,10 +19,10 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    PostbackTemplate,
     TrackingLink,
     TrackingParameter,
 )
-from postbacks.models import PostbackTemplate
 
 
 def apps_for(organization: Organization | None) -> QuerySet[App]:

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from accounts.models import Organization
 from accounts.permissions import organization_of
 from partners import selectors
+from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -29,6 +30,7 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    PostbackTemplate,
     ScreeningRule,
     SourceListEntry,
     TrackingLink,
@@ -36,8 +38,6 @@ from partners.models import (
 )
 from partners.services import goal_save
 from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
-from postbacks.macros import errors_of
-from postbacks.models import PostbackTemplate
 
 
 def request_organization(context: dict[str, Any]) -> Organization | None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
+from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -17,13 +18,12 @@ from partners.models import (
     Integration,
     Offer,
     Partner,
+    PostbackTemplate,
     Status,
     TrackingLink,
     TrackingParameter,
 )
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
-from postbacks.macros import errors_of
-from postbacks.models import PostbackTemplate
 
 
 class ParameterRow(TypedDict):

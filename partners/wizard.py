@@ -30,13 +30,12 @@ from partners.forms import (
     TrackingParameterFormSet,
     placeholder_warning,
 )
-from partners.models import App, Partner, Status
+from partners.macros import preview
+from partners.models import App, Partner, PostbackTemplate, Status
 from partners.services import ParameterRow, integration_connect
 from partners.tracking import DEFAULT_PARAMETER_ROWS, REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
 from partners.tracking import click_url as build_click_url
 from partners.tracking import impression_url as build_impression_url
-from postbacks.macros import preview
-from postbacks.models import PostbackTemplate
 
 STEP_TITLES = OrderedDict(
     [

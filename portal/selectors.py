@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from django.apps import apps
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -20,6 +18,7 @@ from leads.models import Lead
 from leads.privacy import display_ip
 from partners.models import Creative, Landing, Offer, Partner, Status, TrackingLink
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
+from postbacks.models import Delivery
 from reports.selectors import earnings_total
 
 ZERO = Decimal("0")
@@ -168,19 +167,12 @@ def signup_of(partner_id: int) -> PublisherSignup | None:
     return PublisherSignup.objects.filter(partner_id=partner_id).first()
 
 
-# --- Outbound deliveries (built by the postbacks app) ----------------------------------------
+# --- Outbound deliveries ------------------------------------------------------------------------
 
 
-def delivery_model() -> Any:
-    """The outbound Delivery model once the postbacks app has one, else None."""
-    models = {model.__name__: model for model in apps.get_app_config("postbacks").get_models()}
-    return models.get("Delivery")
-
-
-def publisher_deliveries(partner: Partner, limit: int = 20) -> list[Any]:
+def publisher_deliveries(partner: Partner, limit: int = 20) -> list[Delivery]:
     """The latest publisher-postback deliveries of this partner, with their attempts."""
-    model = delivery_model()
-    if model is None:
-        return []
-    queryset = model.objects.filter(partner=partner, kind="publisher").prefetch_related("attempts")
-    return list(queryset.order_by("-created_at", "-id")[:limit])
+    queryset = Delivery.objects.filter(partner=partner, kind=Delivery.Kind.PUBLISHER).prefetch_related(
+        "attempts"
+    )
+    return list(queryset.prefetch_related("attempts").order_by("-created_at", "-id")[:limit])

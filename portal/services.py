@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
+from partners.macros import validate_template
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
+from partners.urlsafety import validate_outbound_url
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
 from portal.selectors import balance_of
-from postbacks.macros import validate_template
-from postbacks.urlsafety import validate_outbound_url
 
 
 def publisher_postback_errors(url: str) -> list[str]:

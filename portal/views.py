@@ -21,6 +21,7 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.models import STAFF_ROLES
 from accounts.permissions import membership_of
+from partners.macros import preview
 from partners.tracking import click_url
 from portal import selectors, services
 from portal.filters import ConversionFilter, PeriodForm, ReportForm
@@ -35,7 +36,6 @@ from portal.forms import (
 )
 from portal.models import PublisherSignup
 from postbacks import services as postback_services
-from postbacks.macros import preview
 from reports import exports
 from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_behind
 from reports.services import rollup_refresh
@@ -371,7 +371,6 @@ class PostbackView(PublisherMixin, FormView):
         url = self.partner.publisher_postback_url
         return super().get_context_data(
             preview=preview(url) if url else "",
-            deliveries_available=selectors.delivery_model() is not None,
             deliveries=selectors.publisher_deliveries(self.partner),
             **kwargs,
         )
@@ -451,11 +450,8 @@ class PostbackTestView(PublisherMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        send_test = getattr(postback_services, "publisher_postback_test", None)
-        if send_test is None or selectors.delivery_model() is None:
-            raise Http404("Test postbacks are not available.")
         try:
-            delivery = send_test(partner=self.partner)
+            delivery = postback_services.publisher_postback_test(partner=self.partner)
         except ValueError as refusal:
             messages.error(request, str(refusal))
         else:

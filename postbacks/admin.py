@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 from typing import Any
 
@@ -17,87 +16,14 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
-from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
 from postbacks.clevertap import clean_credential
-from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
+from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import (
     CleverTapSettings,
     DeliveryRefused,
-    ReplayRefused,
     clevertap_destination_save,
     delivery_resend,
-    inbound_replay,
 )
-
-
-@admin.register(InboundPostback)
-class InboundPostbackAdmin(ReadOnlyAdmin):
-    """Every request the ingestion endpoints received (tokens masked); rejected ones can be replayed."""
-
-    list_display = (
-        "id",
-        "received_at",
-        "endpoint",
-        "outcome",
-        "http_status",
-        "reason",
-        "app",
-        "lead",
-        "replayed_at",
-    )
-    list_filter = ("endpoint", "outcome", "http_status", ("app", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("reason", "path", "=lead__exto")
-    list_select_related = ("app", "lead", "integration")
-    date_hierarchy = "received_at"
-    show_full_result_count = False
-    readonly_fields = (
-        "received_at",
-        "endpoint",
-        "method",
-        "path",
-        "pretty_params",
-        "shown_body",
-        "source_ip",
-        "user_agent",
-        "outcome",
-        "http_status",
-        "reason",
-        "app",
-        "integration",
-        "lead",
-        "replay_of",
-        "replayed_at",
-    )
-    fields = readonly_fields
-    actions = ("replay",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # The list and the page show parameters under the row's IP privacy: no query per row. The
-        # changelist skips list_select_related once the queryset selects related rows: named here.
-        queryset = super().get_queryset(request).select_related(*self.list_select_related)
-        return with_inbound_privacy(queryset)
-
-    @admin.display(description="parameters")
-    def pretty_params(self, obj: InboundPostback) -> str:
-        shown = display_params(obj.params, inbound_privacy(obj))
-        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
-
-    @admin.display(description="body")
-    def shown_body(self, obj: InboundPostback) -> str:
-        return display_text(obj.body, obj.params, inbound_privacy(obj))
-
-    @admin.action(description="Replay selected rejected postbacks", permissions=["change"])
-    def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for inbound in queryset.select_related("app", "integration"):
-            try:
-                replay = inbound_replay(inbound=inbound, actor=request.user)
-            except ReplayRefused as exc:
-                self.message_user(request, f"#{inbound.pk}: {exc}", messages.WARNING)
-                continue
-            outcome = replay.get_outcome_display().lower()
-            detail = f": {replay.reason}" if replay.reason else ""
-            level = messages.ERROR if replay.outcome == InboundPostback.Outcome.REJECTED else messages.SUCCESS
-            self.message_user(request, f"#{inbound.pk} replayed as #{replay.pk}, {outcome}{detail}", level)
 
 
 class DeliveryAttemptInline(admin.TabularInline):

@@ -28,7 +28,7 @@ from django.conf import settings
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from postbacks.urlsafety import UnsafeURL, check_url, private_allowed
+from partners.urlsafety import UnsafeURL, check_url, private_allowed
 
 RESPONSE_START_BYTES = 1024
 USER_AGENT = "Partnerdesk-Postback/1.0"

@@ -1,4 +1,4 @@
-"""Writes of the postbacks app: the inbound log, replays, and the outbox of deliveries."""
+"""Writes of the postbacks app: the outbox of deliveries, their attempts, and destinations."""
 
 from __future__ import annotations
 
@@ -9,26 +9,25 @@ import threading
 import uuid
 from collections import defaultdict
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
-from config.inserts import RowInsert
+from partners.macros import render, sample_values
 from partners.models import Partner
 from postbacks import clevertap
 from postbacks.crypto import UndecryptableSecret
-from postbacks.deliveries import planned_deliveries, url_to_send
-from postbacks.macros import render, sample_values
-from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt, InboundPostback
+from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import (
+    MASK,
     POLICIES,
     AttemptResult,
     Outcome,
@@ -38,174 +37,11 @@ from postbacks.outbound import (
     should_retry,
 )
 
-MAX_LOGGED_BODY = 10 * 1024
-# Every ingestion request writes one log row: its INSERT is compiled once.
-insert_inbound = RowInsert(InboundPostback)
-
-
-class ReplayRefused(ValueError):
-    """This inbound postback cannot be replayed; the message says why."""
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address as the server saw it (a proxy sets REMOTE_ADDR for us)."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def mask_secret(value: str) -> str:
-    """Enough of a token to recognize it in the log, never enough to use it."""
-    return f"{value[:4]}…" if len(value) > 4 else "…" if value else ""
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """An ingestion request as received: what the inbound log keeps and a replay re-runs."""
-
-    endpoint: str
-    method: str
-    path: str
-    params: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-    source_ip: str | None = None
-    user_agent: str = ""
-
-    @classmethod
-    def from_request(cls, request: HttpRequest, *, endpoint: str, params: dict[str, str]) -> Arrival:
-        try:
-            body = request.body[:MAX_LOGGED_BODY].decode("utf-8", "replace")
-        except Exception:  # noqa: BLE001 - an unreadable body is still logged, without it
-            body = ""
-        return cls(
-            endpoint=endpoint,
-            method=request.method or "GET",
-            path=request.path[:300],
-            params=params,
-            body=body,
-            source_ip=client_ip(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
-        )
-
-    @classmethod
-    def from_inbound(cls, inbound: InboundPostback) -> Arrival:
-        return cls(
-            endpoint=inbound.endpoint,
-            method=inbound.method,
-            path=inbound.path,
-            params=dict(inbound.params),
-            body=inbound.body,
-            source_ip=inbound.source_ip,
-            user_agent=inbound.user_agent,
-        )
-
-
-def _masked(arrival: Arrival) -> tuple[dict[str, str], str]:
-    """Params and body with the token masked: the log is read by people, not used to call us."""
-    token = arrival.params.get("token", "")
-    if not token:
-        return arrival.params, arrival.body
-    return {**arrival.params, "token": mask_secret(token)}, arrival.body.replace(token, mask_secret(token))
-
-
-def inbound_log(
-    *,
-    arrival: Arrival,
-    outcome: str,
-    http_status: int,
-    reason: str = "",
-    organization_id: int | None = None,
-    app: Any = None,
-    integration: Any = None,
-    lead: Any = None,
-    replay_of: InboundPostback | None = None,
-) -> InboundPostback:
-    """Keep one ingestion request as received, with what we answered."""
-    params, body = _masked(arrival)
-    inbound = InboundPostback(
-        organization_id=organization_id,
-        app=app,
-        integration=integration,
-        endpoint=arrival.endpoint,
-        method=arrival.method,
-        path=arrival.path,
-        params=params,
-        body=body,
-        source_ip=arrival.source_ip,
-        user_agent=arrival.user_agent,
-        outcome=outcome,
-        http_status=http_status,
-        reason=reason[:500],
-        lead=lead,
-        replay_of=replay_of,
-    )
-    insert_inbound(inbound)
-    return inbound
-
-
-def inbound_record(
-    *,
-    request: HttpRequest,
-    endpoint: str,
-    params: dict[str, str],
-    outcome: str,
-    http_status: int,
-    reason: str = "",
-    organization: Any = None,
-    app: Any = None,
-    integration: Any = None,
-    lead: Any = None,
-    replay_of: InboundPostback | None = None,
-) -> InboundPostback:
-    """Keep one ingestion request, straight from the HTTP request."""
-    return inbound_log(
-        arrival=Arrival.from_request(request, endpoint=endpoint, params=params),
-        outcome=outcome,
-        http_status=http_status,
-        reason=reason,
-        organization_id=organization.pk if organization is not None else None,
-        app=app,
-        integration=integration,
-        lead=lead,
-        replay_of=replay_of,
-    )
-
-
-@transaction.atomic
-def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
-    """Run a rejected postback again, as if it arrived now, and log the new outcome.
-
-    The original is claimed by a conditional UPDATE, so two admins clicking at once replay
-    it once. Raises ReplayRefused for anything but a rejected, not yet replayed postback
-    that matched an app. `actor` is the user who asked, kept on the lead's events.
-    """
-    # leads.services imports this module for the log, so the import goes this way round.
-    from leads.services import Scope, postback_process
-
-    if inbound.outcome != InboundPostback.Outcome.REJECTED:
-        raise ReplayRefused(
-            f"Only rejected postbacks can be replayed; this one was {inbound.get_outcome_display().lower()}."
-        )
-    if inbound.app_id is None:
-        raise ReplayRefused("This postback matched no app (wrong or missing token): ask for a resend.")
-    claimed = InboundPostback.objects.filter(
-        pk=inbound.pk, outcome=InboundPostback.Outcome.REJECTED, replayed_at__isnull=True
-    ).update(replayed_at=timezone.now())
-    if not claimed:
-        raise ReplayRefused("This postback was already replayed: replay its latest replay instead.")
-    if inbound.endpoint in (InboundPostback.Endpoint.CLICK, InboundPostback.Endpoint.IMPRESSION):
-        from leads.traffic_api import replay  # leads imports this module, as above
-
-        return replay(inbound)
-    scope = Scope(app=inbound.app, integration=inbound.integration)
-    result = postback_process(
-        scope=scope, arrival=Arrival.from_inbound(inbound), replay_of=inbound, actor=actor
-    )
-    return result.inbound
-
-
 # --- Deliveries: the outbox ------------------------------------------------------------------
 #
 # A delivery row is written with the lead change that causes it (`deliveries_record`, called
-# by leads.services._record_changes); after commit the broker is told, only to wake a worker.
+# by leads.services with the rows leads.outbound planned); after commit the broker is told,
+# only to wake a worker.
 # A worker claims a row by a conditional UPDATE (the row count says who won), sends outside
 # any transaction, then records the attempt and the next state. The lease on a claim expires,
 # so a row held by a worker that died is picked up again by the sweep; retry times live in
@@ -221,6 +57,7 @@ BROKER_LEASE = timedelta(seconds=60)
 BROKER = "broker"
 WAKE_CHUNK = 50
 TEST_EVENT = "test"
+MASK_QUOTED = quote(MASK, safe="")
 
 
 class DeliveryRefused(ValueError):
@@ -237,13 +74,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:50]}:{os.getpid()}:{threading.get_ident() % 10**6}:{uuid.uuid4().hex[:8]}"
 
 
-def deliveries_record(*, lead: Any, events: list[Any]) -> list[Delivery]:
-    """Write the deliveries these changes of the lead cause, in the caller's transaction.
+def deliveries_record(*, planned: list[Delivery]) -> list[Delivery]:
+    """Write these unsaved deliveries in the caller's transaction (the change that causes them).
 
     The broker is told after commit (a rollback sends nothing); until then, and for a while
     after, the rows are leased to it so that the sweep does not hand them over twice.
     """
-    planned = planned_deliveries(lead, events)
     if not planned:
         return []
     pending = [delivery for delivery in planned if delivery.state == State.PENDING]
@@ -536,3 +372,11 @@ def _credential(value: str, label: str, field_name: str) -> str:
         return clevertap.clean_credential(value, label)
     except ValidationError as error:
         raise ValidationError({field_name: error.messages}) from None
+
+
+def url_to_send(delivery: Delivery) -> str:
+    """The URL as it goes out: a CleverTap passcode is put in from its destination."""
+    if delivery.kind != Delivery.Kind.CLEVERTAP or delivery.destination is None:
+        return delivery.url
+    passcode = quote(delivery.destination.passcode, safe="")
+    return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")

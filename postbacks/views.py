@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from postbacks.macros import MACROS, REPLACE_ME, preview, validate_template
+from partners.macros import MACROS, REPLACE_ME, preview, validate_template
 
 # As long as the longest template field, so the page checks whatever can be saved.
 _MAX_TEMPLATE_LENGTH = 2000

@@ -22,7 +22,7 @@ def baseline_on(settings):
     settings.BENCH_BASELINE = True
     _reload_urls()
     yield
-    del settings.BENCH_BASELINE
+    settings.BENCH_BASELINE = False
     _reload_urls()
 
 

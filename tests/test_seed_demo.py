@@ -18,11 +18,20 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, Role
+from demo.seed import DEMO_PASSWORD, lead_money
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
-from partners.demo import DEMO_PASSWORD, lead_money
-from partners.models import App, Channel, Goal, GoalAlias, GoalPartnerPayout, Integration, Offer, Partner
-from postbacks.macros import errors_of
-from postbacks.models import PostbackTemplate
+from partners.macros import errors_of
+from partners.models import (
+    App,
+    Channel,
+    Goal,
+    GoalAlias,
+    GoalPartnerPayout,
+    Integration,
+    Offer,
+    Partner,
+    PostbackTemplate,
+)
 
 pytestmark = pytest.mark.django_db
 

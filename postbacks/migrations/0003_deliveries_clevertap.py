@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import postbacks.models
+import partners.urlsafety
 from django.conf import settings
 from django.db import migrations, models
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='postbacktemplate',
             name='url',
-            field=models.CharField(max_length=2000, validators=[postbacks.models.validate_outbound]),
+            field=models.CharField(max_length=2000, validators=[partners.urlsafety.validate_outbound]),
         ),
         migrations.CreateModel(
             name='CleverTapDestination',

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
+from ingest.models import InboundPostback
 from leads.clicks import api_urls
 from leads.models import Click, Impression
-from postbacks.models import InboundPostback
 from tests.factories import (
     IntegrationFactory,
     LandingFactory,

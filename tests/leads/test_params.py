@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from leads.params import BadParameters, request_params
+from ingest.params import BadParameters, request_params
 
 factory = RequestFactory()
 

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
+from ingest.models import InboundPostback
 from leads.models import Lead
-from postbacks.models import InboundPostback
 from tests.factories import OrganizationFactory
 from tests.leads.test_postback_support import make_world
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import Organization
+from ingest.models import InboundPostback
 from leads.models import Click, Lead
-from postbacks.models import InboundPostback
 from tests.leads.test_postback_support import get_json, make_world
 
 LEAD = "/api/site/click.json"

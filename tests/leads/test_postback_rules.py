@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from ingest.models import InboundPostback
 from leads.models import Lead, LeadEvent, LeadStatus
 from partners.models import GoalPartnerPayout, PayoutType
-from postbacks.models import InboundPostback
 from tests.leads.test_postback_support import get_json, make_world
 
 LEAD = "/api/site/click.json"

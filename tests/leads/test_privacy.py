@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from ingest.models import InboundPostback
 from leads.models import Click, Impression, Lead
 from leads.privacy import display_ip, stored_ip, truncate_ip
 from partners.models import IpPrivacy, ScreeningRule
-from postbacks.models import InboundPostback
 from tests.factories import IntegrationFactory
 from tests.leads.test_postback_support import make_world
 
@@ -225,8 +225,8 @@ def _inbound_views(client, api_client_for, manager, inbound: InboundPostback) ->
     client.force_login(manager)
     api = api_client_for(manager)
     answers = {
-        "admin list": client.get(reverse("admin:postbacks_inboundpostback_changelist")),
-        "admin page": client.get(reverse("admin:postbacks_inboundpostback_change", args=[inbound.pk])),
+        "admin list": client.get(reverse("admin:ingest_inboundpostback_changelist")),
+        "admin page": client.get(reverse("admin:ingest_inboundpostback_change", args=[inbound.pk])),
         "api list": api.get("/api/v1/postbacks/"),
         "api detail": api.get(f"/api/v1/postbacks/{inbound.pk}/"),
     }
@@ -297,7 +297,7 @@ def test_the_inbound_log_costs_the_same_queries_for_three_rows_as_for_one(
     click = private_world.click()
     api = api_client_for(manager)
     client.force_login(manager)
-    pages = (reverse("admin:postbacks_inboundpostback_changelist"), "/api/v1/postbacks/")
+    pages = (reverse("admin:ingest_inboundpostback_changelist"), "/api/v1/postbacks/")
 
     def costs() -> list[int]:
         counts = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from ingest.models import InboundPostback
+from ingest.services import inbound_replay
 from leads.models import Click, Impression, Lead
 from partners.models import SourceListEntry
-from postbacks.models import InboundPostback
-from postbacks.services import inbound_replay
 from tests.leads.test_postback_support import get_json, make_world
 
 BLACK, WHITE = SourceListEntry.List.BLACK, SourceListEntry.List.WHITE

@@ -10,8 +10,16 @@ from django.test import Client
 from django.urls import reverse
 
 from partners.forms import PostbackTemplateForm
-from partners.models import App, Channel, GoalAlias, Integration, Partner, TrackingLink, TrackingParameter
-from postbacks.models import PostbackTemplate
+from partners.models import (
+    App,
+    Channel,
+    GoalAlias,
+    Integration,
+    Partner,
+    PostbackTemplate,
+    TrackingLink,
+    TrackingParameter,
+)
 from tests.factories import (
     AppFactory,
     ChannelFactory,

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from postbacks.models import Delivery, PostbackTemplate
+from partners.models import PostbackTemplate
+from postbacks.models import Delivery
 from postbacks.tasks import QUEUE
 from tests.factories import OrganizationFactory
 from tests.leads.test_postback_support import make_world

@@ -20,11 +20,11 @@ from django.utils import timezone
 from werkzeug import Response
 
 from leads.models import Lead, LeadEvent, LeadStatus, Verdict
+from leads.outbound import lead_for_delivery, lead_macro_values, planned_deliveries
 from leads.services import lead_set_status
-from partners.models import IpPrivacy, ScreeningRule
-from postbacks.deliveries import lead_for_delivery, lead_macro_values, planned_deliveries
-from postbacks.macros import MACROS, render
-from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
+from partners.macros import MACROS, render
+from partners.models import IpPrivacy, PostbackTemplate, ScreeningRule
+from postbacks.models import Delivery, DeliveryAttempt
 from postbacks.outbound import POLICIES
 from postbacks.services import deliveries_dispatch_due, publisher_postback_test
 from tests.leads.test_postback_support import make_world

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.models import Role
-from postbacks.macros import MACROS
+from partners.macros import MACROS
 from tests.factories import MembershipFactory, PartnerFactory
 
 URL = "/admin/macros/"

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from postbacks.macros import (
+from partners.macros import (
     MACRO_BY_NAME,
     MACROS,
     REPLACE_ME,

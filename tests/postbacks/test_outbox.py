@@ -12,8 +12,9 @@ from kombu.exceptions import OperationalError
 
 from leads.models import LeadEvent, LeadStatus
 from leads.services import lead_create, lead_set_status
+from partners.models import PostbackTemplate
 from postbacks import tasks
-from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
+from postbacks.models import Delivery, DeliveryAttempt
 from postbacks.services import BROKER, deliveries_dispatch_due, deliveries_due, deliveries_hand_to_broker
 from tests.factories import OrganizationFactory
 from tests.leads.test_postback_support import make_world

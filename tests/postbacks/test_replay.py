@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from ingest.models import InboundPostback
+from ingest.services import ReplayRefused, inbound_replay
 from leads.models import Lead, LeadEvent
 from partners.models import GoalAlias
-from postbacks.models import InboundPostback
-from postbacks.services import ReplayRefused, inbound_replay
 from tests.leads.test_postback_support import get_json, make_world
 
 
@@ -85,7 +85,7 @@ def test_admin_action_replays_the_selected_postbacks(client, world, rejected, ma
     client.force_login(manager)
 
     response = client.post(
-        reverse("admin:postbacks_inboundpostback_changelist"),
+        reverse("admin:ingest_inboundpostback_changelist"),
         {"action": "replay", "_selected_action": [rejected.pk]},
         follow=True,
     )
@@ -99,7 +99,7 @@ def test_analyst_cannot_replay_from_the_admin(client, world, rejected, analyst):
     client.force_login(analyst)
 
     client.post(
-        reverse("admin:postbacks_inboundpostback_changelist"),
+        reverse("admin:ingest_inboundpostback_changelist"),
         {"action": "replay", "_selected_action": [rejected.pk]},
     )
 

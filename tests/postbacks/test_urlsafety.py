@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from partners.urlsafety import UnsafeURL, check_url, validate_outbound_url
 from postbacks.outbound import POLICIES, Outcome, send
-from postbacks.urlsafety import UnsafeURL, check_url, validate_outbound_url
 
 # Every spelling of an address we must never call. Written without a port: the tests that send
 # add the local receiver's port to the loopback ones, to prove nothing reaches it.

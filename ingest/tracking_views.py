@@ -1,7 +1,7 @@
 """Tracking links and pixels (`/c/<code>`, `/i/<code>`) and the server-to-server click APIs.
 
 `/c/` and `/i/` are the hottest paths: they read the link from the cache, write one row
-and touch neither the session nor the user. The APIs (leads.traffic_api)
+and touch neither the session nor the user. The APIs (ingest.traffic_api)
 authenticate the integration's token and keep every request in the inbound log with what it
 was answered.
 
@@ -22,7 +22,9 @@ from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from leads import traffic_api
+from ingest import traffic_api
+from ingest.log import Arrival
+from ingest.params import BadParameters, request_params
 from leads.clicks import (
     LinkData,
     click_draft,
@@ -34,8 +36,6 @@ from leads.clicks import (
     source_refusal,
     tracking_fields,
 )
-from leads.params import BadParameters, request_params
-from postbacks.services import Arrival
 
 # A transparent 1×1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -119,7 +119,7 @@ def impression_pixel(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-# -- server-to-server APIs (leads.traffic_api) -------------------------------------------------
+# -- server-to-server APIs (ingest.traffic_api) -------------------------------------------------
 
 
 def _ingest(request: HttpRequest, kind: traffic_api.ApiKind) -> HttpResponse:

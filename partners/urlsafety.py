@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from postbacks.macros import preview
+from partners.macros import preview
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

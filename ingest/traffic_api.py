@@ -21,6 +21,8 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 
+from ingest.log import Arrival, inbound_log
+from ingest.models import InboundPostback
 from leads import privacy
 from leads.clicks import (
     API_TO_TRACKING,
@@ -35,8 +37,6 @@ from leads.clicks import (
 from leads.models import Click, Impression
 from partners.models import Integration, Status, TrackingLink
 from partners.tracking import TRACKING_PARAM_NAMES
-from postbacks.models import InboundPostback
-from postbacks.services import Arrival, inbound_log
 
 Endpoint = InboundPostback.Endpoint
 Outcome = InboundPostback.Outcome

@@ -10,11 +10,11 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from ingest.log import Arrival, inbound_record
+from ingest.models import InboundPostback
+from ingest.params import BadParameters, request_params
+from ingest.protocol import Scope, error_answer, postback_process
 from leads import selectors
-from leads.params import BadParameters, request_params
-from leads.services import Scope, error_answer, postback_process
-from postbacks.models import InboundPostback
-from postbacks.services import Arrival, inbound_record
 
 Endpoint = InboundPostback.Endpoint
 ALLOWED_METHODS = ("GET", "POST")

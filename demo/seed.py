@@ -26,7 +26,9 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.services import Terms
+from partners.macros import render
 from partners.models import (
     App,
     Goal,
@@ -39,13 +41,12 @@ from partners.models import (
     Partner,
     PayoutType,
     Platform,
+    PostbackTemplate,
     Status,
     TrackingLink,
 )
 from partners.services import ParameterRow, channel_get_or_create, integration_connect, tracking_link_create
-from postbacks.deliveries import lead_for_delivery, lead_macro_values
-from postbacks.macros import render
-from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
+from postbacks.models import Delivery, DeliveryAttempt
 from reports.services import rollup_rebuild
 
 DEMO_NAME = "Northwind Mobile"

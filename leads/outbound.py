@@ -1,7 +1,8 @@
 """What a change of a lead sends out: the lead's macro values and the deliveries it causes.
 
 Pure of writes: `planned_deliveries` returns unsaved `Delivery` rows, which
-`postbacks.services.deliveries_record` saves in the transaction that changed the lead.
+`leads.services` hands to `postbacks.services.deliveries_record` in the transaction that
+changed the lead. The postbacks app then sends them, knowing nothing of leads.
 
 - **Partner postback** (SPEC 5.1): the integration's active template for the event — the one
   for the lead's goal if there is one, else the install template (no goal). A lead's creation
@@ -32,13 +33,14 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from config import nearcache
+from config.money import money_text
 from leads.clicks import SUBS
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
-from partners.models import Integration, IpPrivacy, Offer, Partner, Platform
+from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
+from partners.models import Integration, IpPrivacy, Offer, Partner, Platform, PostbackTemplate
 from postbacks import clevertap
-from postbacks.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
-from postbacks.models import CleverTapDestination, Delivery, PostbackTemplate
+from postbacks.models import CleverTapDestination, Delivery
 from postbacks.outbound import MASK
 
 Kind = Delivery.Kind
@@ -59,9 +61,6 @@ OUTBOUND_CACHE_SECONDS = 600
 
 
 def _money(value: Decimal | None) -> str:
-    # leads.services imports this module (through postbacks.services), so the import goes here.
-    from leads.services import money_text
-
     return money_text(value) if value is not None else ""
 
 
@@ -405,11 +404,3 @@ def _clevertap(lead: Lead, trigger: Trigger, destination: CleverTapDestination) 
             None,
         )
     return [delivery]
-
-
-def url_to_send(delivery: Delivery) -> str:
-    """The URL as it goes out: a CleverTap passcode is put in from its destination."""
-    if delivery.kind != Kind.CLEVERTAP or delivery.destination is None:
-        return delivery.url
-    passcode = quote(delivery.destination.passcode, safe="")
-    return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")

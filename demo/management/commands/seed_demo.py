@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from partners.demo import (
+from demo.seed import (
     DEFAULT_CLICKS,
     DEFAULT_SEED,
     TRAFFIC_DAYS,

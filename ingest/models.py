@@ -1,0 +1,74 @@
+"""The inbound log: every request that reached an ingestion endpoint, as received."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class InboundPostback(models.Model):
+    """Every request that reached an ingestion endpoint, as received, with its outcome.
+
+    Nothing that arrives is dropped silently: a rejected request stays here with the
+    reason the partner was given, and can be replayed once the configuration is fixed.
+    """
+
+    class Endpoint(models.TextChoices):
+        LEAD = "lead", "Lead creation"
+        STATUS = "status", "Status change"
+        CONVERSION = "conversion", "Conversion API"
+        CLICK = "click", "Click API"
+        IMPRESSION = "impression", "Impression API"
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        DUPLICATE = "duplicate", "Duplicate"
+        UNCHANGED = "unchanged", "Unchanged"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed on our side"
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the token matched no organization.",
+    )
+    app = models.ForeignKey(
+        "partners.App", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    integration = models.ForeignKey(
+        "partners.Integration", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    endpoint = models.CharField(max_length=12, choices=Endpoint.choices)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    params = models.JSONField(default=dict, help_text="Query and body parameters as received.")
+    body = models.TextField(blank=True, help_text="The raw body (first 10 kB).")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=500, blank=True, help_text="What the partner was told.")
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="postbacks"
+    )
+    replay_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+    )
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "postbacks_inboundpostback"
+        ordering = ["-received_at", "-id"]
+        verbose_name = "inbound postback"
+        indexes = [
+            models.Index(fields=["organization", "received_at"], name="inbound_org_time"),
+            models.Index(fields=["organization", "outcome"], name="inbound_org_outcome"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_endpoint_display()} {self.get_outcome_display()} #{self.pk}"

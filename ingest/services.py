@@ -1,0 +1,45 @@
+"""Writes of the ingest app: replays of logged requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ingest import traffic_api
+from ingest.log import Arrival
+from ingest.models import InboundPostback
+from ingest.protocol import Scope, postback_process
+
+
+class ReplayRefused(ValueError):
+    """This inbound postback cannot be replayed; the message says why."""
+
+
+@transaction.atomic
+def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
+    """Run a rejected postback again, as if it arrived now, and log the new outcome.
+
+    The original is claimed by a conditional UPDATE, so two admins clicking at once replay
+    it once. Raises ReplayRefused for anything but a rejected, not yet replayed postback
+    that matched an app. `actor` is the user who asked, kept on the lead's events.
+    """
+    if inbound.outcome != InboundPostback.Outcome.REJECTED:
+        raise ReplayRefused(
+            f"Only rejected postbacks can be replayed; this one was {inbound.get_outcome_display().lower()}."
+        )
+    if inbound.app_id is None:
+        raise ReplayRefused("This postback matched no app (wrong or missing token): ask for a resend.")
+    claimed = InboundPostback.objects.filter(
+        pk=inbound.pk, outcome=InboundPostback.Outcome.REJECTED, replayed_at__isnull=True
+    ).update(replayed_at=timezone.now())
+    if not claimed:
+        raise ReplayRefused("This postback was already replayed: replay its latest replay instead.")
+    if inbound.endpoint in (InboundPostback.Endpoint.CLICK, InboundPostback.Endpoint.IMPRESSION):
+        return traffic_api.replay(inbound)
+    scope = Scope(app=inbound.app, integration=inbound.integration)
+    result = postback_process(
+        scope=scope, arrival=Arrival.from_inbound(inbound), replay_of=inbound, actor=actor
+    )
+    return result.inbound
