@@ -98,6 +98,18 @@ if IS_POSTGRES:
     # Turn it off behind a pooler in transaction mode (PgBouncer), which cannot keep them.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    # A pool per process (psycopg_pool): a gunicorn worker's threads share at most MAX_SIZE
+    # connections and wait up to TIMEOUT seconds for one, so a burst queues in the worker
+    # instead of opening connections until PostgreSQL answers "too many clients". The sum over
+    # all processes must stay under max_connections (README, Production). Pooled connections
+    # are kept by the pool, never by Django, hence CONN_MAX_AGE 0.
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
 else:
     # SQLite for a first look: wait instead of failing when two requests write at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
