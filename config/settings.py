@@ -30,6 +30,11 @@ ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 
+# Ingestion refuses bodies over this size with 413 before reading them, and URLs (path and
+# query) over this length with 414; gunicorn.conf.py lets request lines up to 8190 bytes through.
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=64 * 1024)
+INGEST_MAX_URL_LENGTH = env.int("INGEST_MAX_URL_LENGTH", default=8000)
+
 # The public base URL that tracking links and generated API URLs are built on.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 
@@ -204,6 +209,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
+    # JSON is read through config.jsonbody: size, UTF-8 and nesting are checked before parsing.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.jsonbody.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "config.jsonbody.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
