@@ -11,10 +11,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 # Two cores run gunicorn, PostgreSQL and wrk at once: more workers than this only queue on the CPU.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 STARTUP_SECONDS = 30
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -53,17 +55,21 @@ def _stop(process: subprocess.Popen) -> None:
 def gunicorn(workers: int = WORKERS) -> Iterator[str]:
     """Start gunicorn, yield its base URL, and stop it on the way out, errors and Ctrl-C included."""
     port = free_port()
+    # The production config (gunicorn.conf.py) with the bench's own worker count, one thread each
+    # (sync workers, as every earlier run measured) and no access log (it would fill stdout).
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        f"--config={PROJECT_ROOT / 'gunicorn.conf.py'}",
         "config.wsgi",
         f"--bind=127.0.0.1:{port}",
         f"--workers={workers}",
+        "--threads=1",
         "--log-level=warning",
     ]
     # Whitenoise warns once per worker that `collectstatic` never ran; the bench serves no static files.
-    env = {**os.environ, "PYTHONWARNINGS": "ignore:No directory at"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:No directory at", "GUNICORN_ACCESS_LOG": ""}
     process = subprocess.Popen(command, start_new_session=True, env=env)
     # SIGTERM to the benchmark must still stop gunicorn: turn it into an exit that unwinds.
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -30,6 +30,11 @@ ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 
+# Ingestion refuses bodies over this size with 413 before reading them, and URLs (path and
+# query) over this length with 414; gunicorn.conf.py lets request lines up to 8190 bytes through.
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=64 * 1024)
+INGEST_MAX_URL_LENGTH = env.int("INGEST_MAX_URL_LENGTH", default=8000)
+
 # The public base URL that tracking links and generated API URLs are built on.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 
@@ -62,7 +67,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # JSON answers on ingestion paths (404 without a slash redirect, 405, 413, 414).
+    "ingest.middleware.IngestionErrorsMiddleware",
+    "ingest.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -100,6 +107,18 @@ if IS_POSTGRES:
     # Turn it off behind a pooler in transaction mode (PgBouncer), which cannot keep them.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    # A pool per process (psycopg_pool): a gunicorn worker's threads share at most MAX_SIZE
+    # connections and wait up to TIMEOUT seconds for one, so a burst queues in the worker
+    # instead of opening connections until PostgreSQL answers "too many clients". The sum over
+    # all processes must stay under max_connections (README, Production). Pooled connections
+    # are kept by the pool, never by Django, hence CONN_MAX_AGE 0.
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
 else:
     # SQLite for a first look: wait instead of failing when two requests write at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -194,6 +213,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
+    # JSON is read through config.jsonbody: size, UTF-8 and nesting are checked before parsing.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.jsonbody.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "config.jsonbody.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -29,6 +29,11 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+# JSON on ingestion paths, Django's pages elsewhere.
+handler400 = views.bad_request
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 admin.site.site_header = "Partnerdesk"
 admin.site.site_title = "Partnerdesk"
 admin.site.index_title = "Partner management"

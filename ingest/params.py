@@ -2,32 +2,42 @@
 
 Partners' servers send everything: GET or POST, form or JSON, sometimes broken bytes.
 This turns any of it into one flat `dict[str, str]`, or raises `BadParameters` with a
-sentence the partner can act on (answered as 400, never a 500).
+sentence the partner can act on (answered as 400, or 413 for a body over
+`INGEST_MAX_BODY_BYTES`; never a 500). Bodies are read through `config.jsonbody`, so a
+hostile one is refused before it is parsed.
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
+
+from config import jsonbody
 
 MAX_PARAMETERS = 100
 MAX_KEY_LENGTH = 100
 MAX_VALUE_LENGTH = 2000
-MAX_BODY_BYTES = 64 * 1024
 
 
 class BadParameters(ValueError):
-    """The request's parameters cannot be read; the message is for the partner."""
+    """The request's parameters cannot be read; the message is for the partner.
+
+    `status` is the HTTP status to answer: 413 when the body is too large, else 400.
+    """
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _decode(raw: bytes, where: str) -> str:
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadParameters(f"The {where} is not valid UTF-8: encode parameters as UTF-8.") from None
+        return jsonbody.decode_utf8(raw, where=where)
+    except jsonbody.BodyRefused as refused:
+        raise BadParameters(str(refused)) from None
 
 
 def _pairs_from_query(raw: str, where: str) -> list[tuple[str, str]]:
@@ -48,9 +58,9 @@ def _pairs_from_query(raw: str, where: str) -> list[tuple[str, str]]:
 
 def _pairs_from_json(body: str) -> list[tuple[str, str]]:
     try:
-        data = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise BadParameters(f"The JSON body is malformed ({exc.msg} at character {exc.pos}).") from None
+        data = jsonbody.loads(body) if body.strip() else {}
+    except jsonbody.BodyRefused as refused:
+        raise BadParameters(str(refused)) from None
     if not isinstance(data, dict):
         raise BadParameters("The JSON body must be an object of parameter names to values.")
     pairs: list[tuple[str, str]] = []
@@ -76,13 +86,15 @@ def request_params(request: HttpRequest) -> dict[str, str]:
     query = request.META.get("QUERY_STRING", "")
     pairs = _pairs_from_query(_decode(query.encode("latin-1", "replace"), "query string"), "query string")
     if request.method == "POST":
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
-            raise BadParameters(f"The body is too large: send at most {MAX_BODY_BYTES // 1024} kB.")
+        try:
+            raw = jsonbody.request_body(request, limit=settings.INGEST_MAX_BODY_BYTES)
+        except jsonbody.BodyRefused as refused:
+            raise BadParameters(str(refused), status=refused.status) from None
         content_type = request.content_type or ""
         if content_type == "multipart/form-data":
             pairs += _pairs_from_multipart(request)
         else:
-            body = _decode(request.body, "body")
+            body = _decode(raw, "body")
             if content_type == "application/json":
                 pairs += _pairs_from_json(body)
             elif body:

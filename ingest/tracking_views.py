@@ -127,7 +127,7 @@ def _ingest(request: HttpRequest, kind: traffic_api.ApiKind) -> HttpResponse:
         params = request_params(request)
     except BadParameters as exc:
         arrival = Arrival.from_request(request, endpoint=kind.endpoint, params={})
-        return traffic_api.refused(arrival, None, traffic_api.Refusal(400, str(exc))).response
+        return traffic_api.refused(arrival, None, traffic_api.Refusal(exc.status, str(exc))).response
     arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
     return traffic_api.ingest(kind, arrival).response
 

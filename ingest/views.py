@@ -54,7 +54,7 @@ def _ingest(request: HttpRequest, endpoint: str) -> JsonResponse:
     try:
         params = request_params(request)
     except BadParameters as exc:
-        return _refused(request, endpoint, {}, 400, str(exc))
+        return _refused(request, endpoint, {}, exc.status, str(exc))
     token = params.get("token", "")
     scope = _scope(token, endpoint)
     if scope is None:

@@ -48,6 +48,7 @@ def test_body_values_win_over_query_values_of_the_same_name():
         (factory.post("/x", "{not json", content_type="application/json"), "JSON body is malformed"),
         (factory.post("/x", "[1, 2]", content_type="application/json"), "must be an object"),
         (factory.post("/x", '{"a": {"b": 1}}', content_type="application/json"), "plain value"),
+        (factory.post("/x", "[" * 5000 + "]" * 5000, content_type="application/json"), "nests deeper"),
         (factory.get("/x", {"click": "x" * 2001}), "longer than 2000 characters"),
         (factory.get("/x?" + "&".join(f"p{i}=1" for i in range(101))), "Too many parameters"),
         (factory.get("/x?click=a%00b"), "NUL character"),
@@ -56,3 +57,15 @@ def test_body_values_win_over_query_values_of_the_same_name():
 def test_unreadable_parameters_are_refused_with_a_sentence(request_, sentence):
     with pytest.raises(BadParameters, match=sentence):
         request_params(request_)
+
+
+def test_unreadable_parameters_are_a_400_and_a_body_too_large_a_413(settings):
+    settings.INGEST_MAX_BODY_BYTES = 1024
+    form = "application/x-www-form-urlencoded"
+
+    with pytest.raises(BadParameters) as unreadable:
+        request_params(factory.post("/x", b"click=\xff", content_type=form))
+    with pytest.raises(BadParameters, match="at most 1 kB") as too_large:
+        request_params(factory.post("/x", "click=" + "x" * 2000, content_type=form))
+
+    assert (unreadable.value.status, too_large.value.status) == (400, 413)

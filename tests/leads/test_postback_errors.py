@@ -105,10 +105,10 @@ def test_oversized_value_is_400(client, world, click):
     assert status == 400 and body["ok"] is False
 
 
-def test_oversized_body_is_400(client, world):
+def test_oversized_body_is_413(client, world):
     response = client.post(LEAD, data="a=" + "x" * 70000, content_type="application/x-www-form-urlencoded")
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "too large" in response.json()["error"]
 
 

@@ -1,0 +1,88 @@
+"""JSON answers on ingestion paths, also for what is refused before or around the view.
+
+Partners' servers read every answer of an ingestion endpoint as JSON (SPEC 8), so an unknown
+path, a wrong method, a body or URL too long must not fall through to Django's HTML pages.
+The views answer what they refuse themselves; this covers the rest: URLs over
+`INGEST_MAX_URL_LENGTH` (414, before any view runs), paths no URL matches (404), the bare
+405 of `require_http_methods` and `RequestDataTooBig` raised in a view (413); `config.views`'
+handlers answer a view's Http404 and a crash (503) the same way. `CommonMiddleware` is
+Django's, except that an ingestion path is never redirected to add a slash: a server that
+POSTs does not follow a 301.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import common
+
+INGESTION_PATHS = frozenset(
+    {
+        "/postback/lead",
+        "/postback/status",
+        "/api/site/click.json",
+        "/api/site/status.json",
+        "/api/v1/clicks",
+        "/api/v1/impressions",
+        "/api/v1/conversions",
+    }
+)
+# Everything under these is ingestion, known or not; `/api/v1/…/` with a slash is the management API.
+INGESTION_PREFIXES = ("/c/", "/i/", "/postback/", "/api/site/")
+
+
+def is_ingestion_path(path: str) -> bool:
+    return path in INGESTION_PATHS or path.startswith(INGESTION_PREFIXES)
+
+
+def error_response(status: int, message: str) -> JsonResponse:
+    """The error answer of every ingestion endpoint: `{"ok": false, "error": <sentence>}`."""
+    return JsonResponse({"ok": False, "error": message}, status=status)
+
+
+def not_found_response(path: str) -> JsonResponse:
+    endpoints = ", ".join(sorted(INGESTION_PATHS))
+    message = f"No endpoint at {path[:200]}: use /c/<code>, /i/<code> or {endpoints} (no trailing slash)."
+    return error_response(404, message)
+
+
+class IngestionErrorsMiddleware:
+    """Refuses over-long ingestion URLs with 414 and answers unmatched paths, 405 and 413 in JSON."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not is_ingestion_path(path):
+            return self.get_response(request)
+        limit = settings.INGEST_MAX_URL_LENGTH
+        if len(path) + len(request.META.get("QUERY_STRING", "")) > limit:
+            return error_response(
+                414, f"The URL is too long: keep it under {limit} characters, or POST the parameters."
+            )
+        response = self.get_response(request)
+        if response.status_code == 404 and request.resolver_match is None:
+            # No URL matched: Django's page (its debug page with DEBUG on) would be HTML.
+            return not_found_response(path)
+        if response.status_code == 405 and not isinstance(response, JsonResponse):
+            allowed = response.get("Allow", "")
+            response = error_response(405, f"Method {request.method} is not allowed: use {allowed}.")
+            response["Allow"] = allowed
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and is_ingestion_path(request.path_info):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+            return error_response(413, f"The body is too large: send at most {limit} kB.")
+        return None
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's `CommonMiddleware`; an ingestion 404 stays a JSON 404 instead of an APPEND_SLASH 301."""
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        return not is_ingestion_path(request.path_info) and super().should_redirect_with_slash(request)
