@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import django
 from django.core.management import call_command
@@ -20,6 +21,10 @@ from bench.chaos.load import Load, Target
 from bench.chaos.processes import Supervisor
 from bench.chaos.verdict import Answer, judge, judge_replays
 from bench.database import recreate_database
+
+if TYPE_CHECKING:
+    # Models load only after django.setup(), which waits for the run's own Redis.
+    from bench.chaos.records import Seed
 
 TOTAL_SECONDS = 240
 REQUESTS = int(os.environ.get("CHAOS_REQUESTS", "1500"))
@@ -65,6 +70,7 @@ def run() -> int:
 
 
 def _run(supervisor: Supervisor, *, redis_port: int, web_port: int, deadline: float) -> list[str]:
+    """Services up, load with faults, checks and replays; answers every broken promise found."""
     supervisor.start("redis", processes.redis_command(redis_port))
     processes.wait_for_redis(redis_port, supervisor)
     seed = _database()
@@ -82,7 +88,7 @@ def _run(supervisor: Supervisor, *, redis_port: int, web_port: int, deadline: fl
     return problems
 
 
-def _database():
+def _database() -> Seed:
     """A fresh database, migrated and seeded; Django is set up here, once REDIS_URL is known."""
     started = time.monotonic()
     recreate_database(os.environ["DATABASE_URL"])
@@ -95,7 +101,9 @@ def _database():
     return result
 
 
-def _load_with_faults(supervisor: Supervisor, target: Target, redis_port: int, deadline: float):
+def _load_with_faults(
+    supervisor: Supervisor, target: Target, redis_port: int, deadline: float
+) -> tuple[list[Answer], tuple[float, float]]:
     """Send postbacks while Redis and then the worker are killed and restarted.
 
     The load goes on until the faults are over, RECOVERY_SECONDS have passed after Redis came
