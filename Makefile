@@ -10,7 +10,7 @@ export UV_SYSTEM_CERTS := 1
 # Byte-code caching keeps every start of Django and pytest fast.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run serve test lint bench clean
+.PHONY: install run serve test lint bench chaos clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+
+# Lead postbacks while Redis and the Celery worker are killed; fails when anything was lost.
+chaos: install
+	$(PY) -m bench.chaos
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

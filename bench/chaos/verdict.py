@@ -1,0 +1,100 @@
+"""What the chaos run concludes from the answers and the database: pure functions, no I/O.
+
+SPEC 4 promises that nothing that arrives is lost: a 2xx answer means the lead exists, any
+other answer means the request is in the inbound log, refused or failed on our side, and can
+be replayed into its lead. Each key (exto) is sent once, so each key ends with exactly one lead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+# The inbound log's outcomes that mean "no lead came of it, replay me".
+REPLAYABLE_OUTCOMES = frozenset({"rejected", "failed"})
+# How many keys a problem line names before "…".
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One lead postback and what came back: `status` is None when no HTTP answer came at all."""
+
+    exto: str
+    status: int | None
+    sent_at: float = 0.0
+    html: bool = False
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answers counted, and the keys that break a promise, one list per promise."""
+
+    by_status: Counter[str]
+    html_answers: int
+    unanswered: list[str] = field(default_factory=list)
+    ok_without_one_lead: list[str] = field(default_factory=list)
+    refused_without_log: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """One sentence per broken promise, with a few of the keys that break it."""
+        checks = (
+            (self.unanswered, "requests got no HTTP answer"),
+            (self.ok_without_one_lead, "2xx answers do not have exactly one lead"),
+            (self.refused_without_log, "non-2xx answers are not in the inbound log as rejected or failed"),
+            (self.duplicated, "keys have more than one lead"),
+        )
+        return [f"{len(keys)} {sentence}: {_examples(keys)}" for keys, sentence in checks if keys]
+
+
+def judge(answers: Iterable[Answer], *, leads: Mapping[str, int], logged: Mapping[str, str]) -> Verdict:
+    """Hold every answer against the leads per key and the inbound log's outcome per key."""
+    answers = list(answers)
+    by_status = Counter("none" if a.status is None else str(a.status) for a in answers)
+    return Verdict(
+        by_status=by_status,
+        html_answers=sum(a.html for a in answers),
+        unanswered=[a.exto for a in answers if a.status is None],
+        ok_without_one_lead=[a.exto for a in answers if a.ok and leads.get(a.exto, 0) != 1],
+        refused_without_log=[
+            a.exto
+            for a in answers
+            if a.status is not None and not a.ok and logged.get(a.exto) not in REPLAYABLE_OUTCOMES
+        ],
+        duplicated=sorted(exto for exto, count in leads.items() if count > 1),
+    )
+
+
+def judge_replays(
+    refused: Iterable[str], *, replayed: Mapping[str, str], leads: Mapping[str, int]
+) -> list[str]:
+    """The problems left after replaying the refused keys: `replayed` says what each replay answered.
+
+    A replay is good when it answered a lead ("" in `replayed`) and the key now has exactly one.
+    """
+    refused = list(refused)
+    reasons = {exto: replayed.get(exto, "not in the log") for exto in refused}
+    not_replayed = [f"{exto} ({reason})" for exto, reason in reasons.items() if reason]
+    without_lead = [exto for exto in refused if leads.get(exto, 0) != 1]
+    problems = []
+    if not_replayed:
+        problems.append(
+            f"{len(not_replayed)} non-2xx answers could not be replayed: {_examples(not_replayed)}"
+        )
+    if without_lead:
+        problems.append(
+            f"{len(without_lead)} keys have no single lead after replay: {_examples(without_lead)}"
+        )
+    return problems
+
+
+def _examples(keys: list[str]) -> str:
+    shown = ", ".join(keys[:EXAMPLES])
+    return shown + (", …" if len(keys) > EXAMPLES else "")
