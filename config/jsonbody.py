@@ -4,7 +4,7 @@
 `RecursionError` (a 500) long before any of our checks sees the data. Everything here runs
 before that: the size (refused unread when the `Content-Length` says so, and measured again
 after reading, because a header is only a claim), a strict UTF-8 decode, and a linear scan
-that measures the nesting outside strings. Ingestion (`leads.params`) and the management API
+that measures the nesting outside strings. Ingestion (`ingest.params`) and the management API
 (`JSONParser` and `exception_handler` below, for DRF) both go through it.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from postbacks.models import InboundPostback
+from ingest.models import InboundPostback
 
 ENDPOINTS = [
     "/postback/lead",
