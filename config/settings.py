@@ -25,6 +25,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Report rollups fold a click only once it is this old, so a row still being inserted by a
 # slower transaction (with a lower id) is never skipped.
+# Where a request goes when even the inbound log cannot take it (ingest.spool); keep it on local disk.
+INGEST_SPOOL_DIR = env.path("INGEST_SPOOL_DIR", default=BASE_DIR / "spool")
+
 ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
 
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
@@ -158,6 +161,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "deliveries"},
     },
     "reports-rollup-refresh": {"task": "reports.rollup_refresh", "schedule": 10.0},
+    "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
 }
 # Publishing to a Redis that is down must not hold a request: the sweep sends the row later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

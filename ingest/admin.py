@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from accounts.permissions import ReadOnlyAdmin
 from ingest.models import InboundPostback
-from ingest.services import ReplayRefused, inbound_replay
+from ingest.services import REPLAYABLE, ReplayRefused, inbound_replay
 from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
 
 
@@ -71,7 +71,7 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
     def shown_body(self, obj: InboundPostback) -> str:
         return display_text(obj.body, obj.params, inbound_privacy(obj))
 
-    @admin.action(description="Replay selected rejected postbacks", permissions=["change"])
+    @admin.action(description="Replay selected rejected or failed requests", permissions=["change"])
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
         for inbound in queryset.select_related("app", "integration"):
             try:
@@ -81,5 +81,5 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
                 continue
             outcome = replay.get_outcome_display().lower()
             detail = f": {replay.reason}" if replay.reason else ""
-            level = messages.ERROR if replay.outcome == InboundPostback.Outcome.REJECTED else messages.SUCCESS
+            level = messages.ERROR if replay.outcome in REPLAYABLE else messages.SUCCESS
             self.message_user(request, f"#{inbound.pk} replayed as #{replay.pk}, {outcome}{detail}", level)

@@ -6,13 +6,21 @@ replay re-runs an `Arrival` made from the log row (`ingest.services.inbound_repl
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
 
 from config.inserts import RowInsert
+from ingest import spool
 from ingest.models import InboundPostback
+from leads import privacy, selectors
+from partners.models import Integration
+
+logger = logging.getLogger(__name__)
 
 MAX_LOGGED_BODY = 10 * 1024
 # Every ingestion request writes one log row: its INSERT is compiled once.
@@ -139,3 +147,116 @@ def inbound_record(
         lead=lead,
         replay_of=replay_of,
     )
+
+
+# --- Failures of ours ----------------------------------------------------------------------------
+#
+# A request that fails for a reason of ours (Redis, a deadlock, a lost connection, a bug) is
+# answered 503 and kept as a "failed" row, replayable like a rejected one. The row is written
+# in its own transaction, after the failed one rolled back; if the database cannot take it
+# either, the request goes to the spool on local disk (`ingest.spool`), loaded into the log
+# by `manage.py ingest_spool_replay` (beat runs it) once the database is back.
+
+FAILED_MESSAGE = (
+    "A temporary failure on our side: please try again in a minute. "
+    "Your request is kept, so nothing is lost (a repeat with the same exto is answered once)."
+)
+RETRY_AFTER_SECONDS = 30
+
+
+def failure_answer() -> JsonResponse:
+    """503 with `Retry-After`, as JSON: never an HTML error page."""
+    response = JsonResponse({"ok": False, "error": FAILED_MESSAGE}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def failure_keep(*, arrival: Arrival, error: BaseException, integration_id: int | None = None) -> None:
+    """Keep a request that failed for a reason of ours: in the log if the database takes it, else spooled.
+
+    Its owner is found by its token, or is `integration_id` for a visit to a tracking link.
+    """
+    logger.error(
+        "Ingestion failed on our side (%s %s): %r", arrival.endpoint, arrival.path, error, exc_info=error
+    )
+    try:
+        owner = owner_of(arrival.params.get("token", ""), integration_id)
+        with transaction.atomic():
+            inbound_log(
+                arrival=privacy.stored_arrival(arrival, owner.ip_privacy),
+                outcome=InboundPostback.Outcome.FAILED,
+                http_status=503,
+                reason=f"Failed on our side ({type(error).__name__}); kept for replay.",
+                organization_id=owner.organization_id,
+                app=owner.app,
+                integration=owner.integration,
+            )
+    except Exception as second:  # noqa: BLE001 - the database is gone too: the disk keeps it
+        logger.error("The inbound log could not keep it either (%r): spooled to disk.", second)
+        reason = f"Failed on our side ({type(error).__name__}); spooled."
+        spool.spool_write(arrival, reason=reason, integration_id=integration_id)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose a logged request is, found by its token: the app's, or an integration's."""
+
+    app: Any = None
+    integration: Any = None
+    ip_privacy: str = privacy.AT_REST
+
+    @property
+    def organization_id(self) -> int | None:
+        found = self.integration or self.app
+        return found.organization_id if found is not None else None
+
+
+def owner_of(token: str, integration_id: int | None = None) -> Owner:
+    """The app or integration a token (or a visit's link) belongs to; else nothing (IPs then hidden)."""
+    if integration_id is not None:
+        integration = Integration.objects.select_related("app").get(pk=integration_id)
+        return Owner(app=integration.app, integration=integration, ip_privacy=integration.ip_privacy)
+    if not token:
+        return Owner()
+    app = selectors.app_for_token(token)
+    if app is not None:
+        return Owner(app=app, ip_privacy=privacy.app_privacy(app.pk))
+    integration = selectors.integration_for_token(token)
+    if integration is not None:
+        return Owner(app=integration.app, integration=integration, ip_privacy=integration.ip_privacy)
+    return Owner()
+
+
+def spool_load(*, limit: int = 1000) -> int:
+    """Move spooled requests into the inbound log as failed rows; answers how many were loaded.
+
+    Each row is inserted with its spool key (unique, conflicts ignored) before its file is
+    deleted, so a load interrupted anywhere keeps every request exactly once.
+    """
+    loaded = 0
+    for path in spool.spooled()[:limit]:
+        record = spool.read(path)
+        arrival = Arrival(**record["arrival"])
+        owner = owner_of(arrival.params.get("token", ""), record.get("integration_id"))
+        params, body = _masked(privacy.stored_arrival(arrival, owner.ip_privacy))
+        row = InboundPostback(
+            organization_id=owner.organization_id,
+            app=owner.app,
+            integration=owner.integration,
+            endpoint=arrival.endpoint,
+            method=arrival.method,
+            path=arrival.path,
+            params=params,
+            body=body,
+            source_ip=arrival.source_ip,
+            user_agent=arrival.user_agent,
+            received_at=datetime.fromisoformat(record["received_at"]),
+            outcome=InboundPostback.Outcome.FAILED,
+            http_status=503,
+            reason=record["reason"][:500],
+            spool_id=record["key"],
+        )
+        InboundPostback.objects.bulk_create([row], ignore_conflicts=True)
+        path.unlink()
+        loaded += 1
+    return loaded

@@ -19,6 +19,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
 
+from ingest.log import Arrival, failure_answer, failure_keep
+from ingest.models import InboundPostback
+from ingest.params import BadParameters, request_params
+
 INGESTION_PATHS = frozenset(
     {
         "/postback/lead",
@@ -30,6 +34,18 @@ INGESTION_PATHS = frozenset(
         "/api/v1/conversions",
     }
 )
+Endpoint = InboundPostback.Endpoint
+ENDPOINTS = {
+    "/postback/lead": Endpoint.LEAD,
+    "/api/site/click.json": Endpoint.LEAD,
+    "/postback/status": Endpoint.STATUS,
+    "/api/site/status.json": Endpoint.STATUS,
+    "/api/v1/conversions": Endpoint.CONVERSION,
+    "/api/v1/clicks": Endpoint.CLICK,
+    "/c/": Endpoint.CLICK,
+    "/api/v1/impressions": Endpoint.IMPRESSION,
+    "/i/": Endpoint.IMPRESSION,
+}
 # Everything under these is ingestion, known or not; `/api/v1/…/` with a slash is the management API.
 INGESTION_PREFIXES = ("/c/", "/i/", "/postback/", "/api/site/")
 
@@ -75,10 +91,25 @@ class IngestionErrorsMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, RequestDataTooBig) and is_ingestion_path(request.path_info):
+        if not is_ingestion_path(request.path_info):
+            return None
+        if isinstance(exception, RequestDataTooBig):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
             return error_response(413, f"The body is too large: send at most {limit} kB.")
-        return None
+        # Any other exception is a failure of ours: the request is kept (log or spool), for replay.
+        failure_keep(arrival=_arrival(request), error=exception)
+        return failure_answer()
+
+
+def _arrival(request: HttpRequest) -> Arrival:
+    """The failed request as the log keeps it; its parameters as far as they can be read."""
+    try:
+        params = request_params(request)
+    except BadParameters:
+        params = {}
+    path = request.path_info
+    endpoint = ENDPOINTS.get(path) or ENDPOINTS.get(path[:3], Endpoint.LEAD)
+    return Arrival.from_request(request, endpoint=endpoint, params=params)
 
 
 class CommonMiddleware(common.CommonMiddleware):

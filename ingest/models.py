@@ -60,6 +60,14 @@ class InboundPostback(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
     )
     replayed_at = models.DateTimeField(null=True, blank=True)
+    spool_id = models.CharField(
+        max_length=32,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Set when the request was kept on disk first (the database was down): its spool key.",
+    )
 
     class Meta:
         db_table = "postbacks_inboundpostback"

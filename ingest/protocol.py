@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from django.db import transaction
 
 from config.money import money_text
+from config.transient import retry_transient
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
 from leads import privacy, screening, selectors
@@ -365,6 +366,7 @@ def _scope_ip_privacy(scope: Scope) -> str:
     return scope.integration.ip_privacy if scope.integration else privacy.app_privacy(scope.app.pk)
 
 
+@retry_transient
 @transaction.atomic
 def lead_apply_postback(
     *, scope: Scope, arrival: Arrival, replay_of: InboundPostback | None = None, actor: Any = None

@@ -12,6 +12,8 @@ from ingest.log import Arrival
 from ingest.models import InboundPostback
 from ingest.protocol import Scope, postback_process
 
+REPLAYABLE = (InboundPostback.Outcome.REJECTED, InboundPostback.Outcome.FAILED)
+
 
 class ReplayRefused(ValueError):
     """This inbound postback cannot be replayed; the message says why."""
@@ -19,20 +21,22 @@ class ReplayRefused(ValueError):
 
 @transaction.atomic
 def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
-    """Run a rejected postback again, as if it arrived now, and log the new outcome.
+    """Run a rejected or failed request again, as if it arrived now, and log the new outcome.
 
     The original is claimed by a conditional UPDATE, so two admins clicking at once replay
-    it once. Raises ReplayRefused for anything but a rejected, not yet replayed postback
-    that matched an app. `actor` is the user who asked, kept on the lead's events.
+    it once. Raises ReplayRefused for anything but a rejected or failed (on our side), not
+    yet replayed request that matched an app. `actor` is the user who asked, kept on the
+    lead's events.
     """
-    if inbound.outcome != InboundPostback.Outcome.REJECTED:
+    if inbound.outcome not in REPLAYABLE:
         raise ReplayRefused(
-            f"Only rejected postbacks can be replayed; this one was {inbound.get_outcome_display().lower()}."
+            "Only rejected or failed requests can be replayed; "
+            f"this one was {inbound.get_outcome_display().lower()}."
         )
     if inbound.app_id is None:
         raise ReplayRefused("This postback matched no app (wrong or missing token): ask for a resend.")
     claimed = InboundPostback.objects.filter(
-        pk=inbound.pk, outcome=InboundPostback.Outcome.REJECTED, replayed_at__isnull=True
+        pk=inbound.pk, outcome__in=REPLAYABLE, replayed_at__isnull=True
     ).update(replayed_at=timezone.now())
     if not claimed:
         raise ReplayRefused("This postback was already replayed: replay its latest replay instead.")

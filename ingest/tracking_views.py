@@ -19,11 +19,12 @@ import base64
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ingest import traffic_api
-from ingest.log import Arrival
+from ingest.log import Arrival, failure_keep
 from ingest.params import BadParameters, request_params
 from leads.clicks import (
     LinkData,
@@ -36,6 +37,7 @@ from leads.clicks import (
     source_refusal,
     tracking_fields,
 )
+from leads.models import Click
 
 # A transparent 1×1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -83,6 +85,29 @@ def _log_refused_visit(
     traffic_api.visit_refused(kind, arrival, link["integration_id"], reason)
 
 
+def _keep_failed_visit(
+    request: HttpRequest,
+    kind: traffic_api.ApiKind,
+    link: LinkData,
+    fields: dict[str, str],
+    others: dict[str, str],
+    error: Exception,
+    *,
+    click: Click | None = None,
+) -> None:
+    """Keep a visit we failed to record as the API request that records it on replay.
+
+    A click keeps the id its redirect carried and its time, so the click recorded later is
+    the one the landing (and any conversion) names.
+    """
+    params = {**others, **{name: value for name, value in fields.items() if value}, "code": link["code"]}
+    params[kind.time_param] = timezone.now().strftime(traffic_api.TIME_FORMAT)
+    if click is not None:
+        params[traffic_api.REPLAYED_CLICK_ID] = click.click_id
+    arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
+    failure_keep(arrival=arrival, error=error, integration_id=link["integration_id"])
+
+
 @require_safe
 def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
     """Record the click, then send the user to the landing with our macros filled."""
@@ -97,7 +122,11 @@ def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
         # The person is not stranded: the landing, but only the inbound log keeps the visit.
         _log_refused_visit(request, traffic_api.CLICK_API, link, fields, others, refusal)
         return landing_redirect(landing_url(link, click_draft(link=link, fields=fields, params=others)))
-    click = click_record(link=link, fields=fields, params=others)
+    try:
+        click = click_record(link=link, fields=fields, params=others)
+    except Exception as error:  # noqa: BLE001 - a failure of ours: the visitor still lands
+        click = click_draft(link=link, fields=fields, params=others)
+        _keep_failed_visit(request, traffic_api.CLICK_API, link, fields, others, error, click=click)
     return landing_redirect(landing_url(link, click))
 
 
@@ -113,7 +142,10 @@ def impression_pixel(request: HttpRequest, code: str) -> HttpResponse:
         if refusal:
             _log_refused_visit(request, traffic_api.IMPRESSION_API, link, fields, others, refusal)
         else:
-            impression_record(link=link, fields=fields, params=others)
+            try:
+                impression_record(link=link, fields=fields, params=others)
+            except Exception as error:  # noqa: BLE001 - a failure of ours: the pixel is still answered
+                _keep_failed_visit(request, traffic_api.IMPRESSION_API, link, fields, others, error)
         response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response

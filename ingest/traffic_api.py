@@ -43,7 +43,10 @@ Outcome = InboundPostback.Outcome
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Parameters that steer the API and are neither stored nor renamed.
-CONTROL_PARAMS = frozenset({"token", "no_redirect"})
+CONTROL_PARAMS = frozenset({"token", "no_redirect", "replayed_click_id"})
+# A `/c/` visit we failed to record is logged with the click id its redirect carried: its
+# replay records the click under that id (only a replay of our own failed row may set it).
+REPLAYED_CLICK_ID = "replayed_click_id"
 API_FIELD_NAMES = TRACKING_PARAM_NAMES | {"referer"}
 FIELD_LENGTHS = {f.name: f.max_length for f in Click._meta.fields if f.max_length}
 ID_RE = re.compile(r"^\d{1,18}$")
@@ -198,8 +201,17 @@ def _accept(
     refusal = source_refusal(link, data.fields)
     if refusal:
         raise Refusal(422, refusal)
+    extra = {}
+    if (
+        replay_of is not None
+        and replay_of.outcome == Outcome.FAILED
+        and arrival.params.get(REPLAYED_CLICK_ID)
+    ):
+        extra["click_id"] = arrival.params[REPLAYED_CLICK_ID]
     with transaction.atomic():
-        record = kind.record(link=link, fields=data.fields, params=data.others, created_at=data.created_at)
+        record = kind.record(
+            link=link, fields=data.fields, params=data.others, created_at=data.created_at, **extra
+        )
         response = kind.answer(arrival.params, link, record)
         inbound = _log(
             arrival,

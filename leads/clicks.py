@@ -298,9 +298,15 @@ def click_draft(
     fields: Mapping[str, str],
     params: Mapping[str, str] | None = None,
     created_at: datetime | None = None,
+    click_id: str | None = None,
 ) -> Click:
-    """The click as it would be recorded, not saved: recorded, screened or only redirected."""
+    """The click as it would be recorded, not saved: recorded, screened or only redirected.
+
+    `click_id` is given only when a visit we failed to record is recorded later (its
+    redirect already carried that id); otherwise the model makes a new one.
+    """
     return Click(
+        **({"click_id": click_id} if click_id else {}),
         **_link_ids(link),
         **_device_values(link, fields),
         landing_id=_landing_id(link, fields.get("landing_id", "")),
@@ -328,9 +334,10 @@ def click_record(
     fields: Mapping[str, str],
     params: Mapping[str, str] | None = None,
     created_at: datetime | None = None,
+    click_id: str | None = None,
 ) -> Click:
     """Screen and record one click with a single INSERT: the link and its rules come from the cache."""
-    click = click_draft(link=link, fields=fields, params=params, created_at=created_at)
+    click = click_draft(link=link, fields=fields, params=params, created_at=created_at, click_id=click_id)
     verdict = screening.screen_click(link["screening"], _click_facts(click))
     if verdict is not None:
         for name, value in verdict.fields().items():

@@ -29,6 +29,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from config.inserts import RowInsert
+from config.transient import retry_transient
 from leads import outbound, privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
@@ -316,6 +317,7 @@ def _created_event(lead: Lead) -> LeadEvent:
     return _event(lead, LeadEvent.Kind.CREATED, ("", "", None, None))
 
 
+@retry_transient
 @transaction.atomic
 def lead_create(
     *,
@@ -354,6 +356,7 @@ def _save(lead: Lead, events: list[LeadEvent], **record: Any) -> bool:
     return True
 
 
+@retry_transient
 @transaction.atomic
 def lead_set_status(*, lead: Lead, status: str, source: str, actor: Any = None) -> bool:
     """Move the lead to `status`; False (and no event) when it already is there."""
@@ -363,6 +366,7 @@ def lead_set_status(*, lead: Lead, status: str, source: str, actor: Any = None) 
     return changed
 
 
+@retry_transient
 @transaction.atomic
 def lead_change_goal(*, lead: Lead, goal: Goal, source: str, actor: Any = None) -> bool:
     """Count the lead for another goal of its offer; its money is recalculated from it."""
@@ -374,6 +378,7 @@ def lead_change_goal(*, lead: Lead, goal: Goal, source: str, actor: Any = None) 
     return changed
 
 
+@retry_transient
 @transaction.atomic
 def lead_set_verdict(*, lead: Lead, verdict: str, source: str, actor: Any = None, note: str = "") -> bool:
     """A manager's override of the screening verdict; False (and no event) when it is already so.

@@ -1,0 +1,13 @@
+"""Periodic work of the ingest app (thin: the work is in ingest.log)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from ingest.log import spool_load
+
+
+@shared_task(name="ingest.spool_replay", ignore_result=True)
+def spool_replay_task() -> int:
+    """Load spooled requests into the inbound log (a no-op while the spool is empty)."""
+    return spool_load()
