@@ -1,8 +1,9 @@
-"""Ingestion endpoints of leads: lead and status postbacks and the conversion API.
+"""Lead and status postbacks and the conversion API.
 
 Thin by design: read the parameters, find what the token reaches, hand over to
-`leads.services.postback_process`, answer its JSON. Requests refused before that
-(unreadable parameters, a wrong token, a wrong method) are logged here.
+`ingest.protocol.postback_process`, answer its JSON. Requests refused before that
+(unreadable parameters, a wrong token, a wrong method) are logged here; a failure of ours
+anywhere is kept and answered 503 by `ingest.middleware`.
 """
 
 from __future__ import annotations

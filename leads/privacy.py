@@ -175,7 +175,7 @@ def with_inbound_privacy(queryset: QuerySet[T]) -> QuerySet[T]:
 
 
 def inbound_privacy(inbound: Any) -> str:
-    """The IP privacy that applies to a logged request (postbacks.models.InboundPostback).
+    """The IP privacy that applies to a logged request (ingest.models.InboundPostback).
 
     Its integration's when the request named one; else its lead's integration's (a conversion
     or a lead postback sent with the app token); else the strictest among its app's
@@ -191,7 +191,7 @@ def inbound_privacy(inbound: Any) -> str:
 
 
 def stored_arrival(arrival: LoggedT, privacy: str) -> LoggedT:
-    """An inbound request (postbacks.services.Arrival) as the inbound log may keep it."""
+    """An inbound request (ingest.log.Arrival) as the inbound log may keep it."""
     if privacy != AT_REST:
         return arrival
     return dataclasses.replace(  # type: ignore[type-var]

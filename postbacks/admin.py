@@ -1,4 +1,4 @@
-"""The postbacks admin: the inbound log (with replay), deliveries (with re-send) and CleverTap."""
+"""The postbacks admin: deliveries (with re-send) and CleverTap destinations."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Management API of the postbacks app: the inbound log (with replay), deliveries (with
-resend) and CleverTap destinations."""
+"""Management API of the postbacks app: deliveries (with re-send) and CleverTap destinations."""
 
 from __future__ import annotations
 
