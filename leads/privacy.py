@@ -25,6 +25,8 @@ from typing import Any, Protocol, TypeVar
 
 from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Value, When
 
+from partners.models import Integration
+
 OFF = "off"
 REPORTS = "reports"
 AT_REST = "at_rest"
@@ -143,8 +145,6 @@ def app_privacy(app_id: int | None) -> str:
     """The strictest IP privacy among an app's integrations: for requests tied to no integration."""
     if app_id is None:
         return OFF
-    from partners.models import Integration
-
     return strictest(
         Integration.objects.filter(app_id=app_id).values_list("ip_privacy", flat=True).distinct()
     )
@@ -158,8 +158,6 @@ def with_inbound_privacy(queryset: QuerySet[T]) -> QuerySet[T]:
     list costs the same number of queries however many rows it shows, and nothing is cached
     that a change of privacy would have to invalidate.
     """
-    from partners.models import Integration
-
     def any_integration(privacy: str) -> Exists:
         return Exists(Integration.objects.filter(app_id=OuterRef("app_id"), ip_privacy=privacy))
 
