@@ -49,6 +49,7 @@ def run() -> int:
     redis_port, web_port = processes.free_ports(2, os.environ.get("CHAOS_PORTS", processes.DEFAULT_PORTS))
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
     log_dir = Path(tempfile.mkdtemp(prefix="partnerdesk-chaos-"))
+    os.environ["INGEST_SPOOL_DIR"] = str(log_dir / "spool")
     supervisor = Supervisor(env=dict(os.environ), log_dir=log_dir)
     problems = None
     try:
@@ -82,10 +83,18 @@ def _run(supervisor: Supervisor, *, redis_port: int, web_port: int, deadline: fl
     print(f"chaos: services up ({_seconds_left(deadline)} s left)", flush=True)
     target = Target(base_url=base_url, token=seed.app_token, flow=seed.link_id, prefix=f"chaos-{seed.run_id}")
     answers, outage = _load_with_faults(supervisor, target, redis_port, deadline - RESERVE_SECONDS)
+    _load_spool()
     problems = _check(answers, target, outage)
     problems += _replay_refused(answers, target, seed.admin_token, deadline - STOP_SECONDS)
     problems += [f"{name} is not running at the end" for name in supervisor.exited()]
     return problems
+
+
+def _load_spool() -> None:
+    """What beat does every minute: requests spooled while the database refused them join the log."""
+    from ingest.log import spool_load
+
+    print(f"chaos: {spool_load()} spooled requests loaded into the inbound log", flush=True)
 
 
 def _database() -> Seed:
