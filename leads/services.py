@@ -38,7 +38,6 @@ from leads.statuses import StatusMatch, UnknownStatus, recognize_status
 from partners.models import App, Goal, Integration, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.models import InboundPostback
 from postbacks.services import Arrival, deliveries_record, inbound_log
-from reports.services import rollup_lead_events
 
 # A lead's creation is one INSERT … ON CONFLICT DO NOTHING: the creation keys' unique
 # constraints decide between racing postbacks, without a savepoint.
@@ -460,7 +459,8 @@ def _record_changes(
 
     It runs inside the transaction that changed the lead, so whatever a change must cause
     (partner and publisher postbacks, status sync, CleverTap: the outbox's deliveries) is
-    written here and commits or rolls back with it.
+    written here and commits or rolls back with it. The report rollups are not written
+    here: `leads.rollups` folds the events later, so no request waits on a rollup row.
     """
     for event in events:
         event.source, event.actor, event.inbound = source, actor, inbound
@@ -468,7 +468,6 @@ def _record_changes(
         insert_event(events[0])
     else:
         LeadEvent.objects.bulk_create(events)
-    rollup_lead_events(lead=lead, events=events)
     deliveries_record(lead=lead, events=events)
 
 

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.rollups import rollup_rebuild
 from leads.services import Terms
 from partners.models import (
     App,
@@ -46,7 +47,6 @@ from partners.services import ParameterRow, channel_get_or_create, integration_c
 from postbacks.deliveries import lead_for_delivery, lead_macro_values
 from postbacks.macros import render
 from postbacks.models import Delivery, DeliveryAttempt, PostbackTemplate
-from reports.services import rollup_rebuild
 
 DEMO_NAME = "Northwind Mobile"
 DEMO_SLUG = "northwind"
