@@ -36,15 +36,18 @@ run: install
 	@echo "  Demo logins:       admin / manager / analyst (admin), publisher1 / publisher2 (portal),"
 	@echo "                     password demo-pass-2026"
 	@echo ""
-	@# Outbound deliveries: a Celery worker with beat when Redis is there, else the embedded
-	@# dispatcher; either stops with the server (Ctrl-C).
+	@# Outbound deliveries and the report rollups' fold: a Celery worker with beat when Redis
+	@# is there, else the embedded dispatcher and a fold every 10 s; they stop with the server.
 	@if [ -n "$$REDIS_URL" ]; then \
 		$(VENV)/bin/celery -A config worker -B -Q deliveries,celery -l info -s $(VENV)/celerybeat-schedule & \
+		workers=$$!; \
 	else \
 		$(PY) manage.py deliveries_dispatch & \
+		workers=$$!; \
+		$(PY) manage.py rollup_refresh --every 10 & \
+		workers="$$workers $$!"; \
 	fi; \
-	worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$workers 2>/dev/null; wait $$workers 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

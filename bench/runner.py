@@ -136,11 +136,10 @@ def _prepare() -> Fixture:
 
 def _measured_in_process() -> list[str]:
     """The sections measured without wrk: outbound dispatch, then reports at scale (last)."""
-    from bench import dispatch
-    from reports import benchmark as reports_benchmark
+    from bench import dispatch, reports
 
     lines: list[str] = []
-    for name, measure in (("dispatch", dispatch.run), ("reports", reports_benchmark.run)):
+    for name, measure in (("dispatch", dispatch.run), ("reports", reports.run)):
         print(f"bench: {name}…", flush=True)
         lines += measure(os.environ["DATABASE_URL"]) if name == "reports" else measure()
     return lines

@@ -23,11 +23,12 @@ SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me-in-pr
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Report rollups fold a click only once it is this old, so a row still being inserted by a
-# slower transaction (with a lower id) is never skipped.
 # Where a request goes when even the inbound log cannot take it (ingest.spool); keep it on local disk.
 INGEST_SPOOL_DIR = env.path("INGEST_SPOOL_DIR", default=BASE_DIR / "spool")
 
+# Report rollups fold a click or an impression only once it is this old, so a row still being
+# inserted by a slower transaction (with a lower id) is never skipped. Lead events need no
+# wait: each is folded once, whenever its transaction commits.
 ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
 
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
@@ -153,14 +154,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # Beat (`celery -A config beat`, or `worker -B`): the outbox sweep picks up retries and rows
-# the broker lost; the rollup refresh folds new clicks and impressions into the reports.
+# the broker lost; the rollup refresh folds new clicks, impressions and lead events into the
+# reports (the one writer of the rollups).
 CELERY_BEAT_SCHEDULE = {
     "postbacks-deliveries-sweep": {
         "task": "postbacks.tasks.sweep",
         "schedule": 10.0,
         "options": {"queue": "deliveries"},
     },
-    "reports-rollup-refresh": {"task": "reports.rollup_refresh", "schedule": 10.0},
+    "leads-rollup-refresh": {"task": "leads.rollup_refresh", "schedule": 10.0},
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
 }
 # Publishing to a Redis that is down must not hold a request: the sweep sends the row later.

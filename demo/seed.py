@@ -27,6 +27,7 @@ from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from leads.outbound import lead_for_delivery, lead_macro_values
+from leads.rollups import rollup_rebuild
 from leads.services import Terms
 from partners.macros import render
 from partners.models import (
@@ -47,7 +48,6 @@ from partners.models import (
 )
 from partners.services import ParameterRow, channel_get_or_create, integration_connect, tracking_link_create
 from postbacks.models import Delivery, DeliveryAttempt
-from reports.services import rollup_rebuild
 
 DEMO_NAME = "Northwind Mobile"
 DEMO_SLUG = "northwind"

@@ -285,7 +285,8 @@ def _existing_lead(target: Target) -> Lead | None:
     """The one lead a status postback's key names; refused when the key names several."""
     if target.click is None and not target.exto:
         _refuse(422, "A status postback by flow or code needs exto (your lead id): send exto.")
-    leads = list(selectors.leads_by_key(click=target.click, link_id=target.link_id, exto=target.exto)[:2])
+    found = selectors.leads_by_key(click=target.click, link_id=target.link_id, exto=target.exto)[:2]
+    leads = [selectors.with_current_goal(lead) for lead in found]
     if len(leads) > 1:
         if target.click is not None:
             _refuse(422, "several leads on this click: send exto.")
@@ -315,15 +316,17 @@ def _status_postback(scope: Scope, params: dict[str, str]) -> Applied:
     """`/postback/status`: change the lead's status; `stn` or `auto=1` may create it."""
     match = _status(params, required=True)
     money = _money(params)
-    target, lead = _status_target(scope, params)
-    if lead is not None:
-        goal = _goal(params, target)
-        return _update(lead, goal=goal, money=money, status=match.status)
-    if match.by_stn:
-        return _create(scope, target, params, status=LeadStatus.NEW, money=money, update_status=match.status)
-    if params.get("auto") == "1" and not selectors.click_has_leads(target.click):
-        return _create(scope, target, params, status=match.status, money=money, update_status=match.status)
-    _refuse(404, "Lead not found: create it first, or send stn=<your new status> or auto=1 to create it.")
+    status, (target, lead) = match.status, _status_target(scope, params)
+    if lead is None and match.by_stn:
+        return _create(scope, target, params, status=LeadStatus.NEW, money=money, update_status=status)
+    if lead is None and params.get("auto") == "1":
+        if not selectors.click_has_leads(target.click):
+            return _create(scope, target, params, status=status, money=money, update_status=status)
+        # A creation postback committed its lead since the lookup above: the status is for it.
+        lead = _existing_lead(target)
+    if lead is None:
+        _refuse(404, "Lead not found: create it first, or send stn=<your new status> or auto=1 to create it.")
+    return _update(lead, goal=_goal(params, target), money=money, status=status)
 
 
 def _conversion(scope: Scope, params: dict[str, str]) -> Applied:

@@ -214,7 +214,14 @@ class Lead(ScreenedFields):
 
 
 class LeadEvent(models.Model):
-    """One change of a lead's status, goal or money: who or what, from, to, when."""
+    """One change of a lead's status, goal or money: who or what, from, to, when.
+
+    Events are also the feed of the report rollups: `leads.rollups` adds each event's move
+    (from its `from_*` to its `to_*` status and money) to the lead's rollup rows and stamps
+    `folded_at` in the same transaction, so every event counts exactly once, whatever order
+    the transactions that wrote them committed in. The request that changes a lead only
+    inserts the event (`folded_at` NULL); it never writes a rollup row.
+    """
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
@@ -256,9 +263,18 @@ class LeadEvent(models.Model):
     to_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    folded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the report rollups counted this event; empty until then."
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # The fold's work list: only the few events not yet counted, so it stays small.
+            models.Index(
+                fields=["id"], condition=models.Q(folded_at__isnull=True), name="leadevent_unfolded"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of lead {self.lead_id}"

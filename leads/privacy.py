@@ -158,6 +158,7 @@ def with_inbound_privacy(queryset: QuerySet[T]) -> QuerySet[T]:
     list costs the same number of queries however many rows it shows, and nothing is cached
     that a change of privacy would have to invalidate.
     """
+
     def any_integration(privacy: str) -> Exists:
         return Exists(Integration.objects.filter(app_id=OuterRef("app_id"), ip_privacy=privacy))
 

@@ -85,8 +85,24 @@ def _with_cached_offer(click: Click) -> Click:
 
 
 def leads_for_change() -> QuerySet[Lead]:
-    """Leads with what a change reads (goal, click), each locked until the transaction ends."""
+    """Leads with what a change reads (goal, click), each locked until the transaction ends.
+
+    Pass what it finds through `with_current_goal`: a lead locked after waiting for a
+    concurrent goal change comes with the new `goal_id` and no goal.
+    """
     return Lead.objects.select_related("goal", "click").select_for_update(of=("self",))
+
+
+def with_current_goal(lead: Lead) -> Lead:
+    """The locked lead with the goal its `goal_id` names (read again only when the join lost it).
+
+    PostgreSQL rechecks a row it waited for with only the locked table re-read: when the lead's
+    goal changed meanwhile, the outer-joined goal row of the old `goal_id` no longer matches,
+    so the lead arrives with a new `goal_id` and no goal.
+    """
+    if lead.goal_id is not None and lead.goal is None:
+        lead.goal = Goal.objects.get(pk=lead.goal_id)
+    return lead
 
 
 def leads_by_click_id(*, app_id: int, integration_id: int | None, click_id: str, exto: str) -> list[Lead]:
@@ -99,7 +115,7 @@ def leads_by_click_id(*, app_id: int, integration_id: int | None, click_id: str,
     leads = leads.filter(click__click_id=click_id, click__integration__app_id=app_id)
     if integration_id is not None:
         leads = leads.filter(click__integration_id=integration_id)
-    found = list((leads.filter(exto=exto) if exto else leads)[:2])
+    found = [with_current_goal(lead) for lead in (leads.filter(exto=exto) if exto else leads)[:2]]
     for lead in found:
         _with_cached_offer(lead.click)
     return found
@@ -250,8 +266,8 @@ def lead_by_creation_key(*, click: Click | None, link_id: int, exto: str) -> Lea
     """The lead that holds the unique key a creation collided with, locked for the change."""
     leads = leads_for_change()
     if click is not None:
-        return leads.get(click=click, exto=exto)
-    return leads.get(link_id=link_id, exto=exto, click__isnull=True)
+        return with_current_goal(leads.get(click=click, exto=exto))
+    return with_current_goal(leads.get(link_id=link_id, exto=exto, click__isnull=True))
 
 
 def clicks_for(organization: Organization | None) -> QuerySet[Click]:

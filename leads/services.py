@@ -252,7 +252,8 @@ def _record_changes(
 
     It runs inside the transaction that changed the lead, so whatever a change must cause
     (partner and publisher postbacks, status sync, CleverTap: the outbox's deliveries) is
-    written here and commits or rolls back with it.
+    written here and commits or rolls back with it. The report rollups are not written
+    here: `leads.rollups` folds the events later, so no request waits on a rollup row.
     """
     for event in events:
         event.source, event.actor, event.inbound = source, actor, inbound
@@ -345,7 +346,7 @@ def lead_create(
 
 
 def _locked(lead: Lead) -> Lead:
-    return selectors.leads_for_change().get(pk=lead.pk)
+    return selectors.with_current_goal(selectors.leads_for_change().get(pk=lead.pk))
 
 
 def _save(lead: Lead, events: list[LeadEvent], **record: Any) -> bool:

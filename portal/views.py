@@ -37,8 +37,7 @@ from portal.forms import (
 from portal.models import PublisherSignup
 from postbacks import services as postback_services
 from reports import exports
-from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_behind
-from reports.services import rollup_refresh
+from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
 
 TABS = (
     ("dashboard", "Dashboard"),
@@ -49,12 +48,6 @@ TABS = (
     ("postback", "Postback"),
 )
 LOG_PAGE_SIZE = 50
-
-
-def _fresh_rollups() -> None:
-    """Fold clicks and impressions that arrived since the last refresh, before numbers are shown."""
-    if rollups_behind():
-        rollup_refresh()
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -117,7 +110,6 @@ class DashboardView(PublisherPage):
     tab = "dashboard"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        _fresh_rollups()
         form = _period_form(self)
         (start, end), offer_id = form.range, form.offer_id
         scope = {"partner_id": self.partner.pk, "start": start, "end": end, "offer_id": offer_id}
@@ -136,6 +128,7 @@ class DashboardView(PublisherPage):
             start=start,
             end=end,
             totals=report_totals(**scope),
+            as_of=rollups_as_of(),
             chart=chart,
             top=campaigns[:5],
             **kwargs,
@@ -194,7 +187,6 @@ class ReportView(PublisherPage):
     tab = "report"
 
     def report(self) -> tuple[ReportForm, list]:
-        _fresh_rollups()
         form = _period_form(self, ReportForm)
         start, end = form.range
         rows = report_rows(
@@ -223,6 +215,7 @@ class ReportView(PublisherPage):
             lines=list(lines),
             totals=totals,
             total_line=next(exports.report_table([totals], "")[1])[1:],
+            as_of=rollups_as_of(),
             chart=chart,
             query=self.request.GET.urlencode(),
             **kwargs,

@@ -1,8 +1,9 @@
 """Reports: rollups kept current as data arrives.
 
-Clicks and impressions are folded in by `reports.services.rollup_refresh` (the click
-redirect writes one row and nothing else); leads are added and moved between counters by
-the lead services, inside the transaction that changes the lead. Reports read rollups only.
+One job writes them: `leads.rollups.rollup_refresh` folds new clicks and impressions and
+the lead events (each lead change is one event) in, a few seconds after they arrive. The
+click redirect and the lead postbacks write their own rows and never a rollup row, so they
+never wait on one. Reports read rollups only.
 
 Key columns are never NULL (a missing landing is 0, a missing country ''), so one unique
 constraint per table is the upsert target of `INSERT … ON CONFLICT … DO UPDATE`.
@@ -137,11 +138,12 @@ KEY_FIELDS_SUB: tuple[str, ...] = ("organization_id", "day", "partner_id", "offe
 
 
 class Watermark(models.Model):
-    """How far a raw table has been folded into the rollups (by id).
+    """How far a raw table has been folded into the rollups (by id), and when.
 
     `refresh` locks the row, so two refreshes never fold the same ids. Ids are folded only
     once they were seen as the newest id a moment ago (`pending_id`, `pending_at`): an insert
-    that took an id but had not committed yet has committed by then.
+    that took an id but had not committed yet has committed by then. Every fold saves the
+    row, so `updated_at` is when the figures were last brought up to date ("as of").
     """
 
     class Source(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Reads of reports: rows grouped by one dimension, from the rollups (and, to check them, from raw tables).
+"""Reads of reports: rows grouped by one dimension, from the rollups only.
 
 Every function takes the partner (publisher) it reports on; the portal passes the logged-in
 publisher's partner, so no row of another partner can be summed in.
@@ -8,25 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    BigIntegerField,
-    Count,
-    Exists,
-    F,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import F, Min, QuerySet, Sum
 
-from leads.models import Click, Impression, Lead, LeadStatus
 from partners.models import Landing, Offer
 from reports.models import COUNTER_FIELDS, DailyStat, SubStat, Watermark
 
@@ -156,114 +143,12 @@ def label_rows(rows: list[ReportRow], grouping: str) -> list[ReportRow]:
     return rows
 
 
-def rollups_behind() -> bool:
-    """Whether clicks or impressions exist past the folded watermark (two index lookups and one read)."""
-    folded = dict(Watermark.objects.values_list("source", "folded_id"))
-    newest_click = Click.objects.aggregate(m=Max("id"))["m"] or 0
-    newest_impression = Impression.objects.aggregate(m=Max("id"))["m"] or 0
-    return newest_click > folded.get("clicks", 0) or newest_impression > folded.get("impressions", 0)
+def rollups_as_of() -> datetime | None:
+    """When the rollups were last brought up to date (the fold's last run); None before the first.
 
-
-# --- The same reports straight from the raw tables (tests and the benchmark compare) ----------
-
-
-def _int(expression: Any) -> Coalesce:
-    return Coalesce(expression, Value(0), output_field=BigIntegerField())
-
-
-def _traffic_dim(grouping: str, *, impressions: bool) -> Any:
-    if grouping == "date":
-        return TruncDate("created_at")
-    if grouping == "landing":
-        return Value(0, output_field=BigIntegerField()) if impressions else _int(F("landing_id"))
-    names = {"campaign": "offer_id", "geo": "country", "device": "device_type", "os": "os"}
-    return F(names.get(grouping, grouping))
-
-
-def _lead_dim(grouping: str) -> Any:
-    if grouping == "date":
-        return TruncDate("created_at")
-    if grouping == "campaign":
-        return F("offer_id")
-    if grouping == "landing":
-        return _int(Coalesce("click__landing_id", "link__landing_id"))
-    names = {"geo": "country", "device": "device_type", "os": "os"}
-    return Coalesce(f"click__{names.get(grouping, grouping)}", Value(""))
-
-
-def _raw_filter(
-    queryset: QuerySet, partner_id: int, start: date, end: date, offer_id: int | None
-) -> QuerySet:
-    # A range on created_at itself (UTC days), so the raw tables' time indexes can serve it.
-    since = datetime.combine(start, time.min, tzinfo=UTC)
-    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    queryset = queryset.filter(partner_id=partner_id, created_at__gte=since, created_at__lt=until)
-    return queryset.filter(offer_id=offer_id) if offer_id else queryset
-
-
-def _first_of_day() -> Q:
-    """A unique click: no IP, or no earlier click on its link from its IP the same UTC day."""
-    earlier = Click.objects.filter(
-        link_id=OuterRef("link_id"),
-        ip=OuterRef("ip"),
-        created_at__date=OuterRef("k_day"),
-        id__lt=OuterRef("id"),
-    )
-    return Q(ip="") | ~Q(Exists(earlier))
-
-
-def _raw_parts(
-    partner_id: int, start: date, end: date, grouping: str, offer_id: int | None, *, unique: bool
-) -> list[Iterable[dict[str, Any]]]:
-    clicks = _raw_filter(Click.objects, partner_id, start, end, offer_id).annotate(
-        k_day=TruncDate("created_at"), dim=_traffic_dim(grouping, impressions=False)
-    )
-    click_counts: dict[str, Any] = {"clicks": Count("id")}
-    if unique:
-        click_counts["unique_clicks"] = Count("id", filter=_first_of_day())
-    impressions = _raw_filter(Impression.objects, partner_id, start, end, offer_id).annotate(
-        dim=_traffic_dim(grouping, impressions=True)
-    )
-    leads = _raw_filter(Lead.objects, partner_id, start, end, offer_id).annotate(dim=_lead_dim(grouping))
-    return [
-        clicks.values("dim").annotate(**click_counts).order_by(),
-        impressions.values("dim").annotate(impressions=Count("id")).order_by(),
-        leads.values("dim").annotate(**_raw_lead_counters()).order_by(),
-    ]
-
-
-def _raw_lead_counters() -> dict[str, Any]:
-    approved = Q(status=LeadStatus.APPROVED)
-    pending = Q(status__in=[LeadStatus.NEW, LeadStatus.PROCESSING, LeadStatus.HOLD])
-    return {
-        "leads_total": Count("id"),
-        "leads_approved": Count("id", filter=approved),
-        "leads_pending": Count("id", filter=pending),
-        "leads_rejected": Count("id", filter=Q(status__in=[LeadStatus.CANCELLED, LeadStatus.TRASH])),
-        "payout_approved": Sum("payout", filter=approved),
-        "payout_pending": Sum("payout", filter=pending),
-        "revenue_approved": Sum("revenue", filter=approved),
-        "revenue_pending": Sum("revenue", filter=pending),
-    }
-
-
-def raw_report_rows(
-    *,
-    partner_id: int,
-    start: date,
-    end: date,
-    grouping: str,
-    offer_id: int | None = None,
-    unique: bool = True,
-) -> list[ReportRow]:
-    """What `report_rows` answers, counted over the raw clicks, impressions and leads."""
-    merged: dict[Any, dict[str, Any]] = {}
-    for part in _raw_parts(partner_id, start, end, grouping, offer_id, unique=unique):
-        for row in part:
-            counters = merged.setdefault(str(row.pop("dim")), {})
-            counters.update({k: v or 0 for k, v in row.items()})
-    rows = [ReportRow(key=key, counters=counters) for key, counters in sorted(merged.items())]
-    return rows
+    Pages show it as "figures as of": they read the rollups as they are and never fold.
+    """
+    return Watermark.objects.aggregate(as_of=Min("updated_at"))["as_of"]
 
 
 def earnings_by_partner(*, partner_ids: Iterable[int]) -> dict[int, Decimal]:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from leads.rollups import rollup_rebuild
 from portal.models import Payout
 from portal.services import payment_method_set
-from reports.services import rollup_rebuild
 from tests.reports.builders import PASSWORD, make_traffic, make_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,9 +9,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from accounts.models import Role
+from leads.rollups import rollup_rebuild
 from partners.models import Creative
 from portal.models import PaymentMethod, Payout
-from reports.services import rollup_rebuild
 from tests.factories import MembershipFactory
 from tests.reports.builders import make_traffic, make_world
 

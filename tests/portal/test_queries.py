@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from leads.rollups import rollup_refresh
 from portal.models import OfferAccessRequest, Payout, PublisherSignup
-from reports.services import rollup_refresh
 from tests.reports.builders import make_clicks, make_leads, make_publisher
 
 pytestmark = pytest.mark.django_db

@@ -1,25 +1,29 @@
-"""Report numbers from the rollups equal direct counts over the raw tables, whichever way they are built."""
+"""Report numbers from the rollups equal direct counts over the raw tables, whichever way they are built.
+
+Leads reach the rollups only through the fold: a lead service writes its lead and event, and
+`rollup_refresh` counts the event later, once.
+"""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.models import Lead, LeadStatus
+from bench.raw_reports import raw_report_rows
+from leads.models import Lead, LeadEvent, LeadStatus
+from leads.rollups import rollup_rebuild, rollup_refresh
+from leads.services import lead_change_goal, lead_create, lead_set_status
 from reports.models import COUNTER_FIELDS, DailyStat, SubStat
-from reports.selectors import GROUPINGS, raw_report_rows, report_rows, report_totals
-from reports.services import (
-    rollup_lead_change,
-    rollup_lead_created,
-    rollup_lead_events,
-    rollup_rebuild,
-    rollup_refresh,
-)
-from tests.reports.builders import make_clicks, make_impressions, make_leads, make_traffic, make_world
+from reports.selectors import GROUPINGS, report_rows, report_totals
+from tests.factories import GoalFactory
+from tests.reports.builders import make_clicks, make_impressions, make_traffic, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -75,34 +79,38 @@ def test_a_campaign_filter_counts_only_that_campaign(world):
     assert sum(r.clicks for r in rolled) == sum(1 for c in world.a.clicks if c.offer_id == offer.pk)
 
 
-def test_incremental_refresh_and_lead_hooks_build_the_same_rollups_as_a_rebuild():
+def _leads_through_the_services(world, count: int) -> list[Lead]:
+    """Leads created, moved and re-goaled by the lead services, as postbacks and managers do."""
+    link = world.a.links[0]
+    clicks = [click for click in world.a.clicks if click.link_id == link.pk][:count]
+    statuses = [LeadStatus.NEW, LeadStatus.APPROVED, LeadStatus.HOLD, LeadStatus.TRASH]
+    leads = [
+        lead_create(app=link.offer.app, link=link, click=click, status=statuses[n % 4])[0]
+        for n, click in enumerate(clicks)
+    ]
+    purchase = GoalFactory(offer=link.offer, code="purchase", payout=Decimal("9"), revenue=Decimal("12"))
+    lead_set_status(lead=leads[0], status=LeadStatus.APPROVED, source=LeadEvent.Source.ADMIN)
+    lead_change_goal(lead=leads[0], goal=purchase, source=LeadEvent.Source.ADMIN)
+    lead_change_goal(lead=leads[2], goal=purchase, source=LeadEvent.Source.ADMIN)
+    lead_set_status(lead=leads[1], status=LeadStatus.CANCELLED, source=LeadEvent.Source.ADMIN)
+    return leads
+
+
+def test_incremental_folds_of_traffic_and_lead_events_build_the_same_rollups_as_a_rebuild():
     world = make_world()
     make_clicks(world.a, 60, seed=1)
     make_impressions(world.a, 50, seed=2)
     assert rollup_refresh(settle_seconds=0) > 0
     make_clicks(world.b, 40, seed=3)
-    first = make_clicks(world.a, 30, seed=4)
-    world.a.clicks = first
+    world.a.clicks = make_clicks(world.a, 30, seed=4)
     rollup_refresh(settle_seconds=0)
-    leads = make_leads(world, world.a, 12, seed=5)
-    for lead in leads:
-        rollup_lead_created(lead=Lead.objects.select_related("click", "link").get(pk=lead.pk))
-    moved = Lead.objects.select_related("click", "link").get(pk=leads[0].pk)
-    before = (moved.status, moved.payout, moved.revenue)
-    Lead.objects.filter(pk=moved.pk).update(status=LeadStatus.APPROVED, payout=Decimal("7.77"))
-    moved.refresh_from_db()
-    rollup_lead_change(
-        lead=moved,
-        from_status=before[0],
-        to_status=moved.status,
-        from_payout=before[1],
-        to_payout=moved.payout,
-        from_revenue=before[2],
-        to_revenue=moved.revenue,
-    )
+    _leads_through_the_services(world, 12)
+    rollup_refresh(settle_seconds=0)
+
     incremental = _rollup_snapshot()
     rollup_rebuild()
     assert _rollup_snapshot() == incremental
+    assert sum(DailyStat.objects.values_list("leads_total", flat=True)) == Lead.objects.count() == 12
 
 
 def test_refreshing_twice_folds_nothing_twice(world):
@@ -120,26 +128,72 @@ def test_ids_are_folded_only_after_they_settled(world):
     assert report_totals(partner_id=world.a.partner.pk, start=start, end=end).clicks == 0
 
 
-def test_lead_events_follow_a_status_change_from_pending_to_approved(world):
+def _new_lead(world) -> Lead:
+    return Lead.objects.filter(partner=world.a.partner, status=LeadStatus.NEW, click__isnull=False).first()
+
+
+def test_a_status_change_counts_in_the_reports_at_the_next_fold_and_only_once(world):
     rollup_rebuild()
-    lead = (
-        Lead.objects.select_related("click", "link")
-        .filter(partner=world.a.partner, status=LeadStatus.NEW)
-        .first()
-    )
+    lead = _new_lead(world)
     start, end = _period()
     before = report_totals(partner_id=world.a.partner.pk, start=start, end=end)
 
-    class Event:
-        kind, from_status, from_payout, from_revenue = "status", lead.status, lead.payout, lead.revenue
-
-    lead.status = LeadStatus.APPROVED
-    rollup_lead_events(lead=lead, events=[Event()])
+    lead_set_status(lead=lead, status=LeadStatus.APPROVED, source=LeadEvent.Source.ADMIN)
+    unfolded = report_totals(partner_id=world.a.partner.pk, start=start, end=end)
+    rollup_refresh(settle_seconds=0)
+    rollup_refresh(settle_seconds=0)
     after = report_totals(partner_id=world.a.partner.pk, start=start, end=end)
+
+    assert unfolded.counters == before.counters
     assert after.leads_approved == before.leads_approved + 1
     assert after.leads_pending == before.leads_pending - 1
     assert after.payout_approved == before.payout_approved + lead.payout
     assert after.leads_total == before.leads_total
+    assert not LeadEvent.objects.filter(folded_at__isnull=True).exists()
+
+
+def test_a_lead_change_writes_no_rollup_row(world):
+    rollup_rebuild()
+    lead = _new_lead(world)
+
+    with CaptureQueriesContext(connection) as queries:
+        lead_set_status(lead=lead, status=LeadStatus.APPROVED, source=LeadEvent.Source.ADMIN)
+
+    assert [q["sql"] for q in queries if "reports_" in q["sql"]] == []
+
+
+def test_a_rebuild_counts_unfolded_events_once_through_their_leads(world):
+    rollup_rebuild()
+    lead_set_status(lead=_new_lead(world), status=LeadStatus.APPROVED, source=LeadEvent.Source.ADMIN)
+    rollup_rebuild()
+    rebuilt = _rollup_snapshot()
+
+    assert rollup_refresh(settle_seconds=0) == 0
+    assert _rollup_snapshot() == rebuilt
+
+
+def test_the_refresh_command_folds_waiting_lead_events(world):
+    rollup_rebuild()
+    lead_set_status(lead=_new_lead(world), status=LeadStatus.APPROVED, source=LeadEvent.Source.ADMIN)
+    out = io.StringIO()
+
+    call_command("rollup_refresh", "--now", stdout=out)
+
+    assert out.getvalue().strip() == "Folded 1 new rows into the rollups."
+
+
+def test_the_refresh_command_keeps_folding_until_stopped(world, monkeypatch):
+    def stop(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("leads.management.commands.rollup_refresh.time.sleep", stop)
+    out = io.StringIO()
+
+    call_command("rollup_refresh", "--every", "10", "--now", stdout=out)
+
+    assert out.getvalue().splitlines()[-1] == "Rollup folding stopped."
+    start, end = _period()
+    assert report_totals(partner_id=world.a.partner.pk, start=start, end=end).clicks == len(world.a.clicks)
 
 
 def test_the_report_query_count_does_not_grow_with_rows(world, django_assert_num_queries):

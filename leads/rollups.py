@@ -1,22 +1,25 @@
-"""Writes of the rollups: folding clicks and impressions in, and following every lead change.
+"""The one writer of the report rollups: folding clicks, impressions and lead events in.
 
-- `rollup_refresh()` folds new clicks and impressions (by id, past a watermark) into the
-  rollups. It locks the watermark rows, so it is safe to run from beat, a command and a page
-  at once, and running it twice folds nothing twice.
-- `rollup_lead_created(lead=…)` and `rollup_lead_change(lead=…, from_…=…, to_…=…)` move a
-  lead's counters; the lead services call them inside the transaction that changes the lead.
+- `rollup_refresh()` folds new clicks and impressions (by id, past a watermark that waits for
+  ids to settle) and every lead event not folded yet. Beat runs it every 10 s, `make run`'s
+  `manage.py rollup_refresh --every 10` without Celery. It locks the watermark rows, so
+  refreshes run one at a time and running it twice folds nothing twice.
 - `rollup_rebuild()` recomputes everything from the raw tables.
 
+Lead changes never write a rollup row: they insert a `LeadEvent` (from and to status and
+money) and the fold adds each event's move to its lead's rows, stamping the event folded in
+the same transaction. An event is claimed by its marker, not by its id, so a transaction
+that commits after a higher id was folded is still counted, once.
+
 The upserts are `INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`, which
-PostgreSQL and SQLite both speak, built around SELECTs the ORM compiles for the backend.
+PostgreSQL and SQLite both speak, built around SELECTs the ORM compiles for the backend, and
+they go in in key order, so two writers would lock rollup rows in one order, never in a cycle.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +29,7 @@ from django.db.models import BigIntegerField, Count, F, Max, Min, Q, QuerySet, S
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from leads.models import Click, Impression, Lead, LeadStatus
+from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
 from reports.models import (
     KEY_FIELDS_DAILY,
     KEY_FIELDS_SUB,
@@ -40,6 +43,8 @@ PENDING_STATUSES = frozenset({LeadStatus.NEW, LeadStatus.PROCESSING, LeadStatus.
 REJECTED_STATUSES = frozenset({LeadStatus.CANCELLED, LeadStatus.TRASH})
 SUB_SLOTS = (1, 2, 3, 4, 5)
 FOLD_BATCH = 500_000
+# Events are claimed as lists of ids, bound as parameters: SQLite takes at most 999 at once.
+EVENT_BATCH = 500
 DEFAULT_SETTLE_SECONDS = 2.0
 ZERO = Decimal("0")
 
@@ -64,29 +69,14 @@ def _upsert_select(model: type, keys: Sequence[str], queryset: QuerySet, aliases
     """Add the grouped rows of `queryset` (its columns named by `aliases`, keys then counters)."""
     inner, params = queryset.query.sql_with_params()
     outer = ", ".join(f"s.{_column(a)}" for a in aliases)
-    # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON clause.
-    source = f"SELECT {outer} FROM ({inner}) s WHERE 1 = 1"
+    order = ", ".join(f"s.{_column(a)}" for a in aliases[: len(keys)])
+    # `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON clause; rows go in
+    # in key order, so the rollup rows are locked in one order by whoever writes them.
+    source = f"SELECT {outer} FROM ({inner}) s WHERE 1 = 1 ORDER BY {order}"
     counters = aliases[len(keys) :]
     sql = _upsert_sql(model, keys, [c.removeprefix("c_") for c in counters], source)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-
-
-def _values_upsert(
-    model: type, keys: Sequence[str], rows: Sequence[tuple[Sequence[Any], Mapping]]
-) -> tuple[str, list[Any]]:
-    """The upsert adding counters to keyed rows given as values: [(key values, {counter: delta})]."""
-    counters = tuple(sorted({name for _, deltas in rows for name in deltas}))
-    params = [v for key, deltas in rows for v in (*key, *(deltas.get(c, 0) for c in counters))]
-    return _values_upsert_sql(model, tuple(keys), counters, len(rows)), params
-
-
-@functools.lru_cache(maxsize=512)
-def _values_upsert_sql(model: type, keys: tuple[str, ...], counters: tuple[str, ...], rows: int) -> str:
-    # Lead changes send the same few shapes over and over: each is built once.
-    placeholders = ", ".join(["%s"] * (len(keys) + len(counters)))
-    source = "VALUES " + ", ".join(f"({placeholders})" for _ in range(rows))
-    return _upsert_sql(model, keys, counters, source)
 
 
 # --- Clicks and impressions ------------------------------------------------------------------
@@ -190,198 +180,122 @@ def _refresh_source(source: str, settle: float, *, batch: int = FOLD_BATCH) -> i
     return moved
 
 
-@transaction.atomic
-def rollup_refresh(*, settle_seconds: float | None = None) -> int:
-    """Fold new clicks and impressions into the rollups; how many ids were folded.
+# --- Leads ------------------------------------------------------------------------------------
 
-    An id is folded once it has been the newest id for `settle_seconds` (default 2, setting
-    `ROLLUP_SETTLE_SECONDS`), so an insert still in flight when its id was drawn is never
-    skipped. `settle_seconds=0` folds up to the newest id now (tests, rebuilds).
+_DAILY_ALIASES = ("k_org", "k_day", "k_partner", "k_offer", "k_landing", "k_country", "k_device", "k_os")
+_SUB_ALIASES = ("k_org", "k_day", "k_partner", "k_offer", "k_slot", "k_value")
+
+
+def _lead_key(prefix: str) -> dict[str, Any]:
+    """Where a lead counts (reached through `prefix`): its day, and its click's dimensions or empty ones.
+
+    None of these ever changes for a lead, so each of its events counts where the lead does.
     """
-    settle = _settle_seconds(settle_seconds)
-    return sum(_refresh_source(source, settle) for source in SOURCES)
+    return {
+        "k_org": F(f"{prefix}organization_id"),
+        "k_day": TruncDate(f"{prefix}created_at"),
+        "k_partner": F(f"{prefix}partner_id"),
+        "k_offer": F(f"{prefix}offer_id"),
+        "k_landing": _int(Coalesce(f"{prefix}click__landing_id", f"{prefix}link__landing_id")),
+        "k_country": Coalesce(f"{prefix}click__country", Value("")),
+        "k_device": Coalesce(f"{prefix}click__device_type", Value("")),
+        "k_os": Coalesce(f"{prefix}click__os", Value("")),
+    }
 
 
-# --- Leads -----------------------------------------------------------------------------------
-
-
-def lead_counters(*, status: str, payout: Decimal | None, revenue: Decimal | None) -> dict[str, Any]:
-    """What one lead in this status with this money adds to a rollup row."""
-    payout, revenue = payout or ZERO, revenue or ZERO
-    counters: dict[str, Any] = {"leads_total": 1}
-    if status == LeadStatus.APPROVED:
-        counters.update(leads_approved=1, payout_approved=payout, revenue_approved=revenue)
-    elif status in PENDING_STATUSES:
-        counters.update(leads_pending=1, payout_pending=payout, revenue_pending=revenue)
-    elif status in REJECTED_STATUSES:
-        counters["leads_rejected"] = 1
-    return counters
-
-
-def _difference(after: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
-    names = set(after) | set(before)
-    deltas = {name: after.get(name, 0) - before.get(name, 0) for name in names}
-    return {name: delta for name, delta in deltas.items() if delta}
-
-
-@dataclass(frozen=True)
-class LeadKey:
-    """Where a lead counts: its conversion day and its click's dimensions."""
-
-    organization_id: int
-    day: date
-    partner_id: int
-    offer_id: int
-    landing_id: int
-    country: str
-    device_type: str
-    os: str
-    subs: tuple[str, str, str, str, str]
-
-    @classmethod
-    def of(cls, lead: Lead) -> LeadKey:
-        click = lead.click if lead.click_id else None
-        landing = (click.landing_id if click else None) or lead.link.landing_id or 0
-        return cls(
-            organization_id=lead.organization_id,
-            day=lead.created_at.astimezone(UTC).date(),
-            partner_id=lead.partner_id,
-            offer_id=lead.offer_id,
-            landing_id=landing,
-            country=click.country if click else "",
-            device_type=click.device_type if click else "",
-            os=click.os if click else "",
-            subs=tuple(getattr(click, f"sub{n}") if click else "" for n in SUB_SLOTS),  # type: ignore[arg-type]
+def _fold_leads(queryset: QuerySet, prefix: str, counters: Mapping[str, Any]) -> None:
+    """Add `counters` of `queryset`'s rows (leads, or events with `prefix` "lead__") to both rollups."""
+    keyed = queryset.annotate(**_lead_key(prefix)).order_by()
+    daily = keyed.values(*_DAILY_ALIASES).annotate(**counters)
+    _upsert_select(DailyStat, KEY_FIELDS_DAILY, daily, [*_DAILY_ALIASES, *counters])
+    for slot in SUB_SLOTS:
+        sub = (
+            keyed.annotate(k_slot=Value(slot), k_value=Coalesce(f"{prefix}click__sub{slot}", Value("")))
+            .values(*_SUB_ALIASES)
+            .annotate(**counters)
         )
-
-    def daily(self) -> tuple:
-        return (
-            self.organization_id,
-            self.day,
-            self.partner_id,
-            self.offer_id,
-            self.landing_id,
-            self.country,
-            self.device_type,
-            self.os,
-        )
-
-    def sub(self, slot: int) -> tuple:
-        return (self.organization_id, self.day, self.partner_id, self.offer_id, slot, self.subs[slot - 1])
+        _upsert_select(SubStat, KEY_FIELDS_SUB, sub, [*_SUB_ALIASES, *counters])
 
 
-def _apply(lead: Lead, deltas: Mapping[str, Any]) -> None:
-    if not deltas:
-        return
-    key = LeadKey.of(lead)
-    daily_sql, daily_params = _values_upsert(DailyStat, KEY_FIELDS_DAILY, [(key.daily(), deltas)])
-    sub_rows = [(key.sub(slot), deltas) for slot in SUB_SLOTS]
-    sub_sql, sub_params = _values_upsert(SubStat, KEY_FIELDS_SUB, sub_rows)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One round trip: the daily upsert runs as a data-modifying CTE of the sub-id one.
-            cursor.execute(f"WITH daily AS ({daily_sql}) {sub_sql}", [*daily_params, *sub_params])
-        else:
-            cursor.execute(daily_sql, daily_params)
-            cursor.execute(sub_sql, sub_params)
+def _money() -> dict[str, Any]:
+    return {"output_field": DailyStat._meta.get_field("payout_approved"), "default": Value(ZERO)}
 
 
-def rollup_lead_created(*, lead: Lead) -> None:
-    """Count a new lead (call inside the transaction that inserted it)."""
-    _apply(lead, lead_counters(status=lead.status, payout=lead.payout, revenue=lead.revenue))
-
-
-def rollup_lead_change(
-    *,
-    lead: Lead,
-    from_status: str,
-    to_status: str,
-    from_payout: Decimal | None,
-    to_payout: Decimal | None,
-    from_revenue: Decimal | None,
-    to_revenue: Decimal | None,
-) -> None:
-    """Move a lead's counters from its old status and money to the new (inside the change's transaction)."""
-    before = lead_counters(status=from_status, payout=from_payout, revenue=from_revenue)
-    after = lead_counters(status=to_status, payout=to_payout, revenue=to_revenue)
-    _apply(lead, _difference(after, before))
-
-
-def rollup_lead_events(*, lead: Lead, events: Iterable[Any]) -> None:
-    """Follow a batch of a lead's LeadEvents (as `_record_changes` saves them) in one step.
-
-    A batch that starts with the creation counts the lead as it is now; otherwise the lead
-    moves from the first event's `from_*` to its current status and money.
-    """
-    events = list(events)
-    if not events:
-        return
-    first = events[0]
-    if first.kind == "created":
-        rollup_lead_created(lead=lead)
-        return
-    rollup_lead_change(
-        lead=lead,
-        from_status=first.from_status,
-        to_status=lead.status,
-        from_payout=first.from_payout,
-        to_payout=lead.payout,
-        from_revenue=first.from_revenue,
-        to_revenue=lead.revenue,
-    )
-
-
-def _lead_aggregates() -> dict[str, Any]:
+def _lead_counters() -> dict[str, Any]:
+    """What leads add to a rollup row, by their status and money now (the rebuild)."""
     approved = Q(status=LeadStatus.APPROVED)
     pending = Q(status__in=PENDING_STATUSES)
-    money = {"output_field": DailyStat._meta.get_field("payout_approved"), "default": Value(ZERO)}
     return {
         "c_leads_total": Count("id"),
         "c_leads_approved": Count("id", filter=approved),
         "c_leads_pending": Count("id", filter=pending),
         "c_leads_rejected": Count("id", filter=Q(status__in=REJECTED_STATUSES)),
-        "c_payout_approved": Sum("payout", filter=approved, **money),
-        "c_payout_pending": Sum("payout", filter=pending, **money),
-        "c_revenue_approved": Sum("revenue", filter=approved, **money),
-        "c_revenue_pending": Sum("revenue", filter=pending, **money),
+        "c_payout_approved": Sum("payout", filter=approved, **_money()),
+        "c_payout_pending": Sum("payout", filter=pending, **_money()),
+        "c_revenue_approved": Sum("revenue", filter=approved, **_money()),
+        "c_revenue_pending": Sum("revenue", filter=pending, **_money()),
     }
 
 
-def _fold_all_leads() -> None:
-    """Add every lead to the rollups by the keys `LeadKey` computes, in SQL."""
-    counters = _lead_aggregates()
-    base = Lead.objects.annotate(k_day=TruncDate("created_at"))
-    daily = (
-        base.annotate(
-            k_landing=_int(Coalesce("click__landing_id", "link__landing_id")),
-            k_country=Coalesce("click__country", Value("")),
-            k_device=Coalesce("click__device_type", Value("")),
-            k_os=Coalesce("click__os", Value("")),
-        )
-        .values(
-            "organization_id", "k_day", "partner_id", "offer_id", "k_landing", "k_country", "k_device", "k_os"
-        )
-        .annotate(**counters)
-    )
-    keys = [
-        "organization_id",
-        "k_day",
-        "partner_id",
-        "offer_id",
-        "k_landing",
-        "k_country",
-        "k_device",
-        "k_os",
-    ]
-    _upsert_select(DailyStat, KEY_FIELDS_DAILY, daily, [*keys, *counters])
-    for slot in SUB_SLOTS:
-        sub = (
-            base.annotate(k_slot=Value(slot), k_value=Coalesce(f"click__sub{slot}", Value("")))
-            .values("organization_id", "k_day", "partner_id", "offer_id", "k_slot", "k_value")
-            .annotate(**counters)
-        )
-        sub_keys = ["organization_id", "k_day", "partner_id", "offer_id", "k_slot", "k_value"]
-        _upsert_select(SubStat, KEY_FIELDS_SUB, sub, [*sub_keys, *counters])
+def _moved(statuses: frozenset[str] | set[str], amount: str | None = None) -> Any:
+    """What events move into `statuses` minus what they move out: a count, or the `amount` they carry."""
+    into, out = Q(to_status__in=statuses), Q(from_status__in=statuses)
+    if amount is None:
+        return Count("id", filter=into) - Count("id", filter=out)
+    return Sum(f"to_{amount}", filter=into, **_money()) - Sum(f"from_{amount}", filter=out, **_money())
+
+
+def _event_counters() -> dict[str, Any]:
+    """What events add to a rollup row: each moves its lead from its `from_*` to its `to_*`.
+
+    A lead's events chain (each starts where the one before ended, the first from nothing),
+    so the events of a lead add up to what the lead is now.
+    """
+    approved = {LeadStatus.APPROVED.value}
+    return {
+        "c_leads_total": Count("id", filter=Q(kind=LeadEvent.Kind.CREATED)),
+        "c_leads_approved": _moved(approved),
+        "c_leads_pending": _moved(PENDING_STATUSES),
+        "c_leads_rejected": _moved(REJECTED_STATUSES),
+        "c_payout_approved": _moved(approved, "payout"),
+        "c_payout_pending": _moved(PENDING_STATUSES, "payout"),
+        "c_revenue_approved": _moved(approved, "revenue"),
+        "c_revenue_pending": _moved(PENDING_STATUSES, "revenue"),
+    }
+
+
+def _fold_events(now: datetime, *, batch: int = EVENT_BATCH) -> int:
+    """Fold every lead event not folded yet; how many.
+
+    A batch is claimed by locking its rows (skipping rows another fold holds) and stamped
+    `folded_at` in this transaction, with the upserts: it commits counted and stamped, or
+    neither. An event whose transaction commits later than higher ids is simply still
+    unstamped at the next fold.
+    """
+    unfolded = LeadEvent.objects.filter(folded_at__isnull=True).order_by("id")
+    folded = 0
+    while True:
+        claimed = list(unfolded.select_for_update(skip_locked=True).values_list("id", flat=True)[:batch])
+        if not claimed:
+            return folded
+        _fold_leads(LeadEvent.objects.filter(id__in=claimed), "lead__", _event_counters())
+        LeadEvent.objects.filter(id__in=claimed).update(folded_at=now)
+        folded += len(claimed)
+
+
+@transaction.atomic
+def rollup_refresh(*, settle_seconds: float | None = None) -> int:
+    """Fold new clicks, impressions and lead events into the rollups; how many rows were folded.
+
+    A click or impression id is folded once it has been the newest id for `settle_seconds`
+    (default 2, setting `ROLLUP_SETTLE_SECONDS`), so an insert still in flight when its id was
+    drawn is never skipped; `settle_seconds=0` folds up to the newest id now (tests). Lead
+    events need no settling: each is folded once, when it is there. The watermarks' save
+    times are when the figures were last brought up to date ("figures as of").
+    """
+    settle = _settle_seconds(settle_seconds)
+    traffic = sum(_refresh_source(source, settle) for source in SOURCES)
+    return traffic + _fold_events(timezone.now())
 
 
 # --- The rebuild -----------------------------------------------------------------------------
@@ -479,7 +393,12 @@ def _impression_facts_sql() -> str:
 
 
 def _lead_facts_sql() -> str:
-    """Each lead with its click's dimensions (a lead without a click has empty ones), as `LeadKey` does."""
+    """Each lead with its click's dimensions (a lead without a click has empty ones), as `_lead_key` does.
+
+    The same statement stamps every event not folded yet: the leads it reads already include
+    them, and one statement reads and stamps in one snapshot, so an event committed meanwhile
+    is either in both or in neither (then the next refresh folds it).
+    """
     approved = "l.status = 'approved'"
     pending = "l.status IN ({})".format(", ".join(f"'{s}'" for s in sorted(PENDING_STATUSES)))
     rejected = "l.status IN ({})".format(", ".join(f"'{s}'" for s in sorted(REJECTED_STATUSES)))
@@ -509,14 +428,15 @@ def _lead_facts_sql() -> str:
         "revenue_approved",
         "revenue_pending",
     ]
-    return _rollup_sql(facts, counters)
+    events = _column(LeadEvent._meta.db_table)
+    stamp = f"stamped AS (UPDATE {events} SET folded_at = %(now)s WHERE folded_at IS NULL), "
+    return _rollup_sql(facts, counters, prelude=stamp)
 
 
-def _rebuild_postgresql(newest: Mapping[str, int]) -> None:
+def _rebuild_postgresql(newest: Mapping[str, int], now: datetime) -> None:
     """Recompute the rollups in three statements, one pass over each raw table.
 
-    TRUNCATE makes readers and the lead hooks wait for the rebuild instead of seeing it half
-    done; a hook that waited then adds its lead on top of the rebuilt rows, counting it once.
+    TRUNCATE makes readers wait for the rebuild instead of seeing it half done.
     """
     tables = ", ".join(_column(m._meta.db_table) for m in (DailyStat, SubStat, ClickFingerprint))
     ids = {"clicks": newest[Watermark.Source.CLICKS], "impressions": newest[Watermark.Source.IMPRESSIONS]}
@@ -530,18 +450,23 @@ def _rebuild_postgresql(newest: Mapping[str, int]) -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(_click_facts_sql(), ids)
         cursor.execute(_impression_facts_sql(), ids)
-        cursor.execute(_lead_facts_sql())
+        cursor.execute(_lead_facts_sql(), {"now": now})
 
 
-def _rebuild_portable() -> None:
-    """Recompute the rollups with the incremental code's statements (SQLite and other databases)."""
+def _rebuild_portable(now: datetime) -> None:
+    """Recompute the rollups with the incremental code's statements (SQLite and other databases).
+
+    The DELETEs come first: from there on this transaction is the database's one writer
+    (SQLite), so the leads it counts and the events it stamps are the same.
+    """
     DailyStat.objects.all().delete()
     SubStat.objects.all().delete()
     ClickFingerprint.objects.all().delete()
     Watermark.objects.update(folded_id=0, pending_id=0, pending_at=None)
     for source in SOURCES:
         _refresh_source(source, settle=0, batch=2**62)
-    _fold_all_leads()
+    _fold_leads(Lead.objects.all(), "", _lead_counters())
+    LeadEvent.objects.filter(folded_at__isnull=True).update(folded_at=now)
 
 
 @transaction.atomic
@@ -549,16 +474,19 @@ def rollup_rebuild() -> None:
     """Recompute every rollup from the raw clicks, impressions and leads.
 
     Everything up to the newest click and impression id is folded, and the watermarks move
-    there, so a later `rollup_refresh` continues from where the rebuild stopped.
+    there, so a later `rollup_refresh` continues from where the rebuild stopped; every lead
+    event is stamped folded, since the leads were counted as they are now.
     """
     for source in SOURCES:
         Watermark.objects.get_or_create(source=source)
     list(Watermark.objects.select_for_update().all())
+    now = timezone.now()
     if connection.vendor != "postgresql":
-        _rebuild_portable()
+        _rebuild_portable(now)
         return
     newest = {source: model.objects.aggregate(m=Max("id"))["m"] or 0 for source, model in SOURCES.items()}
-    _rebuild_postgresql(newest)
-    now = timezone.now()
+    _rebuild_postgresql(newest, now)
     for source, top in newest.items():
-        Watermark.objects.filter(source=source).update(folded_id=top, pending_id=top, pending_at=now)
+        Watermark.objects.filter(source=source).update(
+            folded_id=top, pending_id=top, pending_at=now, updated_at=now
+        )

@@ -30,10 +30,11 @@ import psycopg
 from django.db import connection
 
 from accounts.models import Organization
+from bench.raw_reports import raw_report_rows
 from leads.models import Click, Lead
+from leads.rollups import rollup_rebuild
 from partners.models import App, Goal, Integration, Landing, Offer, Partner, TrackingLink
-from reports.selectors import raw_report_rows, report_rows, report_totals, rollups_behind
-from reports.services import rollup_rebuild
+from reports.selectors import report_rows, report_totals, rollups_as_of
 
 SLUG = "bench-reports"
 DAYS = 60
@@ -504,7 +505,7 @@ def _queries(partner_id: int) -> dict[str, Callable[[], Any]]:
     }
 
     def dashboard() -> None:
-        rollups_behind()
+        rollups_as_of()
         report_rows(grouping="date", **scope)
         report_rows(grouping="campaign", **scope)
         report_totals(**scope)
@@ -515,7 +516,7 @@ def _queries(partner_id: int) -> dict[str, Callable[[], Any]]:
         _summed(days)
 
     def report() -> None:
-        rollups_behind()
+        rollups_as_of()
         report_rows(grouping="geo", **scope)
         report_totals(**scope)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from reports import benchmark
+from bench import reports
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,7 +22,7 @@ def _database_url() -> str:
 
 
 def test_the_benchmark_fills_rebuilds_and_prints_the_report_lines_last():
-    lines = benchmark.run(_database_url(), clicks=20_000, runs=3)
+    lines = reports.run(_database_url(), clicks=20_000, runs=3)
     values = dict(line.split(": ") for line in lines)
     assert int(values["reports_clicks"]) == 20_000
     assert int(values["reports_leads"]) == 2_000

@@ -1,0 +1,49 @@
+"""`manage.py rollup_refresh`: fold new clicks, impressions and lead events into the rollups.
+
+Once by default; `--every 10` keeps folding every 10 s until stopped, which is how `make run`
+keeps the reports current without Celery (beat runs the same fold in production);
+`--rebuild` recomputes every rollup from the raw tables.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from leads.rollups import rollup_rebuild, rollup_refresh
+
+
+class Command(BaseCommand):
+    help = "Fold new clicks, impressions and lead events into the report rollups."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--rebuild", action="store_true", help="Recompute the rollups from the raw tables."
+        )
+        parser.add_argument(
+            "--now",
+            action="store_true",
+            help="Fold clicks and impressions up to the newest id now, without waiting for it to settle.",
+        )
+        parser.add_argument(
+            "--every", type=float, metavar="SECONDS", help="Fold again every SECONDS until stopped."
+        )
+
+    def handle(self, *args: Any, rebuild: bool, now: bool, every: float | None, **options: Any) -> None:
+        if rebuild:
+            rollup_rebuild()
+            self.stdout.write("Rollups rebuilt from the raw tables.")
+            return
+        settle = 0 if now else None
+        if every is None:
+            self.stdout.write(f"Folded {rollup_refresh(settle_seconds=settle)} new rows into the rollups.")
+            return
+        self.stdout.write(f"Folding into the report rollups every {every:g} s (Ctrl-C stops).")
+        try:
+            while True:
+                rollup_refresh(settle_seconds=settle)
+                time.sleep(every)
+        except KeyboardInterrupt:
+            self.stdout.write("Rollup folding stopped.")

@@ -1,0 +1,13 @@
+"""Celery tasks of the leads: the beat-run fold of the report rollups."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from leads.rollups import rollup_refresh
+
+
+@shared_task(name="leads.rollup_refresh", ignore_result=True)
+def rollup_refresh_task() -> int:
+    """Fold new clicks, impressions and lead events into the rollups (beat runs it every 10 s)."""
+    return rollup_refresh()
