@@ -61,7 +61,7 @@ def test_replay_before_the_fix_is_rejected_again_and_logged(world, rejected, man
 def test_replaying_an_accepted_postback_is_refused(client, world, manager):
     get_json(client, world.url("/postback/lead", click=world.click().click_id))
 
-    with pytest.raises(ReplayRefused, match="Only rejected postbacks"):
+    with pytest.raises(ReplayRefused, match="Only rejected or failed requests"):
         inbound_replay(inbound=InboundPostback.objects.get(), actor=manager)
 
 
@@ -122,7 +122,7 @@ def test_api_replay_of_an_accepted_postback_is_409(api_client_for, client, world
     response = api_client_for(manager).post(f"/api/v1/postbacks/{inbound.pk}/replay/")
 
     assert response.status_code == 409
-    assert "Only rejected postbacks" in response.json()["detail"]
+    assert "Only rejected or failed requests" in response.json()["detail"]
 
 
 def test_api_replay_is_forbidden_to_analysts(api_client_for, world, rejected, analyst):
