@@ -6,5 +6,5 @@ class LeadsConfig(AppConfig):
     verbose_name = "Traffic and leads"
 
     def ready(self) -> None:
-        # Connects the receivers that drop a tracking link's cached data when it changes.
-        from leads import clicks, selectors  # noqa: F401 - and the offers' cached goal tables
+        # Connects the receivers that drop cached links, screening configurations and goal tables.
+        from leads import linkcache  # noqa: F401

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.inserts import RowInsert
-from leads import privacy, screening, selectors
+from leads import linkcache, privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.statuses import StatusMatch, UnknownStatus, recognize_status
 from partners.models import App, Goal, Integration, IpPrivacy, Offer, PayoutType, TrackingLink
@@ -704,7 +704,7 @@ def _create(
     The integration's source lists are checked first (a refused source creates nothing); a
     lead that is really new is then screened.
     """
-    config = screening.screening_config(target.integration_id)
+    config = linkcache.screening_config(target.integration_id)
     goal = _goal(params, target, default=True)
     draft = _draft(
         target,
@@ -847,7 +847,7 @@ def lead_apply_postback(
         lead.save(update_fields=CHANGE_FIELDS)
     inbound = inbound_log(
         arrival=_stored_arrival(
-            arrival, lambda: screening.screening_config(lead.integration_id)["ip_privacy"]
+            arrival, lambda: linkcache.screening_config(lead.integration_id)["ip_privacy"]
         ),
         outcome=applied.outcome,
         http_status=200,

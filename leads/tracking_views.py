@@ -24,16 +24,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from leads import traffic_api
 from leads.clicks import (
-    LinkData,
     click_draft,
     click_record,
     impression_record,
     landing_redirect,
     landing_url,
-    link_data,
     source_refusal,
     tracking_fields,
 )
+from leads.linkcache import LinkData, link_data
 from leads.params import BadParameters, request_params
 from postbacks.services import Arrival
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from leads import selectors
+from leads import linkcache
 from leads.params import BadParameters, request_params
 from leads.services import Scope, error_answer, postback_process
 from postbacks.models import InboundPostback
@@ -37,11 +37,11 @@ def _refused(request: HttpRequest, endpoint: str, params: dict[str, str], status
 
 def _scope(token: str, endpoint: str) -> Scope | None:
     """The app the token belongs to; the conversion API also takes an integration's token."""
-    app = selectors.app_for_token(token)
+    app = linkcache.app_for_token(token)
     if app is not None:
         return Scope(app=app)
     if endpoint == Endpoint.CONVERSION:
-        integration = selectors.integration_for_token(token)
+        integration = linkcache.integration_for_token(token)
         if integration is not None:
             return Scope(app=integration.app, integration=integration)
     return None
