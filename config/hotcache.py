@@ -93,10 +93,9 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
 
 
 def clear() -> None:
-    """Drop this process's entries and pending deletes, and trust Redis again (for tests)."""
+    """Drop this process's entries and pending deletes (tests start each case with none)."""
     _entries.clear()
     _unforgotten.clear()
-    redis_breaker.reset()
 
 
 def _near_get(key: str) -> Any | None:
