@@ -48,7 +48,8 @@ def _point_redis_at(settings, monkeypatch, url: str) -> None:
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
     }
-    monkeypatch.setattr(celery_app.conf, "broker_url", url)
+    # Celery reads the Django settings live; its connection pools are rebuilt for the new URL
+    # and the old ones put back afterwards.
     monkeypatch.setattr(celery_app, "_pool", None)
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
 
