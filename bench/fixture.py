@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from accounts.models import Organization
 from bench.wrk import USER_AGENT
-from leads.clicks import click_record, link_data
+from leads.clicks import click_record
+from leads.linkcache import link_data
 from partners.models import App, Goal, GoalAlias, Integration, Landing, Offer, ScreeningRule
 from partners.services import integration_connect
 from partners.tracking import DEFAULT_PARAMETER_ROWS

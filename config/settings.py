@@ -130,12 +130,21 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# Redis is optional at runtime: no call to it may hold a request longer than this (connect or
+# read), and after a failure each process skips it for CACHE_BREAKER_SECONDS, answering from
+# the database meanwhile (config/hotcache.py, config/breaker.py).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.25)
+CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "config.cache.PooledRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="pd"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
@@ -166,11 +175,15 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
 }
 # Publishing to a Redis that is down must not hold a request: the sweep sends the row later.
+# Without socket timeouts a publish to a hung Redis (stopped, or gone without closing the TCP
+# connection) waits forever; with them it fails within about two timeouts (one retry).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
 }
 
 # Outbound calls (postbacks, status sync, CleverTap). Private and loopback targets are

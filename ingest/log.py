@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from config.inserts import RowInsert
 from ingest import spool
 from ingest.models import InboundPostback
-from leads import privacy, selectors
+from leads import linkcache, privacy
 from partners.models import Integration
 
 logger = logging.getLogger(__name__)
@@ -218,10 +218,10 @@ def owner_of(token: str, integration_id: int | None = None) -> Owner:
         return Owner(app=integration.app, integration=integration, ip_privacy=integration.ip_privacy)
     if not token:
         return Owner()
-    app = selectors.app_for_token(token)
+    app = linkcache.app_for_token(token)
     if app is not None:
         return Owner(app=app, ip_privacy=privacy.app_privacy(app.pk))
-    integration = selectors.integration_for_token(token)
+    integration = linkcache.integration_for_token(token)
     if integration is not None:
         return Owner(app=integration.app, integration=integration, ip_privacy=integration.ip_privacy)
     return Owner()

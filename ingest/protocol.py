@@ -26,7 +26,7 @@ from config.money import money_text
 from config.transient import retry_transient
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
-from leads import privacy, screening, selectors
+from leads import linkcache, privacy, selectors
 from leads.models import Lead, LeadEvent, LeadStatus
 from leads.services import (
     FOUR_PLACES,
@@ -387,7 +387,7 @@ def lead_apply_postback(
     created = applied.outcome == Outcome.CREATED
     inbound = inbound_log(
         arrival=_stored_arrival(
-            arrival, lambda: screening.screening_config(lead.integration_id)["ip_privacy"]
+            arrival, lambda: linkcache.screening_config(lead.integration_id)["ip_privacy"]
         ),
         outcome=applied.outcome,
         http_status=200,

@@ -27,16 +27,15 @@ from ingest import traffic_api
 from ingest.log import Arrival, failure_keep
 from ingest.params import BadParameters, request_params
 from leads.clicks import (
-    LinkData,
     click_draft,
     click_record,
     impression_record,
     landing_redirect,
     landing_url,
-    link_data,
     source_refusal,
     tracking_fields,
 )
+from leads.linkcache import LinkData, link_data
 from leads.models import Click
 
 # A transparent 1×1 GIF.

@@ -24,16 +24,8 @@ from django.http import HttpResponse, JsonResponse
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
 from leads import privacy
-from leads.clicks import (
-    API_TO_TRACKING,
-    LinkData,
-    click_record,
-    impression_record,
-    landing_redirect,
-    landing_url,
-    link_data,
-    source_refusal,
-)
+from leads.clicks import click_record, impression_record, landing_redirect, landing_url, source_refusal
+from leads.linkcache import API_TO_TRACKING, LinkData, link_data
 from leads.models import Click, Impression
 from partners.models import Integration, Status, TrackingLink
 from partners.tracking import TRACKING_PARAM_NAMES

@@ -15,7 +15,7 @@ from ingest.log import Arrival, inbound_record
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.protocol import Scope, error_answer, postback_process
-from leads import selectors
+from leads import linkcache
 
 Endpoint = InboundPostback.Endpoint
 ALLOWED_METHODS = ("GET", "POST")
@@ -38,11 +38,11 @@ def _refused(request: HttpRequest, endpoint: str, params: dict[str, str], status
 
 def _scope(token: str, endpoint: str) -> Scope | None:
     """The app the token belongs to; the conversion API also takes an integration's token."""
-    app = selectors.app_for_token(token)
+    app = linkcache.app_for_token(token)
     if app is not None:
         return Scope(app=app)
     if endpoint == Endpoint.CONVERSION:
-        integration = selectors.integration_for_token(token)
+        integration = linkcache.integration_for_token(token)
         if integration is not None:
             return Scope(app=integration.app, integration=integration)
     return None

@@ -6,6 +6,6 @@ class LeadsConfig(AppConfig):
     verbose_name = "Traffic and leads"
 
     def ready(self) -> None:
-        # Connects the receivers that drop cached hot-path data (links, goal tables, outbound
-        # configuration) when it changes.
-        from leads import clicks, outbound, selectors  # noqa: F401
+        # Connects the receivers that drop cached links, screening configurations, goal tables
+        # and integrations' outbound configurations when they change.
+        from leads import linkcache, outbound  # noqa: F401

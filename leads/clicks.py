@@ -1,16 +1,12 @@
-"""Clicks and impressions: the tracking-link cache, recording, and the generated API URLs.
+"""Clicks and impressions: recording, the landing redirect, and the generated API URLs.
 
-The click redirect is the hottest path of the product, so a tracking link's configuration
-(ids, landing URLs, parameter mapping, IP privacy, screening rules and source lists, the
-macro values that come from the configuration) is resolved once into a plain dict and kept
-in Django's cache (Redis in production). A warm click then costs one cache read, one Redis
-round trip when count rules are active, and one INSERT. Receivers at the end of this module
-drop a link's entry whenever anything it was built from changes.
+The click redirect is the hottest path of the product: the tracking link's configuration
+comes resolved from `leads.linkcache` (this process, Redis, else the database), so a warm
+click costs one Redis round trip when count rules are active, and one INSERT.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -18,186 +14,24 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Model
-from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
 from django.http import HttpResponse
 from django.utils import timezone
 
-from config import nearcache
 from config.inserts import RowInsert
 from leads import privacy, screening
+from leads.linkcache import SUBS, LinkData
 from leads.models import Click, Impression
 from leads.privacy import truncate_ip
 from leads.useragents import parse_user_agent
 from partners.macros import render
-from partners.models import (
-    App,
-    Channel,
-    Integration,
-    IpPrivacy,
-    Landing,
-    Offer,
-    Partner,
-    ScreeningRule,
-    SourceListEntry,
-    Status,
-    TrackingLink,
-    TrackingParameter,
-)
+from partners.models import Integration, IpPrivacy
 from partners.tracking import TRACKING_PARAM_NAMES
 
-logger = logging.getLogger(__name__)
-
-# Bump when the shape of the cached dict changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 2
-LINK_CACHE_SECONDS = 600
-# Unknown codes are cached briefly too: junk traffic must not reach the database each time.
-MISSING_CACHE_SECONDS = 60
-LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
-
-SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 DEVICE_IDS = ("idfa", "gaid", "android_id", "device_id")
 # Parameters kept in Click.params: enough for any partner, bounded so a URL cannot bloat a row.
 MAX_EXTRA_PARAMS = 30
 MAX_EXTRA_KEY = 100
 MAX_EXTRA_VALUE = 500
-
-LinkData = dict[str, Any]
-
-# 24metrics parameter names of the click and impression APIs → our tracking names.
-API_TO_TRACKING = {
-    "sub_id": "sub1",
-    "click_ip": "ip",
-    "impression_ip": "ip",
-    "external_transaction_id": "partner_click_id",
-}
-
-
-def link_cache_key(code: str) -> str:
-    return f"trk:link:v{LINK_DATA_VERSION}:{code}"
-
-
-# -- the link cache ---------------------------------------------------------------------------
-
-
-def _is_live(link: TrackingLink) -> bool:
-    return all(
-        status == Status.ACTIVE
-        for status in (link.status, link.integration.status, link.offer.status, link.partner.status)
-    )
-
-
-def _placeholder_name(placeholder: str) -> str | None:
-    """The parameter name hidden in a partner macro: `{clickid}`, `[CLICK_ID]`, `${sub}` → the word."""
-    word = placeholder.strip().strip("{}[]$%")
-    return word if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,99}", word) else None
-
-
-def _aliases(parameters: Iterable[TrackingParameter], mapping: Mapping[str, Any]) -> dict[str, str]:
-    """Partner parameter names → ours, from the tracking-parameter table and the inbound mapping."""
-    aliases: dict[str, str] = {}
-    for row in parameters:
-        word = _placeholder_name(row.placeholder)
-        if word and word not in TRACKING_PARAM_NAMES:
-            aliases[word] = row.name
-    for ours, theirs in mapping.items():
-        target = API_TO_TRACKING.get(ours, ours)
-        if target in TRACKING_PARAM_NAMES and isinstance(theirs, str) and theirs not in TRACKING_PARAM_NAMES:
-            aliases[theirs] = target
-    return aliases
-
-
-def _config_macros(link: TrackingLink) -> dict[str, str]:
-    integration, offer = link.integration, link.offer
-    return {
-        "app_id": str(integration.app_id),
-        "app_name": integration.app.name,
-        "platform": integration.app.platform,
-        "partner_name": link.partner.name,
-        "channel": integration.channel.name if integration.channel else "",
-        "campaign_id": str(offer.pk),
-        "campaign_name": offer.name,
-    }
-
-
-def _build_link_data(link: TrackingLink) -> LinkData:
-    landings = {str(landing.pk): landing.url for landing in link.offer.landings.all()}
-    if link.landing is not None:
-        landings[str(link.landing.pk)] = link.landing.url
-    parameters = list(link.integration.parameters.all())
-    return {
-        "link_id": link.pk,
-        "code": link.code,
-        "organization_id": link.organization_id,
-        "integration_id": link.integration_id,
-        "partner_id": link.partner_id,
-        "offer_id": link.offer_id,
-        "app_id": link.integration.app_id,
-        # The link's landing, else the offer's first one; None sends clicks to the app's URL.
-        "landing_id": link.landing_id or next((int(pk) for pk in landings), None),
-        "landings": landings,
-        "default_url": link.integration.app.default_url,
-        "subs": {name: getattr(link, name) for name in SUBS},
-        "aliases": _aliases(parameters, link.integration.inbound_mapping or {}),
-        "unfilled": sorted({row.placeholder for row in parameters if row.placeholder}),
-        "ip_privacy": link.integration.ip_privacy,
-        "screening": screening.build_config(link.integration),
-        "macros": _config_macros(link),
-    }
-
-
-def _load_link_data(code: str) -> LinkData | None:
-    link = (
-        TrackingLink.objects.select_related(
-            "integration__app", "integration__channel", "offer", "partner", "landing"
-        )
-        .filter(code=code)
-        .first()
-    )
-    return _build_link_data(link) if link is not None and _is_live(link) else None
-
-
-def link_data(code: str) -> LinkData | None:
-    """The live link's resolved configuration, or None for an unknown or paused link."""
-    if not LINK_CODE_RE.match(code):
-        return None
-    key = link_cache_key(code)
-    near = nearcache.get(key)
-    if near is not None:
-        return near or None
-    try:
-        cached = cache.get(key)
-    except Exception:  # a cache outage must not lose clicks: fall back to the database
-        logger.warning("link cache unavailable; reading link %s from the database", code, exc_info=True)
-        return _load_link_data(code)
-    if cached is not None:
-        nearcache.put(key, cached)
-        return cached or None
-    data = _load_link_data(code)
-    try:
-        cache.set(key, data or {}, LINK_CACHE_SECONDS if data else MISSING_CACHE_SECONDS)
-    except Exception:  # serving the click matters more than caching it
-        logger.warning("link cache unavailable; link %s not cached", code, exc_info=True)
-    nearcache.put(key, data or {})
-    return data
-
-
-def link_cache_forget(codes: Iterable[str]) -> None:
-    """Drop the cached entries of these link codes, now and again once the transaction commits.
-
-    The second delete covers a click that re-read the old rows while the change was not yet
-    committed and cached them again.
-    """
-    keys = [link_cache_key(code) for code in set(codes)]
-    if not keys:
-        return
-    nearcache.forget(keys)
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: (nearcache.forget(keys), cache.delete_many(keys)))
-
 
 # -- recording --------------------------------------------------------------------------------
 
@@ -482,53 +316,3 @@ def api_urls(integration: Integration) -> dict[str, str]:
         "impression": _api_url("/api/v1/impressions", integration.token, IMPRESSION_API_PARAMS, mapping),
         "conversion": _api_url("/api/v1/conversions", integration.app.token, CONVERSION_API_PARAMS, mapping),
     }
-
-
-# -- invalidation -----------------------------------------------------------------------------
-
-# Each model a link's cache entry is built from → the lookup from TrackingLink to it; _KEY_OF names
-# the instance's attribute that lookup compares with when it is not the primary key.
-_LINKS_OF: dict[type[Model], str] = {
-    Landing: "offer_id",
-    Offer: "offer_id",
-    Integration: "integration_id",
-    TrackingParameter: "integration_id",
-    Partner: "partner_id",
-    App: "integration__app_id",
-    Channel: "integration__channel_id",
-    ScreeningRule: "integration_id",
-    SourceListEntry: "integration_id",
-}
-_KEY_OF: dict[type[Model], str] = {
-    Landing: "offer_id",
-    TrackingParameter: "integration_id",
-    ScreeningRule: "integration_id",
-    SourceListEntry: "integration_id",
-}
-
-
-def _codes_affected_by(instance: Model) -> list[str]:
-    if isinstance(instance, TrackingLink):
-        return [instance.code]
-    lookup = _LINKS_OF[type(instance)]
-    value = getattr(instance, _KEY_OF.get(type(instance), "pk"))
-    return list(TrackingLink.objects.filter(**{lookup: value}).values_list("code", flat=True))
-
-
-@receiver(pre_save, sender=TrackingLink, dispatch_uid="leads.clicks.link_code_change")
-def _forget_old_code(sender: type[Model], instance: TrackingLink, **kwargs: Any) -> None:
-    """A renamed code must stop resolving at once, not when its cache entry expires."""
-    if instance.pk and not kwargs.get("raw"):
-        old = TrackingLink.objects.filter(pk=instance.pk).values_list("code", flat=True).first()
-        if old and old != instance.code:
-            link_cache_forget([old])
-
-
-def _forget(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    if not kwargs.get("raw"):
-        link_cache_forget(_codes_affected_by(instance))
-
-
-for _model in (TrackingLink, *_LINKS_OF):
-    post_save.connect(_forget, sender=_model, dispatch_uid=f"leads.clicks.save.{_model.__name__}")
-    post_delete.connect(_forget, sender=_model, dispatch_uid=f"leads.clicks.delete.{_model.__name__}")

@@ -26,15 +26,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from config import nearcache
+from config import hotcache
 from config.money import money_text
-from leads.clicks import SUBS
+from leads.linkcache import SUBS
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
 from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
@@ -184,10 +182,10 @@ def _outbound_key(integration_id: int) -> str:
 
 def outbound_config(integration_id: int) -> OutboundConfig:
     """The integration's templates and outbound URLs, from the cache when it has them."""
-    return nearcache.cached(
+    return hotcache.cached(
         _outbound_key(integration_id),
         lambda: _load_outbound_config(integration_id),
-        shared_seconds=OUTBOUND_CACHE_SECONDS,
+        seconds=OUTBOUND_CACHE_SECONDS,
     )
 
 
@@ -208,11 +206,7 @@ def _load_outbound_config(integration_id: int) -> OutboundConfig:
 
 def outbound_config_forget(integration_ids: Iterable[int]) -> None:
     """Drop cached configurations now and again at commit (a concurrent read may re-cache the old)."""
-    keys = [_outbound_key(pk) for pk in set(integration_ids)]
-    if keys:
-        nearcache.forget(keys)
-        cache.delete_many(keys)
-        transaction.on_commit(lambda: (nearcache.forget(keys), cache.delete_many(keys)))
+    hotcache.forget(_outbound_key(pk) for pk in set(integration_ids))
 
 
 def _integrations_of(instance: Model) -> list[int]:

@@ -1,16 +1,17 @@
 """Screening: source black/white lists and the filters that flag or reject clicks and conversions.
 
 An integration's screening configuration (IP privacy, active rules, source lists) is resolved
-into a plain dict, kept in the cache and embedded in each tracking link's cached data, so a
-click is screened without reading the database. Rules that count (clicks or conversions per
+into a plain dict by `leads.linkcache`, cached and embedded in each tracking link's cached data,
+so a click is screened without reading the database. Rules that count (clicks or conversions per
 IP or device, duplicate devices) keep fixed-window counters in Redis — all of one event's
-counters in a single pipelined round trip — or, without Redis, in Django's cache (LocMem).
+counters in a single round trip — or, without Redis, in Django's cache (LocMem).
 Nothing here scans a table.
 
 Verdicts: every rule that fires is a finding; a reject beats a flag, and the first firing
 rule of the stronger action gives the verdict, its reason code and the values that triggered
-it (the other reason codes are listed under `also`). A cache or Redis outage skips the count
-rules rather than lose traffic.
+it (the other reason codes are listed under `also`). A Redis outage skips the count rules
+rather than lose traffic, and the hot cache's breaker skips them without waiting on Redis
+again until its window is over.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from config import hotcache
+from leads.linkcache import Config, screening_forget
 from leads.models import Verdict
 from leads.useragents import parse_user_agent
 from partners.models import Integration, ScreeningRule, SourceListEntry
@@ -41,24 +42,7 @@ logger = logging.getLogger(__name__)
 
 Kind = ScreeningRule.Kind
 Action = ScreeningRule.Action
-Config = dict[str, Any]
 
-CONFIG_VERSION = 1
-CONFIG_CACHE_SECONDS = 600
-REDIS_TIMEOUT_SECONDS = 0.25
-
-CLICK_KINDS = frozenset({Kind.CLICKS_PER_IP, Kind.CLICKS_PER_DEVICE, Kind.COUNTRY, Kind.BOT_USER_AGENT})
-CONVERSION_KINDS = frozenset(
-    {
-        Kind.CTIT,
-        Kind.CONVERSIONS_PER_IP,
-        Kind.CONVERSIONS_PER_DEVICE,
-        Kind.COUNTRY,
-        Kind.BOT_USER_AGENT,
-        Kind.DUPLICATE_DEVICE,
-        Kind.CLICK_TOO_OLD,
-    }
-)
 # Count rules → the fact they count by.
 COUNTED_BY = {
     Kind.CLICKS_PER_IP: "ip",
@@ -83,67 +67,6 @@ BOT_WORDS = (
     "scrapy",
     "phantomjs",
 )
-
-
-# -- configuration ----------------------------------------------------------------------------
-
-
-def config_cache_key(integration_id: int) -> str:
-    return f"scr:cfg:v{CONFIG_VERSION}:{integration_id}"
-
-
-def _rule_data(rule: ScreeningRule) -> dict[str, Any]:
-    return {
-        "id": rule.pk,
-        "kind": rule.kind,
-        "threshold": rule.threshold,
-        "window": rule.window_seconds,
-        "action": rule.action,
-        "reason": rule.reason_code,
-        "countries": frozenset(rule.country_codes),
-    }
-
-
-def build_config(integration: Integration) -> Config:
-    """The integration's screening configuration as plain, cacheable data (two queries)."""
-    rules = [_rule_data(rule) for rule in integration.screening_rules.filter(is_active=True).order_by("id")]
-    lists: dict[str, set[str]] = {SourceListEntry.List.BLACK: set(), SourceListEntry.List.WHITE: set()}
-    for kind, source in integration.source_entries.values_list("list", "source"):
-        lists[kind].add(source)
-    return {
-        "ip_privacy": integration.ip_privacy,
-        "click_rules": [rule for rule in rules if rule["kind"] in CLICK_KINDS],
-        "conversion_rules": [rule for rule in rules if rule["kind"] in CONVERSION_KINDS],
-        "black": frozenset(lists[SourceListEntry.List.BLACK]),
-        "white": frozenset(lists[SourceListEntry.List.WHITE]),
-    }
-
-
-def screening_config(integration_id: int) -> Config:
-    """The cached configuration of one integration (read on every conversion)."""
-    key = config_cache_key(integration_id)
-    try:
-        config = cache.get(key)
-    except Exception:  # a cache outage must not refuse conversions: read the database
-        logger.warning("screening cache unavailable for integration %s", integration_id, exc_info=True)
-        config = None
-    if config is None:
-        config = build_config(Integration.objects.get(pk=integration_id))
-        try:
-            cache.set(key, config, CONFIG_CACHE_SECONDS)
-        except Exception:
-            logger.warning("screening config of integration %s not cached", integration_id, exc_info=True)
-    return config
-
-
-def screening_forget(integration_id: int) -> None:
-    """Drop the integration's cached configuration and its links' cached data, now and on commit."""
-    from leads.clicks import link_cache_forget  # leads.clicks builds its link data from this module
-
-    key = config_cache_key(integration_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
-    link_cache_forget(Integration.objects.get(pk=integration_id).links.values_list("code", flat=True))
 
 
 # -- source lists -----------------------------------------------------------------------------
@@ -277,7 +200,10 @@ def _instant(rule: dict[str, Any], facts: Facts) -> dict[str, Any] | None:
 @functools.cache
 def _redis_client(url: str) -> redis.Redis:
     # No retries: during an outage a click skips its count rules at once instead of waiting.
-    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, retry=Retry(NoBackoff(), 0))
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def _counter_key(rule: dict[str, Any], value: str, offer_id: int, now: float) -> str:
@@ -343,10 +269,8 @@ def _counted(rules: list[dict[str, Any]], facts: Facts) -> list[_Finding]:
     if not todo:
         return []
     keys = [(_counter_key(rule, value, facts.offer_id, now), rule["window"] + 1) for rule, value in todo]
-    try:
-        counts = _increment(keys)
-    except Exception:  # Redis down: count rules are skipped, the traffic is kept
-        logger.warning("screening counters unavailable; count rules skipped", exc_info=True)
+    counts = hotcache.guarded(lambda: _increment(keys), default=None)
+    if counts is None:  # Redis down (now or moments ago): count rules are skipped, the traffic is kept
         return []
     findings = []
     for (rule, value), count in zip(todo, counts, strict=True):
@@ -390,22 +314,3 @@ def screen_click(config: Mapping[str, Any], facts: Facts) -> Screening | None:
 def screen_conversion(config: Mapping[str, Any], facts: Facts) -> Screening | None:
     """The verdict of a new conversion by the integration's conversion rules; None when it passes."""
     return _screen(config["conversion_rules"], facts)
-
-
-# -- invalidation -----------------------------------------------------------------------------
-
-
-def _forget_config(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return
-    integration_id = instance.pk if isinstance(instance, Integration) else instance.integration_id  # type: ignore[attr-defined]
-    key = config_cache_key(integration_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
-
-
-for _model in (Integration, ScreeningRule, SourceListEntry):
-    post_save.connect(_forget_config, sender=_model, dispatch_uid=f"leads.screening.save.{_model.__name__}")
-    post_delete.connect(
-        _forget_config, sender=_model, dispatch_uid=f"leads.screening.delete.{_model.__name__}"
-    )

@@ -1,70 +1,30 @@
-"""Reads of traffic and leads: token look-ups, keys of the postbacks, scoped querysets.
+"""Reads of traffic and leads: keys of the postbacks, scoped querysets.
 
 The postback look-ups take the app (and, for a partner system, the integration) the
-token belongs to, so a token never reaches another app's clicks, links or leads: those
-are simply not found, exactly like unknown ones.
+token belongs to (`leads.linkcache` finds it), so a token never reaches another app's
+clicks, links or leads: those are simply not found, exactly like unknown ones.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import tablib
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Count, Model, Q, QuerySet
-from django.db.models.signals import post_delete, post_save
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Organization
-from config import nearcache
+from leads.linkcache import goal_table
 from leads.models import Click, Impression, Lead, LeadEvent, Verdict
 from partners.models import (
-    App,
     Goal,
-    GoalAlias,
     GoalPartnerPayout,
-    Integration,
-    Offer,
     ScreeningRule,
     SourceListEntry,
     TrackingLink,
 )
-
-# A rotated token keeps working this long at most; the look-up runs on every postback.
-TOKEN_CACHE_SECONDS = 60
-# Saving a goal, an alias or a partner payout drops its offer's entry at once.
-GOAL_CACHE_SECONDS = 600
-
-
-def _token_key(kind: str, token: str) -> str:
-    return f"leads:{kind}-token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
-
-
-def app_for_token(token: str) -> App | None:
-    """The app whose advertiser token this is (cached: it is asked on every postback)."""
-    if not token:
-        return None
-    return nearcache.cached(
-        _token_key("app", token),
-        lambda: App.objects.filter(token=token).first(),
-        shared_seconds=TOKEN_CACHE_SECONDS,
-    )
-
-
-def integration_for_token(token: str) -> Integration | None:
-    """The integration whose partner token this is, with its app (cached like app tokens)."""
-    if not token:
-        return None
-    return nearcache.cached(
-        _token_key("integration", token),
-        lambda: Integration.objects.select_related("app").filter(token=token).first(),
-        shared_seconds=TOKEN_CACHE_SECONDS,
-    )
 
 
 def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) -> Click | None:
@@ -142,81 +102,6 @@ def links_for_offer_and_partner(
     if integration_id is not None:
         links = links.filter(integration_id=integration_id)
     return list(links.order_by("id")[:2])
-
-
-@dataclass(frozen=True)
-class GoalTable:
-    """An offer and its goals as postbacks look them up: by code or alias (any case), with partner payouts."""
-
-    offer: Offer
-    goals: dict[int, Goal]
-    codes: dict[str, int]
-    default_id: int | None
-    overrides: dict[tuple[int, int], tuple[str, Decimal]]
-
-    def goal(self, goal_id: int | None, partner_id: int) -> Goal | None:
-        """The goal annotated with the partner's own payout, like a database read would be."""
-        if goal_id is None:
-            return None
-        # A copy: the table is shared by every request of this process.
-        goal = copy.copy(self.goals[goal_id])
-        goal.partner_payout_type, goal.partner_payout = self.overrides.get(
-            (goal_id, partner_id), (None, None)
-        )
-        return goal
-
-
-def _goal_table_key(offer_id: int) -> str:
-    return f"leads:goals:v1:{offer_id}"
-
-
-def _load_goal_table(offer_id: int) -> GoalTable:
-    offer = Offer.objects.get(pk=offer_id)
-    goals = {goal.pk: goal for goal in Goal.objects.filter(offer_id=offer_id).order_by("position", "id")}
-    codes = {goal.code.lower(): pk for pk, goal in goals.items()}
-    for goal_id, code in GoalAlias.objects.filter(offer_id=offer_id).values_list("goal_id", "code"):
-        codes.setdefault(code.lower(), goal_id)
-    overrides = {
-        (goal_id, partner_id): (payout_type, payout)
-        for goal_id, partner_id, payout_type, payout in GoalPartnerPayout.objects.filter(
-            goal__offer_id=offer_id
-        ).values_list("goal_id", "partner_id", "payout_type", "payout")
-    }
-    default_id = next((pk for pk, goal in goals.items() if goal.is_default), None)
-    return GoalTable(offer, goals, codes, default_id, overrides)
-
-
-def goal_table(offer_id: int) -> GoalTable:
-    """The offer's goal table, cached: every lead postback looks its goal up here."""
-    return nearcache.cached(
-        _goal_table_key(offer_id), lambda: _load_goal_table(offer_id), shared_seconds=GOAL_CACHE_SECONDS
-    )
-
-
-def goal_table_forget(offer_id: int) -> None:
-    """Drop an offer's cached goals now and again at commit (a concurrent read may re-cache them)."""
-    key = _goal_table_key(offer_id)
-    nearcache.forget([key])
-    cache.delete(key)
-    transaction.on_commit(lambda: (nearcache.forget([key]), cache.delete(key)))
-
-
-def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return
-    if isinstance(instance, GoalPartnerPayout):
-        offer_id = Goal.objects.filter(pk=instance.goal_id).values_list("offer_id", flat=True).first()
-    elif isinstance(instance, Offer):
-        offer_id = instance.pk
-    else:
-        offer_id = instance.offer_id  # type: ignore[attr-defined]
-    if offer_id is not None:
-        goal_table_forget(offer_id)
-
-
-for _model in (Offer, Goal, GoalAlias, GoalPartnerPayout):
-    post_save.connect(_forget_goals, sender=_model, dispatch_uid=f"leads.goals.save.{_model.__name__}")
-    post_delete.connect(_forget_goals, sender=_model, dispatch_uid=f"leads.goals.delete.{_model.__name__}")
 
 
 def goal_for_code(*, offer_id: int, partner_id: int, code: str) -> Goal | None:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from config.inserts import RowInsert
 from config.transient import retry_transient
-from leads import outbound, privacy, screening, selectors
+from leads import linkcache, outbound, privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.services import deliveries_record
@@ -481,7 +481,7 @@ def lead_insert(
     lists are checked first (a refused source creates nothing); a lead that is really new is
     then screened. The events are recorded by `lead_changes_save`.
     """
-    config = screening.screening_config(target.integration_id)
+    config = linkcache.screening_config(target.integration_id)
     if goal is None:
         goal = selectors.default_goal(offer_id=target.offer.pk, partner_id=target.partner_id)
     draft = _draft(

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.breaker import Breaker
 from partners.macros import render, sample_values
 from partners.models import Partner
 from postbacks import clevertap
@@ -56,6 +57,8 @@ LEASE = timedelta(seconds=2 * max(policy.timeout for policy in POLICIES.values()
 BROKER_LEASE = timedelta(seconds=60)
 BROKER = "broker"
 WAKE_CHUNK = 50
+# After a failed publish, wake-ups skip the broker for a window (the sweep sends the rows).
+broker_breaker = Breaker("Celery broker")
 TEST_EVENT = "test"
 MASK_QUOTED = quote(MASK, safe="")
 
@@ -67,6 +70,11 @@ class DeliveryRefused(ValueError):
 def broker_enabled() -> bool:
     """Whether a Celery broker is configured; without one `deliveries_dispatch` sweeps alone."""
     return not settings.CELERY_BROKER_URL.startswith("memory://")
+
+
+def broker_usable() -> bool:
+    """Whether to hand new rows to the broker: one is configured and it did not fail moments ago."""
+    return broker_enabled() and not broker_breaker.is_open()
 
 
 def worker_name() -> str:
@@ -83,12 +91,15 @@ def deliveries_record(*, planned: list[Delivery]) -> list[Delivery]:
     if not planned:
         return []
     pending = [delivery for delivery in planned if delivery.state == State.PENDING]
-    if pending and broker_enabled():
+    # While the broker is down the rows are not leased to it: the sweep takes them as they are.
+    to_broker = bool(pending) and broker_usable()
+    if to_broker:
         until = timezone.now() + BROKER_LEASE
         for delivery in pending:
             delivery.claimed_by, delivery.claimed_until = BROKER, until
     created = Delivery.objects.bulk_create(planned)
-    wake_after_commit([delivery.pk for delivery in created if delivery.state == State.PENDING])
+    if to_broker:
+        wake_after_commit([delivery.pk for delivery in created if delivery.state == State.PENDING])
     return created
 
 
@@ -103,15 +114,25 @@ def _wake(delivery_ids: list[int]) -> None:
     from postbacks.tasks import QUEUE, deliver
 
     for start in range(0, len(delivery_ids), WAKE_CHUNK):
-        chunk = delivery_ids[start : start + WAKE_CHUNK]
+        if broker_breaker.is_open():
+            _leave_to_sweep(delivery_ids[start:])
+            return
         try:
-            # No publish retries: a request must not hang on a broker that is down.
-            deliver.apply_async((chunk,), queue=QUEUE, retry=False)
+            # No publish retries beyond the transport's one, and socket timeouts (settings): a
+            # request must not hang on a broker that is down.
+            deliver.apply_async((delivery_ids[start : start + WAKE_CHUNK],), queue=QUEUE, retry=False)
         except Exception as error:  # noqa: BLE001 - any broker failure leaves the rows to the sweep
-            logger.warning("Broker unreachable (%s); deliveries %s are left to the sweep.", error, chunk)
-            Delivery.objects.filter(pk__in=chunk, state=State.PENDING, claimed_by=BROKER).update(
-                claimed_by="", claimed_until=None
-            )
+            broker_breaker.trip(error)
+            _leave_to_sweep(delivery_ids[start:])
+            return
+
+
+def _leave_to_sweep(delivery_ids: list[int]) -> None:
+    """Take back the broker's lease on these rows, so the next sweep sends them."""
+    logger.info("Broker unavailable; deliveries %s are left to the sweep.", delivery_ids)
+    Delivery.objects.filter(pk__in=delivery_ids, state=State.PENDING, claimed_by=BROKER).update(
+        claimed_by="", claimed_until=None
+    )
 
 
 def _due(now: datetime) -> Q:

@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from config import nearcache
+from config import breaker, hotcache
 from tests.factories import MembershipFactory, OrganizationFactory
 
 
@@ -22,12 +22,15 @@ def _plain_http():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (Redis when REDIS_URL is set) and no process copies."""
+    """Each test starts with an empty cache (Redis when REDIS_URL is set), no process copies and
+    every Redis breaker closed."""
+    breaker.reset_all()
+    hotcache.clear()
     cache.clear()
-    nearcache.clear()
     yield
+    breaker.reset_all()
+    hotcache.clear()
     cache.clear()
-    nearcache.clear()
 
 
 @pytest.fixture

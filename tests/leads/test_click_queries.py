@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads import clicks
+from config import hotcache
 from leads.models import Click
 from partners.models import Status, TrackingParameter
 from tests.factories import IntegrationFactory, LandingFactory, OfferFactory, TrackingLinkFactory
@@ -103,8 +103,8 @@ def test_clicks_still_work_when_the_cache_is_down(client, link, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(clicks.cache, "get", broken)
-    monkeypatch.setattr(clicks.cache, "set", broken)
+    monkeypatch.setattr(hotcache.cache, "get", broken)
+    monkeypatch.setattr(hotcache.cache, "set", broken)
 
     response = client.get(f"/c/{link.code}")
 

@@ -1,0 +1,396 @@
+"""Every hot-path lookup of the leads side: its key, its loader and what forgets it.
+
+The click redirect and the postbacks read the same configuration on every request: a token's
+app or integration, a tracking link resolved into a plain dict (ids, landing URLs, parameter
+aliases, IP privacy, the integration's screening configuration, the configuration macros), an
+integration's screening configuration and an offer's goal table. Each goes through
+`config.hotcache` (this process, then Redis, then the database; Redis optional). The
+receivers at the end drop an entry whenever a row it was built from is saved or deleted;
+services that write with `QuerySet.update()` or `bulk_create()` (which send no signals) call
+the `…_forget` functions themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from config import hotcache
+from partners.models import (
+    App,
+    Channel,
+    Goal,
+    GoalAlias,
+    GoalPartnerPayout,
+    Integration,
+    Landing,
+    Offer,
+    Partner,
+    ScreeningRule,
+    SourceListEntry,
+    Status,
+    TrackingLink,
+    TrackingParameter,
+)
+from partners.tracking import TRACKING_PARAM_NAMES
+
+Kind = ScreeningRule.Kind
+LinkData = dict[str, Any]
+Config = dict[str, Any]
+
+# A rotated token keeps working this long at most; the look-up runs on every postback.
+TOKEN_CACHE_SECONDS = 60
+# Saving a goal, an alias or a partner payout drops its offer's entry at once.
+GOAL_CACHE_SECONDS = 600
+CONFIG_CACHE_SECONDS = 600
+LINK_CACHE_SECONDS = 600
+# Unknown codes are cached briefly too: junk traffic must not reach the database each time.
+MISSING_CACHE_SECONDS = 60
+# Bump when the shape of a cached value changes, so a deploy never reads old entries.
+LINK_DATA_VERSION = 2
+CONFIG_VERSION = 1
+LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+
+SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+# 24metrics parameter names of the click and impression APIs → our tracking names.
+API_TO_TRACKING = {
+    "sub_id": "sub1",
+    "click_ip": "ip",
+    "impression_ip": "ip",
+    "external_transaction_id": "partner_click_id",
+}
+CLICK_KINDS = frozenset({Kind.CLICKS_PER_IP, Kind.CLICKS_PER_DEVICE, Kind.COUNTRY, Kind.BOT_USER_AGENT})
+CONVERSION_KINDS = frozenset(
+    {
+        Kind.CTIT,
+        Kind.CONVERSIONS_PER_IP,
+        Kind.CONVERSIONS_PER_DEVICE,
+        Kind.COUNTRY,
+        Kind.BOT_USER_AGENT,
+        Kind.DUPLICATE_DEVICE,
+        Kind.CLICK_TOO_OLD,
+    }
+)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+def _token_key(kind: str, token: str) -> str:
+    return f"leads:{kind}-token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def app_for_token(token: str) -> App | None:
+    """The app whose advertiser token this is (asked on every postback)."""
+    if not token:
+        return None
+    return hotcache.cached(
+        _token_key("app", token),
+        lambda: App.objects.filter(token=token).first(),
+        seconds=TOKEN_CACHE_SECONDS,
+    )
+
+
+def integration_for_token(token: str) -> Integration | None:
+    """The integration whose partner token this is, with its app."""
+    if not token:
+        return None
+    return hotcache.cached(
+        _token_key("integration", token),
+        lambda: Integration.objects.select_related("app").filter(token=token).first(),
+        seconds=TOKEN_CACHE_SECONDS,
+    )
+
+
+# -- screening configuration ------------------------------------------------------------------
+
+
+def config_cache_key(integration_id: int) -> str:
+    return f"scr:cfg:v{CONFIG_VERSION}:{integration_id}"
+
+
+def _rule_data(rule: ScreeningRule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "kind": rule.kind,
+        "threshold": rule.threshold,
+        "window": rule.window_seconds,
+        "action": rule.action,
+        "reason": rule.reason_code,
+        "countries": frozenset(rule.country_codes),
+    }
+
+
+def build_config(integration: Integration) -> Config:
+    """The integration's screening configuration as plain, cacheable data (two queries)."""
+    rules = [_rule_data(rule) for rule in integration.screening_rules.filter(is_active=True).order_by("id")]
+    lists: dict[str, set[str]] = {SourceListEntry.List.BLACK: set(), SourceListEntry.List.WHITE: set()}
+    for kind, source in integration.source_entries.values_list("list", "source"):
+        lists[kind].add(source)
+    return {
+        "ip_privacy": integration.ip_privacy,
+        "click_rules": [rule for rule in rules if rule["kind"] in CLICK_KINDS],
+        "conversion_rules": [rule for rule in rules if rule["kind"] in CONVERSION_KINDS],
+        "black": frozenset(lists[SourceListEntry.List.BLACK]),
+        "white": frozenset(lists[SourceListEntry.List.WHITE]),
+    }
+
+
+def screening_config(integration_id: int) -> Config:
+    """The screening configuration of one integration (read on every conversion)."""
+    return hotcache.cached(
+        config_cache_key(integration_id),
+        lambda: build_config(Integration.objects.get(pk=integration_id)),
+        seconds=CONFIG_CACHE_SECONDS,
+    )
+
+
+def screening_forget(integration_id: int) -> None:
+    """Drop the integration's screening configuration and its links' data (which embed it)."""
+    hotcache.forget([config_cache_key(integration_id)])
+    codes = TrackingLink.objects.filter(integration_id=integration_id).values_list("code", flat=True)
+    link_cache_forget(codes)
+
+
+# -- tracking links ---------------------------------------------------------------------------
+
+
+def link_cache_key(code: str) -> str:
+    return f"trk:link:v{LINK_DATA_VERSION}:{code}"
+
+
+def _is_live(link: TrackingLink) -> bool:
+    return all(
+        status == Status.ACTIVE
+        for status in (link.status, link.integration.status, link.offer.status, link.partner.status)
+    )
+
+
+def _placeholder_name(placeholder: str) -> str | None:
+    """The parameter name hidden in a partner macro: `{clickid}`, `[CLICK_ID]`, `${sub}` → the word."""
+    word = placeholder.strip().strip("{}[]$%")
+    return word if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,99}", word) else None
+
+
+def _aliases(parameters: Iterable[TrackingParameter], mapping: Mapping[str, Any]) -> dict[str, str]:
+    """Partner parameter names → ours, from the tracking-parameter table and the inbound mapping."""
+    aliases: dict[str, str] = {}
+    for row in parameters:
+        word = _placeholder_name(row.placeholder)
+        if word and word not in TRACKING_PARAM_NAMES:
+            aliases[word] = row.name
+    for ours, theirs in mapping.items():
+        target = API_TO_TRACKING.get(ours, ours)
+        if target in TRACKING_PARAM_NAMES and isinstance(theirs, str) and theirs not in TRACKING_PARAM_NAMES:
+            aliases[theirs] = target
+    return aliases
+
+
+def _config_macros(link: TrackingLink) -> dict[str, str]:
+    integration, offer = link.integration, link.offer
+    return {
+        "app_id": str(integration.app_id),
+        "app_name": integration.app.name,
+        "platform": integration.app.platform,
+        "partner_name": link.partner.name,
+        "channel": integration.channel.name if integration.channel else "",
+        "campaign_id": str(offer.pk),
+        "campaign_name": offer.name,
+    }
+
+
+def _build_link_data(link: TrackingLink) -> LinkData:
+    landings = {str(landing.pk): landing.url for landing in link.offer.landings.all()}
+    if link.landing is not None:
+        landings[str(link.landing.pk)] = link.landing.url
+    parameters = list(link.integration.parameters.all())
+    return {
+        "link_id": link.pk,
+        "code": link.code,
+        "organization_id": link.organization_id,
+        "integration_id": link.integration_id,
+        "partner_id": link.partner_id,
+        "offer_id": link.offer_id,
+        "app_id": link.integration.app_id,
+        # The link's landing, else the offer's first one; None sends clicks to the app's URL.
+        "landing_id": link.landing_id or next((int(pk) for pk in landings), None),
+        "landings": landings,
+        "default_url": link.integration.app.default_url,
+        "subs": {name: getattr(link, name) for name in SUBS},
+        "aliases": _aliases(parameters, link.integration.inbound_mapping or {}),
+        "unfilled": sorted({row.placeholder for row in parameters if row.placeholder}),
+        "ip_privacy": link.integration.ip_privacy,
+        "screening": build_config(link.integration),
+        "macros": _config_macros(link),
+    }
+
+
+def _load_link_data(code: str) -> LinkData:
+    """The live link's data, or `{}` (cached briefly) for an unknown or paused code."""
+    link = (
+        TrackingLink.objects.select_related(
+            "integration__app", "integration__channel", "offer", "partner", "landing"
+        )
+        .filter(code=code)
+        .first()
+    )
+    return _build_link_data(link) if link is not None and _is_live(link) else {}
+
+
+def link_data(code: str) -> LinkData | None:
+    """The live link's resolved configuration, or None for an unknown or paused link."""
+    if not LINK_CODE_RE.match(code):
+        return None
+    data = hotcache.cached(
+        link_cache_key(code),
+        lambda: _load_link_data(code),
+        seconds=LINK_CACHE_SECONDS,
+        empty_seconds=MISSING_CACHE_SECONDS,
+    )
+    return data or None
+
+
+def link_cache_forget(codes: Iterable[str]) -> None:
+    """Drop the cached data of these link codes."""
+    hotcache.forget(link_cache_key(code) for code in set(codes))
+
+
+# -- goal tables ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalTable:
+    """An offer and its goals as postbacks look them up: by code or alias (any case), with partner payouts."""
+
+    offer: Offer
+    goals: dict[int, Goal]
+    codes: dict[str, int]
+    default_id: int | None
+    overrides: dict[tuple[int, int], tuple[str, Decimal]]
+
+    def goal(self, goal_id: int | None, partner_id: int) -> Goal | None:
+        """The goal annotated with the partner's own payout, like a database read would be."""
+        if goal_id is None:
+            return None
+        # A copy: the table is shared by every request of this process.
+        goal = copy.copy(self.goals[goal_id])
+        goal.partner_payout_type, goal.partner_payout = self.overrides.get(
+            (goal_id, partner_id), (None, None)
+        )
+        return goal
+
+
+def _goal_table_key(offer_id: int) -> str:
+    return f"leads:goals:v1:{offer_id}"
+
+
+def _load_goal_table(offer_id: int) -> GoalTable:
+    offer = Offer.objects.get(pk=offer_id)
+    goals = {goal.pk: goal for goal in Goal.objects.filter(offer_id=offer_id).order_by("position", "id")}
+    codes = {goal.code.lower(): pk for pk, goal in goals.items()}
+    for goal_id, code in GoalAlias.objects.filter(offer_id=offer_id).values_list("goal_id", "code"):
+        codes.setdefault(code.lower(), goal_id)
+    overrides = {
+        (goal_id, partner_id): (payout_type, payout)
+        for goal_id, partner_id, payout_type, payout in GoalPartnerPayout.objects.filter(
+            goal__offer_id=offer_id
+        ).values_list("goal_id", "partner_id", "payout_type", "payout")
+    }
+    default_id = next((pk for pk, goal in goals.items() if goal.is_default), None)
+    return GoalTable(offer, goals, codes, default_id, overrides)
+
+
+def goal_table(offer_id: int) -> GoalTable:
+    """The offer's goal table: every lead postback looks its goal up here."""
+    return hotcache.cached(
+        _goal_table_key(offer_id), lambda: _load_goal_table(offer_id), seconds=GOAL_CACHE_SECONDS
+    )
+
+
+def goal_table_forget(offer_id: int) -> None:
+    """Drop an offer's cached goal table."""
+    hotcache.forget([_goal_table_key(offer_id)])
+
+
+# -- invalidation -----------------------------------------------------------------------------
+
+# Each model a link's data is built from → the lookup from TrackingLink to it; _KEY_OF names
+# the instance's attribute that lookup compares with when it is not the primary key.
+_LINKS_OF: dict[type[Model], str] = {
+    Landing: "offer_id",
+    Offer: "offer_id",
+    Integration: "integration_id",
+    TrackingParameter: "integration_id",
+    Partner: "partner_id",
+    App: "integration__app_id",
+    Channel: "integration__channel_id",
+    ScreeningRule: "integration_id",
+    SourceListEntry: "integration_id",
+}
+_KEY_OF: dict[type[Model], str] = {
+    Landing: "offer_id",
+    TrackingParameter: "integration_id",
+    ScreeningRule: "integration_id",
+    SourceListEntry: "integration_id",
+}
+
+
+def _codes_affected_by(instance: Model) -> list[str]:
+    if isinstance(instance, TrackingLink):
+        return [instance.code]
+    lookup = _LINKS_OF[type(instance)]
+    value = getattr(instance, _KEY_OF.get(type(instance), "pk"))
+    return list(TrackingLink.objects.filter(**{lookup: value}).values_list("code", flat=True))
+
+
+def _forget_old_code(sender: type[Model], instance: TrackingLink, **kwargs: Any) -> None:
+    """A renamed code must stop resolving at once, not when its cache entry expires."""
+    if instance.pk and not kwargs.get("raw"):
+        old = TrackingLink.objects.filter(pk=instance.pk).values_list("code", flat=True).first()
+        if old and old != instance.code:
+            link_cache_forget([old])
+
+
+def _forget_links(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        link_cache_forget(_codes_affected_by(instance))
+
+
+def _forget_config(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        integration_id = instance.pk if isinstance(instance, Integration) else instance.integration_id  # type: ignore[attr-defined]
+        hotcache.forget([config_cache_key(integration_id)])
+
+
+def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    if isinstance(instance, GoalPartnerPayout):
+        offer_id = Goal.objects.filter(pk=instance.goal_id).values_list("offer_id", flat=True).first()
+    elif isinstance(instance, Offer):
+        offer_id = instance.pk
+    else:
+        offer_id = instance.offer_id  # type: ignore[attr-defined]
+    if offer_id is not None:
+        goal_table_forget(offer_id)
+
+
+def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
+    for model in models:
+        uid = f"leads.linkcache.{name}.{model.__name__}"
+        post_save.connect(receiver, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}.delete")
+
+
+pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.linkcache.link_code_change")
+_connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
+_connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
+_connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
