@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.breaker import Breaker
+from config.celery import app as celery_app
 from partners.macros import render, sample_values
 from partners.models import Partner
 from postbacks import clevertap
@@ -57,6 +58,9 @@ LEASE = timedelta(seconds=2 * max(policy.timeout for policy in POLICIES.values()
 BROKER_LEASE = timedelta(seconds=60)
 BROKER = "broker"
 WAKE_CHUNK = 50
+# Deliveries have their own queue, so workers that wait on partners' servers scale apart.
+QUEUE = "deliveries"
+DELIVER_TASK = "postbacks.tasks.deliver"
 # After a failed publish, wake-ups skip the broker for a window (the sweep sends the rows).
 broker_breaker = Breaker("Celery broker")
 TEST_EVENT = "test"
@@ -110,9 +114,7 @@ def wake_after_commit(delivery_ids: list[int]) -> None:
 
 
 def _wake(delivery_ids: list[int]) -> None:
-    # tasks imports this module; the broker is only reached from here.
-    from postbacks.tasks import QUEUE, deliver
-
+    # By the task's name: postbacks.tasks imports this module, not the other way round.
     for start in range(0, len(delivery_ids), WAKE_CHUNK):
         if broker_breaker.is_open():
             _leave_to_sweep(delivery_ids[start:])
@@ -120,7 +122,9 @@ def _wake(delivery_ids: list[int]) -> None:
         try:
             # No publish retries beyond the transport's one, and socket timeouts (settings): a
             # request must not hang on a broker that is down.
-            deliver.apply_async((delivery_ids[start : start + WAKE_CHUNK],), queue=QUEUE, retry=False)
+            celery_app.send_task(
+                DELIVER_TASK, args=(delivery_ids[start : start + WAKE_CHUNK],), queue=QUEUE, retry=False
+            )
         except Exception as error:  # noqa: BLE001 - any broker failure leaves the rows to the sweep
             broker_breaker.trip(error)
             _leave_to_sweep(delivery_ids[start:])

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from postbacks.services import deliveries_hand_to_broker, delivery_attempt
-
-QUEUE = "deliveries"
+from postbacks.services import DELIVER_TASK, deliveries_hand_to_broker, delivery_attempt
 
 
-@shared_task(ignore_result=True)
+@shared_task(name=DELIVER_TASK, ignore_result=True)
 def deliver(delivery_ids: list[int]) -> None:
     """Attempt each delivery that is still due; one already sent or held elsewhere is left alone."""
     for delivery_id in delivery_ids:

@@ -20,7 +20,7 @@ from django.test import Client
 
 from partners.models import PostbackTemplate
 from postbacks.models import Delivery
-from postbacks.tasks import QUEUE
+from postbacks.services import QUEUE
 from tests.factories import OrganizationFactory
 from tests.leads.test_postback_support import make_world
 

@@ -10,6 +10,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from config.celery import app as celery_app
 from leads.models import LeadEvent, LeadStatus
 from leads.services import lead_create, lead_set_status
 from partners.models import PostbackTemplate
@@ -33,7 +34,7 @@ def _outbound(settings):
 def sent_tasks(monkeypatch):
     """What the web process handed to the broker (the broker itself is not reached)."""
     sent: list[list[int]] = []
-    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, **options: sent.append(args[0]))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, **options: sent.append(args[0]))
     return sent
 
 
@@ -64,10 +65,10 @@ def test_a_delivery_made_while_the_broker_is_down_is_sent_by_the_sweep(
 ):
     settings.CELERY_BROKER_URL = CLOSED_BROKER
 
-    def broker_down(args, **options):
+    def broker_down(name, args, **options):
         raise OperationalError("Error 111 connecting to 127.0.0.1:9. Connection refused.")
 
-    monkeypatch.setattr(tasks.deliver, "apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     httpserver.expect_request("/pb").respond_with_data("ok")
     with django_capture_on_commit_callbacks(execute=True):
         delivery = status_change_with_delivery(organization, httpserver.url_for("/pb"))
