@@ -33,6 +33,7 @@ from django.db.models.signals import post_delete, post_save
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from config import nearcache
 from leads.models import Verdict
 from leads.useragents import parse_user_agent
 from partners.models import Integration, ScreeningRule, SourceListEntry
@@ -120,8 +121,15 @@ def build_config(integration: Integration) -> Config:
 
 
 def screening_config(integration_id: int) -> Config:
-    """The cached configuration of one integration (read on every conversion)."""
+    """The cached configuration of one integration (read on every conversion).
+
+    Kept for a few seconds in the process as well (`config.nearcache`), like the link data
+    that embeds it: a lead postback then asks Redis nothing for it. Read only, it is shared.
+    """
     key = config_cache_key(integration_id)
+    near = nearcache.get(key)
+    if near is not None:
+        return near
     try:
         config = cache.get(key)
     except Exception:  # a cache outage must not refuse conversions: read the database
@@ -133,6 +141,7 @@ def screening_config(integration_id: int) -> Config:
             cache.set(key, config, CONFIG_CACHE_SECONDS)
         except Exception:
             logger.warning("screening config of integration %s not cached", integration_id, exc_info=True)
+    nearcache.put(key, config)
     return config
 
 
@@ -140,9 +149,7 @@ def screening_forget(integration_id: int) -> None:
     """Drop the integration's cached configuration and its links' cached data, now and on commit."""
     from leads.clicks import link_cache_forget  # leads.clicks builds its link data from this module
 
-    key = config_cache_key(integration_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    _forget_key(config_cache_key(integration_id))
     link_cache_forget(Integration.objects.get(pk=integration_id).links.values_list("code", flat=True))
 
 
@@ -399,9 +406,14 @@ def _forget_config(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return
     integration_id = instance.pk if isinstance(instance, Integration) else instance.integration_id  # type: ignore[attr-defined]
-    key = config_cache_key(integration_id)
+    _forget_key(config_cache_key(integration_id))
+
+
+def _forget_key(key: str) -> None:
+    """Drop a configuration here and in the shared cache, now and again at commit."""
+    nearcache.forget([key])
     cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    transaction.on_commit(lambda: (nearcache.forget([key]), cache.delete(key)))
 
 
 for _model in (Integration, ScreeningRule, SourceListEntry):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from accounts.models import Organization
 from ingest.models import InboundPostback
@@ -168,32 +167,29 @@ def test_rejected_postback_keeps_the_reason_it_was_given(client, world, click):
     assert (inbound.outcome, inbound.http_status, inbound.reason) == ("rejected", 422, body["error"])
 
 
-def test_lead_creation_costs_six_statements(client, world, click, django_assert_num_queries):
-    client.get(world.url(LEAD, click=click.click_id, exto="warm"))  # warms the token, goal, outbound caches
+def test_lead_creation_costs_four_statements(client, world, click, django_assert_num_queries):
+    client.get(world.url(LEAD, click=click.click_id, exto="warm"))  # warms the token, goal, screening caches
     url = world.url(LEAD, click=click.click_id, exto="q1")
 
-    # Budget 6: click, insert (ON CONFLICT DO NOTHING: no savepoint), inbound log, event, the
-    # link's landing (this click went to no landing of its own), and the rollups (the daily
-    # upsert is a CTE of the sub-id one; two statements on SQLite). The token, the offer's goals
-    # and the integration's outbound configuration come from the cache. Inside the test's
-    # transaction the service's BEGIN and COMMIT show up as a savepoint and its release.
-    statements = 6 if connection.vendor == "postgresql" else 7
-    with django_assert_num_queries(statements + 2):
+    # Budget 4: the click, the lead's INSERT (ON CONFLICT DO NOTHING: no savepoint), the inbound
+    # log row and the creation event. The token, the offer's goals, the integration's screening
+    # and outbound configuration come from the cache; no rollup is written in the request (the
+    # fold reads the events later). Inside the test's transaction the service's BEGIN and
+    # COMMIT show up as a savepoint and its release.
+    with django_assert_num_queries(4 + 2):
         response = client.get(url)
 
     assert response.json()["created"] is True
 
 
-def test_a_status_change_costs_six_statements(client, world, click, django_assert_num_queries):
+def test_a_status_change_costs_four_statements(client, world, click, django_assert_num_queries):
     client.get(world.url(LEAD, click=click.click_id, exto="q1"))
     client.get(world.url(STATUS, click=click.click_id, exto="q1", status="hold"))  # warms the caches
 
-    # Budget 6: the lead with its click (one query finds both), the lead's UPDATE, inbound log,
-    # event, the link's landing (this click went to no landing of its own), and the rollups (a
-    # CTE; two statements on SQLite). Plus the savepoint and release of the service's
-    # transaction inside the test's.
-    statements = 6 if connection.vendor == "postgresql" else 7
-    with django_assert_num_queries(statements + 2):
+    # Budget 4: the lead with its click and goal (one query finds them, locked), the lead's
+    # UPDATE, the inbound log row and the status event. Plus the savepoint and release of the
+    # service's transaction inside the test's.
+    with django_assert_num_queries(4 + 2):
         response = client.get(world.url(STATUS, click=click.click_id, exto="q1", status="approved"))
 
     assert response.json()["lead"]["status"] == "approved"
