@@ -56,11 +56,12 @@ class RowUpdate(Generic[M]):
         connection = connections[using]
         # As save() does: an unsaved related object is refused, a since-saved one's id is taken.
         instance._prepare_related_fields_for_save(operation_name="save", fields=self.fields)
-        values = [field.pre_save(instance, False) for field in self.fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
-            raise TypeError(f"An expression cannot be saved into {model.__name__} here: use save().")
-        pairs = zip(self.fields, values, strict=True)
-        params = [field.get_db_prep_save(value, connection) for field, value in pairs]
+        params = []
+        for field in self.fields:
+            value = field.pre_save(instance, False)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"An expression cannot be saved into {model.__name__} here: use save().")
+            params.append(field.get_db_prep_save(value, connection))
         params.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(self._statement(using), params)
