@@ -35,6 +35,9 @@ class RowUpdate(Generic[M]):
                 raise TypeError(f"{model.__name__}.{field.name} is not a column RowUpdate can set.")
             if hasattr(field, "get_placeholder"):
                 raise TypeError(f"{model.__name__}.{field.name} has its own placeholder: use save().")
+        # The relations among them, checked as save() checks them; a set, since Django's check
+        # tests each of the model's fields for membership.
+        self.relations = frozenset(field for field in self.fields if field.is_relation)
         self._sql: dict[str, str] = {}
 
     def _statement(self, using: str) -> str:
@@ -54,8 +57,9 @@ class RowUpdate(Generic[M]):
             return
         using = router.db_for_write(model, instance=instance)
         connection = connections[using]
-        # As save() does: an unsaved related object is refused, a since-saved one's id is taken.
-        instance._prepare_related_fields_for_save(operation_name="save", fields=self.fields)
+        if self.relations:
+            # As save() does: an unsaved related object is refused, a since-saved one's id is taken.
+            instance._prepare_related_fields_for_save(operation_name="save", fields=self.relations)
         params = []
         for field in self.fields:
             value = field.pre_save(instance, False)

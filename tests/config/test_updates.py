@@ -71,3 +71,10 @@ def test_a_model_with_save_receivers_is_saved_by_save_so_that_they_run(lead):
 
     assert seen == [{"status"}]
     assert Lead.objects.get(pk=lead.pk).status == "hold"
+
+
+def test_an_unsaved_related_object_is_refused_as_save_refuses_it(lead):
+    lead.goal = GoalFactory.build(offer=lead.offer, code="unsaved")
+
+    with pytest.raises(ValueError, match="unsaved related object 'goal'"):
+        RowUpdate(Lead, ["goal"])(lead)
