@@ -64,11 +64,12 @@ class RowInsert(Generic[M]):
         instance._prepare_related_fields_for_save(operation_name="save")
         using = router.db_for_write(model, instance=instance)
         connection = connections[using]
-        values = [field.pre_save(instance, True) for field in self.fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
-            raise TypeError(f"An expression cannot be inserted into {model.__name__} here: use save().")
-        pairs = zip(self.fields, values, strict=True)
-        params = [field.get_db_prep_save(value, connection) for field, value in pairs]
+        params = []
+        for field in self.fields:  # one pass: this loop is most of the call's CPU
+            value = field.pre_save(instance, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"An expression cannot be inserted into {model.__name__} here: use save().")
+            params.append(field.get_db_prep_save(value, connection))
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(self._statement(instance, using), params)
             if connection.features.can_return_columns_from_insert:

@@ -16,6 +16,7 @@ import tablib
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Organization
+from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
 from leads.models import Click, Impression, Lead, LeadEvent, Verdict
 from partners.models import (
@@ -27,14 +28,24 @@ from partners.models import (
 )
 
 
+def _clicks_in_scope(p: Placeholders, by_integration: bool) -> QuerySet[Click]:
+    clicks = Click.objects.filter(click_id=p.click_id, integration__app_id=p.app_id)
+    if by_integration:
+        clicks = clicks.filter(integration_id=p.integration_id)
+    # The click id is unique: no ORDER BY for `first()` to compile and the database to sort.
+    return clicks[:1]
+
+
+# Every lead postback looks its click up: the statement is compiled once (config.selects).
+select_click_in_scope = RowSelect(_clicks_in_scope)
+
+
 def click_in_scope(*, app_id: int, integration_id: int | None, click_id: str) -> Click | None:
     """The click with this id among the app's clicks (the integration's, when one is named)."""
-    clicks = Click.objects.filter(click_id=click_id, integration__app_id=app_id)
-    if integration_id is not None:
-        clicks = clicks.filter(integration_id=integration_id)
-    # The click id is unique: no ORDER BY for `first()` to compile and the database to sort.
-    click = next(iter(clicks[:1]), None)
-    return _with_cached_offer(click) if click is not None else None
+    found = select_click_in_scope(
+        integration_id is not None, click_id=click_id, app_id=app_id, integration_id=integration_id
+    )
+    return _with_cached_offer(found[0]) if found else None
 
 
 def _with_cached_offer(click: Click) -> Click:
@@ -65,18 +76,33 @@ def with_current_goal(lead: Lead) -> Lead:
     return lead
 
 
+def _leads_by_click_id(p: Placeholders, by_integration: bool, by_exto: bool) -> QuerySet[Lead]:
+    leads = leads_for_change().filter(click__click_id=p.click_id, click__integration__app_id=p.app_id)
+    if by_integration:
+        leads = leads.filter(click__integration_id=p.integration_id)
+    return (leads.filter(exto=p.exto) if by_exto else leads)[:2]
+
+
+# Every status postback by click runs this (some seventy columns): compiled once.
+select_leads_by_click_id = RowSelect(_leads_by_click_id)
+
+
 def leads_by_click_id(*, app_id: int, integration_id: int | None, click_id: str, exto: str) -> list[Lead]:
     """At most two leads a status postback names by click id (and exto), with their click, locked.
 
     One query for what `click_in_scope` and `leads_by_key` find in two: a status postback
     names an existing lead far more often than not.
     """
-    leads = leads_for_change()
-    leads = leads.filter(click__click_id=click_id, click__integration__app_id=app_id)
-    if integration_id is not None:
-        leads = leads.filter(click__integration_id=integration_id)
-    found = [with_current_goal(lead) for lead in (leads.filter(exto=exto) if exto else leads)[:2]]
+    found = select_leads_by_click_id(
+        integration_id is not None,
+        bool(exto),
+        click_id=click_id,
+        app_id=app_id,
+        integration_id=integration_id,
+        exto=exto,
+    )
     for lead in found:
+        with_current_goal(lead)
         _with_cached_offer(lead.click)
     return found
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from config.inserts import RowInsert
 from config.transient import retry_transient
+from config.updates import RowUpdate
 from leads import linkcache, outbound, privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
@@ -66,6 +67,8 @@ CHANGE_FIELDS = [
     "verdict_details",
     "updated_at",
 ]
+# Every status postback saves a lead's changes: the UPDATE is written once (config.updates).
+update_lead_changes = RowUpdate(Lead, CHANGE_FIELDS)
 VERDICT_FIELDS = ["verdict", "verdict_reason", "verdict_rule", "verdict_details", "payout", "updated_at"]
 WITHHELD = "withheld_payout"
 
@@ -352,7 +355,7 @@ def _locked(lead: Lead) -> Lead:
 def _save(lead: Lead, events: list[LeadEvent], **record: Any) -> bool:
     if not events:
         return False
-    lead.save(update_fields=CHANGE_FIELDS)
+    update_lead_changes(lead)
     _record_changes(lead, events, **record)
     return True
 
@@ -519,6 +522,6 @@ def lead_changes_save(
 ) -> None:
     """Save what `lead_insert` / `lead_apply` changed, in the caller's transaction."""
     if events and not created:
-        lead.save(update_fields=CHANGE_FIELDS)
+        update_lead_changes(lead)
     if events:
         _record_changes(lead, events, source=source, actor=actor, inbound=inbound)

@@ -168,14 +168,14 @@ def test_rejected_postback_keeps_the_reason_it_was_given(client, world, click):
 
 
 def test_lead_creation_costs_four_statements(client, world, click, django_assert_num_queries):
-    client.get(world.url(LEAD, click=click.click_id, exto="warm"))  # warms the token, goal, outbound caches
+    client.get(world.url(LEAD, click=click.click_id, exto="warm"))  # warms the token, goal, screening caches
     url = world.url(LEAD, click=click.click_id, exto="q1")
 
-    # Budget 4: click, insert (ON CONFLICT DO NOTHING: no savepoint), inbound log and event. No
-    # rollup row, nor the link's landing its key needed: the fold counts the event later. The
-    # token, the offer's goals and the integration's outbound configuration come from the
-    # cache. Inside the test's transaction the service's BEGIN and COMMIT show up as a
-    # savepoint and its release.
+    # Budget 4: the click, the lead's INSERT (ON CONFLICT DO NOTHING: no savepoint), the inbound
+    # log row and the creation event. The token, the offer's goals, the integration's screening
+    # and outbound configuration come from the cache; no rollup is written in the request (the
+    # fold reads the events later). Inside the test's transaction the service's BEGIN and
+    # COMMIT show up as a savepoint and its release.
     with django_assert_num_queries(4 + 2):
         response = client.get(url)
 
@@ -186,9 +186,9 @@ def test_a_status_change_costs_four_statements(client, world, click, django_asse
     client.get(world.url(LEAD, click=click.click_id, exto="q1"))
     client.get(world.url(STATUS, click=click.click_id, exto="q1", status="hold"))  # warms the caches
 
-    # Budget 4: the lead with its click (one query finds both), the lead's UPDATE, inbound log
-    # and event; no rollup row, nor the link's landing its key needed. Plus the savepoint and
-    # release of the service's transaction inside the test's.
+    # Budget 4: the lead with its click and goal (one query finds them, locked), the lead's
+    # UPDATE, the inbound log row and the status event. Plus the savepoint and release of the
+    # service's transaction inside the test's.
     with django_assert_num_queries(4 + 2):
         response = client.get(world.url(STATUS, click=click.click_id, exto="q1", status="approved"))
 
