@@ -64,7 +64,6 @@ class InboundPostback(models.Model):
         max_length=32,
         null=True,
         blank=True,
-        unique=True,
         editable=False,
         help_text="Set when the request was kept on disk first (the database was down): its spool key.",
     )
@@ -73,6 +72,15 @@ class InboundPostback(models.Model):
         db_table = "postbacks_inboundpostback"
         ordering = ["-received_at", "-id"]
         verbose_name = "inbound postback"
+        constraints = [
+            # Partial: the rows that came through the spool only, so a normal request's INSERT
+            # (the hot path) updates no extra index.
+            models.UniqueConstraint(
+                fields=["spool_id"],
+                condition=models.Q(spool_id__isnull=False),
+                name="inbound_unique_spool_id",
+            )
+        ]
         indexes = [
             models.Index(fields=["organization", "received_at"], name="inbound_org_time"),
             models.Index(fields=["organization", "outcome"], name="inbound_org_outcome"),

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from leads.models import Lead
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"

@@ -11,7 +11,7 @@ from ingest.models import InboundPostback
 from ingest.services import inbound_replay
 from leads import clicks
 from leads.models import Click, Impression, Lead
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 
 @pytest.fixture

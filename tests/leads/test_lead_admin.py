@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from leads.models import LeadEvent
 from leads.services import lead_create, lead_set_status
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 CHANGELIST = "admin:leads_lead_changelist"
 

@@ -6,7 +6,7 @@ import pytest
 
 from leads.models import LeadEvent
 from leads.services import lead_create, lead_set_status
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from leads.models import Click, Impression, Lead
 from leads.privacy import display_ip, stored_ip, truncate_ip
 from partners.models import IpPrivacy, ScreeningRule
 from tests.factories import IntegrationFactory
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 FULL_IP = "203.0.113.57"
 SHOWN_IP = "203.0.113.xxx"

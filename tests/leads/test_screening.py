@@ -14,7 +14,7 @@ from leads import screening
 from leads.models import Click, Lead, LeadEvent
 from partners.models import ScreeningRule
 from tests.factories import TrackingLinkFactory
-from tests.leads.test_postback_support import get_json, make_click, make_world
+from tests.ingest.test_postback_support import get_json, make_click, make_world
 
 Kind, Action = ScreeningRule.Kind, ScreeningRule.Action
 LEAD = "/postback/lead"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from leads.models import Click, Lead, LeadEvent
 from leads.services import lead_create, lead_set_verdict
 from partners.models import ScreeningRule
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
 

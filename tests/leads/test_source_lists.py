@@ -9,7 +9,7 @@ from ingest.models import InboundPostback
 from ingest.services import inbound_replay
 from leads.models import Click, Impression, Lead
 from partners.models import SourceListEntry
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 BLACK, WHITE = SourceListEntry.List.BLACK, SourceListEntry.List.WHITE
 

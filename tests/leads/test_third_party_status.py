@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from leads.models import Lead, LeadEvent
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 CONVERSIONS = "/api/v1/conversions"
 

@@ -22,7 +22,7 @@ from partners.models import PostbackTemplate
 from postbacks.models import Delivery
 from postbacks.services import QUEUE
 from tests.factories import OrganizationFactory
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

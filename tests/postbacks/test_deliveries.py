@@ -27,7 +27,7 @@ from partners.models import IpPrivacy, PostbackTemplate, ScreeningRule
 from postbacks.models import Delivery, DeliveryAttempt
 from postbacks.outbound import POLICIES
 from postbacks.services import deliveries_dispatch_due, publisher_postback_test
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 State = Delivery.State
 

@@ -17,7 +17,7 @@ from partners.models import Channel, Platform
 from postbacks.clevertap import endpoint
 from postbacks.models import CleverTapDestination, Delivery
 from postbacks.services import CleverTapSettings, clevertap_destination_save, deliveries_dispatch_due
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 PASSCODE = "1f81b71b91d84885a898911ab8722f34"
 State = Delivery.State

@@ -18,7 +18,7 @@ from postbacks import tasks
 from postbacks.models import Delivery, DeliveryAttempt
 from postbacks.services import BROKER, deliveries_dispatch_due, deliveries_due, deliveries_hand_to_broker
 from tests.factories import OrganizationFactory
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 State = Delivery.State
 CLOSED_BROKER = "redis://127.0.0.1:9/0"

@@ -19,7 +19,7 @@ from leads.rollups import rollup_rebuild, rollup_refresh
 from leads.services import lead_create, lead_set_status
 from reports.models import DailyStat, SubStat
 from tests.factories import OrganizationFactory
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -12,7 +12,7 @@ from django.test import Client
 from ingest.models import InboundPostback
 from leads.models import Lead
 from tests.factories import OrganizationFactory
-from tests.leads.test_postback_support import make_world
+from tests.ingest.test_postback_support import make_world
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

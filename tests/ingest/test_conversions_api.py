@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from leads.models import Lead
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 CONVERSIONS = "/api/v1/conversions"
 

@@ -10,7 +10,7 @@ import pytest
 from ingest.models import InboundPostback
 from leads.models import Lead, LeadEvent, LeadStatus
 from partners.models import GoalPartnerPayout, PayoutType
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 LEAD = "/api/site/click.json"
 STATUS = "/api/site/status.json"

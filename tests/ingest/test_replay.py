@@ -9,7 +9,7 @@ from ingest.models import InboundPostback
 from ingest.services import ReplayRefused, inbound_replay
 from leads.models import Lead, LeadEvent
 from partners.models import GoalAlias
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from accounts.models import Organization
 from ingest.models import InboundPostback
 from leads.models import Click, Lead
-from tests.leads.test_postback_support import get_json, make_world
+from tests.ingest.test_postback_support import get_json, make_world
 
 LEAD = "/api/site/click.json"
 STATUS = "/api/site/status.json"

@@ -25,7 +25,7 @@ from leads.services import lead_create
 from postbacks.models import Delivery, PostbackTemplate
 from postbacks.services import deliveries_due
 from tests.factories import LandingFactory
-from tests.leads.test_postback_support import World, make_world
+from tests.ingest.test_postback_support import World, make_world
 
 REDIS_PORTS = range(6391, 6396)
 
