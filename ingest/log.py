@@ -99,18 +99,11 @@ def inbound_log(
     replay_of: InboundPostback | None = None,
 ) -> InboundPostback:
     """Keep one ingestion request as received, with what we answered."""
-    params, body = _masked(arrival)
-    inbound = InboundPostback(
+    inbound = _row(
+        arrival,
         organization_id=organization_id,
         app=app,
         integration=integration,
-        endpoint=arrival.endpoint,
-        method=arrival.method,
-        path=arrival.path,
-        params=params,
-        body=body,
-        source_ip=arrival.source_ip,
-        user_agent=arrival.user_agent,
         outcome=outcome,
         http_status=http_status,
         reason=reason[:500],
@@ -119,6 +112,21 @@ def inbound_log(
     )
     insert_inbound(inbound)
     return inbound
+
+
+def _row(arrival: Arrival, **fields: Any) -> InboundPostback:
+    """The log row of a request (token masked) with what is known of its outcome."""
+    params, body = _masked(arrival)
+    return InboundPostback(
+        endpoint=arrival.endpoint,
+        method=arrival.method,
+        path=arrival.path,
+        params=params,
+        body=body,
+        source_ip=arrival.source_ip,
+        user_agent=arrival.user_agent,
+        **fields,
+    )
 
 
 def inbound_record(
@@ -238,18 +246,11 @@ def spool_load(*, limit: int = 1000) -> int:
         record = spool.read(path)
         arrival = Arrival(**record["arrival"])
         owner = owner_of(arrival.params.get("token", ""), record.get("integration_id"))
-        params, body = _masked(privacy.stored_arrival(arrival, owner.ip_privacy))
-        row = InboundPostback(
+        row = _row(
+            privacy.stored_arrival(arrival, owner.ip_privacy),
             organization_id=owner.organization_id,
             app=owner.app,
             integration=owner.integration,
-            endpoint=arrival.endpoint,
-            method=arrival.method,
-            path=arrival.path,
-            params=params,
-            body=body,
-            source_ip=arrival.source_ip,
-            user_agent=arrival.user_agent,
             received_at=datetime.fromisoformat(record["received_at"]),
             outcome=InboundPostback.Outcome.FAILED,
             http_status=503,

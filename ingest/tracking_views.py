@@ -79,9 +79,26 @@ def _log_refused_visit(
     reason: str,
 ) -> None:
     """Log the visit as the API request with the same facts, so that a replay imports it."""
-    params = {**others, **{name: value for name, value in fields.items() if value}, "code": link["code"]}
-    arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
+    arrival = _visit_arrival(request, kind, link, fields, others)
     traffic_api.visit_refused(kind, arrival, link["integration_id"], reason)
+
+
+def _visit_arrival(
+    request: HttpRequest,
+    kind: traffic_api.ApiKind,
+    link: LinkData,
+    fields: dict[str, str],
+    others: dict[str, str],
+    **extra: str,
+) -> Arrival:
+    """A browser's visit as the API request with the same facts (what the inbound log keeps)."""
+    params = {
+        **others,
+        **{name: value for name, value in fields.items() if value},
+        "code": link["code"],
+        **extra,
+    }
+    return Arrival.from_request(request, endpoint=kind.endpoint, params=params)
 
 
 def _keep_failed_visit(
@@ -99,11 +116,10 @@ def _keep_failed_visit(
     A click keeps the id its redirect carried and its time, so the click recorded later is
     the one the landing (and any conversion) names.
     """
-    params = {**others, **{name: value for name, value in fields.items() if value}, "code": link["code"]}
-    params[kind.time_param] = timezone.now().strftime(traffic_api.TIME_FORMAT)
+    extra = {kind.time_param: timezone.now().strftime(traffic_api.TIME_FORMAT)}
     if click is not None:
-        params[traffic_api.REPLAYED_CLICK_ID] = click.click_id
-    arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
+        extra[traffic_api.REPLAYED_CLICK_ID] = click.click_id
+    arrival = _visit_arrival(request, kind, link, fields, others, **extra)
     failure_keep(arrival=arrival, error=error, integration_id=link["integration_id"])
 
 

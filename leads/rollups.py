@@ -330,29 +330,18 @@ def _rollup_sql(facts: str, counters: Sequence[str], *, prelude: str = "") -> st
     Rows go in in the order of the report indexes, so one partner's month sits on a few pages
     of the fresh tables instead of one page per row.
     """
-    daily_keys = [
-        "organization_id",
-        "day",
-        "partner_id",
-        "offer_id",
-        "landing_id",
-        "country",
-        "device_type",
-        "os",
-    ]
-    sub_keys = ["organization_id", "day", "partner_id", "offer_id", "slot", "value"]
     daily = _upsert_sql(
         DailyStat,
         KEY_FIELDS_DAILY,
         counters,
-        f"SELECT {', '.join([*daily_keys, *counters])} FROM grouped WHERE slot IS NULL "
+        f"SELECT {', '.join([*KEY_FIELDS_DAILY, *counters])} FROM grouped WHERE slot IS NULL "
         "ORDER BY partner_id, day",
     )
     sub = _upsert_sql(
         SubStat,
         KEY_FIELDS_SUB,
         counters,
-        f"SELECT {', '.join([*sub_keys, *counters])} FROM grouped WHERE slot IS NOT NULL "
+        f"SELECT {', '.join([*KEY_FIELDS_SUB, *counters])} FROM grouped WHERE slot IS NOT NULL "
         "ORDER BY partner_id, slot, day",
     )
     return f"WITH {prelude}grouped AS ({_grouped_sql(facts, counters)}), daily AS ({daily}) {sub}"
