@@ -36,8 +36,9 @@ run: install
 	@echo "  Demo logins:       admin / manager / analyst (admin), publisher1 / publisher2 (portal),"
 	@echo "                     password demo-pass-2026"
 	@echo ""
-	@# Outbound deliveries and the report rollups' fold: a Celery worker with beat when Redis
-	@# is there, else the embedded dispatcher and a fold every 10 s; they stop with the server.
+	@# Outbound deliveries, the report rollups' fold and the spool: a Celery worker with beat
+	@# when Redis is there, else the embedded dispatcher, a fold every 10 s and a spool load
+	@# every minute; they stop with the server.
 	@if [ -n "$$REDIS_URL" ]; then \
 		$(VENV)/bin/celery -A config worker -B -Q deliveries,celery -l info -s $(VENV)/celerybeat-schedule & \
 		workers=$$!; \
@@ -45,6 +46,8 @@ run: install
 		$(PY) manage.py deliveries_dispatch & \
 		workers=$$!; \
 		$(PY) manage.py rollup_refresh --every 10 & \
+		workers="$$workers $$!"; \
+		$(PY) manage.py ingest_spool_replay --every 60 & \
 		workers="$$workers $$!"; \
 	fi; \
 	trap 'kill $$workers 2>/dev/null; wait $$workers 2>/dev/null' EXIT INT TERM; \

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError
 
 from ingest import log, protocol, spool
@@ -193,3 +196,16 @@ def test_an_impression_we_fail_to_record_still_answers_the_pixel_and_is_kept(
 
     inbound_replay(inbound=failed, actor=manager)
     assert Impression.objects.count() == 1
+
+
+def test_the_spool_command_loads_what_the_disk_kept(client, world, monkeypatch):
+    _break(monkeypatch, protocol, "lead_insert", OperationalError("gone"))
+    _break(monkeypatch, log, "inbound_log", OperationalError("gone"))
+    client.get(world.url("/postback/lead", flow=world.link.pk, exto="S-3"))
+    monkeypatch.undo()
+    out = io.StringIO()
+
+    call_command("ingest_spool_replay", stdout=out)
+
+    assert "1 spooled request(s) loaded" in out.getvalue()
+    assert InboundPostback.objects.get().params["exto"] == "S-3"
