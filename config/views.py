@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,10 @@ from django.views.decorators.http import require_GET
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ingest.middleware import error_response, is_ingestion_path, not_found_response
+from ingest.log import failure_answer
+from ingest.middleware import error_response, is_ingestion_path, keep_failed_request, not_found_response
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -81,9 +85,15 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 page; on ingestion paths a 503 JSON that tells the sender to try again."""
-    if is_ingestion_path(request.path_info):
-        response = error_response(503, "The request failed on our side: try again in a minute.")
-        response["Retry-After"] = "60"
-        return response
-    return defaults.server_error(request)
+    """Django's 500 page; on ingestion paths the request is kept and answered 503 in JSON.
+
+    A view's own failure is kept by `ingest.middleware`; this covers what fails around it (a
+    middleware, the keeping itself), as far as the request can still be read and kept.
+    """
+    if not is_ingestion_path(request.path_info):
+        return defaults.server_error(request)
+    try:
+        keep_failed_request(request, RuntimeError("failed outside the view"))
+    except Exception:
+        logger.exception("A failed ingestion request could not be kept.")
+    return failure_answer()

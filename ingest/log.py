@@ -7,6 +7,7 @@ replay re-runs an `Arrival` made from the log row (`ingest.services.inbound_repl
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from partners.models import Integration
 logger = logging.getLogger(__name__)
 
 MAX_LOGGED_BODY = 10 * 1024
+MAX_LOGGED_VALUE = 2000
 # Every ingestion request writes one log row: its INSERT is compiled once.
 insert_inbound = RowInsert(InboundPostback)
 
@@ -78,12 +80,30 @@ class Arrival:
         )
 
 
+# A token anywhere in a body we could not parse: `token=…` (form) or `"token": "…"` (JSON).
+TOKEN_IN_TEXT = re.compile(r"""(token["']?\s*[=:]\s*["']?)([^&"'\s,}]+)""")
+
+
 def _masked(arrival: Arrival) -> tuple[dict[str, str], str]:
     """Params and body with the token masked: the log is read by people, not used to call us."""
     token = arrival.params.get("token", "")
+    body = arrival.body.replace(token, mask_secret(token)) if token else arrival.body
+    body = TOKEN_IN_TEXT.sub(lambda found: found.group(1) + mask_secret(found.group(2)), body)
     if not token:
-        return arrival.params, arrival.body
-    return {**arrival.params, "token": mask_secret(token)}, arrival.body.replace(token, mask_secret(token))
+        return arrival.params, body
+    return {**arrival.params, "token": mask_secret(token)}, body
+
+
+def readable_params(request: HttpRequest) -> dict[str, str]:
+    """The query string's parameters, for a request whose parameters as a whole were refused.
+
+    They name the token (so the row finds its app, masked) and keep what can be kept; a query
+    string that cannot be read either gives nothing.
+    """
+    try:
+        return {key: value[:MAX_LOGGED_VALUE] for key, value in request.GET.items()}
+    except Exception:  # noqa: BLE001 - too many fields, bad encoding: the body and path still are logged
+        return {}
 
 
 def inbound_log(
@@ -167,7 +187,7 @@ def inbound_record(
 
 FAILED_MESSAGE = (
     "A temporary failure on our side: please try again in a minute. "
-    "Your request is kept, so nothing is lost (a repeat with the same exto is answered once)."
+    "Your request is also kept in our log, so nothing is lost."
 )
 RETRY_AFTER_SECONDS = 30
 
@@ -245,7 +265,10 @@ def spool_load(*, limit: int = 1000) -> int:
     for path in spool.spooled()[:limit]:
         record = spool.read(path)
         arrival = Arrival(**record["arrival"])
-        owner = owner_of(arrival.params.get("token", ""), record.get("integration_id"))
+        try:
+            owner = owner_of(arrival.params.get("token", ""), record.get("integration_id"))
+        except Integration.DoesNotExist:  # deleted since: kept all the same, owned by nobody
+            owner = Owner()
         row = _row(
             privacy.stored_arrival(arrival, owner.ip_privacy),
             organization_id=owner.organization_id,
@@ -258,6 +281,6 @@ def spool_load(*, limit: int = 1000) -> int:
             spool_id=record["key"],
         )
         InboundPostback.objects.bulk_create([row], ignore_conflicts=True)
-        path.unlink()
+        path.unlink(missing_ok=True)  # another loader may have got there first: the key kept it once
         loaded += 1
     return loaded

@@ -4,8 +4,10 @@ Partners' servers read every answer of an ingestion endpoint as JSON (SPEC 8), s
 path, a wrong method, a body or URL too long must not fall through to Django's HTML pages.
 The views answer what they refuse themselves; this covers the rest: URLs over
 `INGEST_MAX_URL_LENGTH` (414, before any view runs), paths no URL matches (404), the bare
-405 of `require_http_methods` and `RequestDataTooBig` raised in a view (413); `config.views`'
-handlers answer a view's Http404 and a crash (503) the same way. `CommonMiddleware` is
+405 of `require_http_methods`, `RequestDataTooBig` raised in a view (413) and a request Django
+finds suspicious (400, logged as rejected). Any other exception in a view is a failure of
+ours: the request is kept (`ingest.log.failure_keep`) and answered 503. `config.views`'
+handlers answer a view's Http404, and what fails outside any view, the same way. `CommonMiddleware` is
 Django's, except that an ingestion path is never redirected to add a slash: a server that
 POSTs does not follow a 301.
 """
@@ -15,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
 
-from ingest.log import Arrival, failure_answer, failure_keep
+from ingest.log import Arrival, failure_answer, failure_keep, inbound_record, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 
@@ -96,9 +98,27 @@ class IngestionErrorsMiddleware:
         if isinstance(exception, RequestDataTooBig):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
             return error_response(413, f"The body is too large: send at most {limit} kB.")
+        if isinstance(exception, Http404):
+            return None  # config.views.page_not_found answers it in JSON
+        if isinstance(exception, SuspiciousOperation):
+            # Too many fields or files, a malformed header: the request is at fault, not us.
+            inbound_record(
+                request=request,
+                endpoint=_endpoint(request.path_info),
+                params=readable_params(request),
+                outcome=InboundPostback.Outcome.REJECTED,
+                http_status=400,
+                reason=str(exception)[:500],
+            )
+            return error_response(400, "The request is malformed: check its parameters and encoding.")
         # Any other exception is a failure of ours: the request is kept (log or spool), for replay.
-        failure_keep(arrival=_arrival(request), error=exception)
+        keep_failed_request(request, exception)
         return failure_answer()
+
+
+def keep_failed_request(request: HttpRequest, error: BaseException) -> None:
+    """Keep an ingestion request that failed for a reason of ours (log, else spool)."""
+    failure_keep(arrival=_arrival(request), error=error)
 
 
 def _arrival(request: HttpRequest) -> Arrival:
@@ -106,10 +126,12 @@ def _arrival(request: HttpRequest) -> Arrival:
     try:
         params = request_params(request)
     except BadParameters:
-        params = {}
-    path = request.path_info
-    endpoint = ENDPOINTS.get(path) or ENDPOINTS.get(path[:3], Endpoint.LEAD)
-    return Arrival.from_request(request, endpoint=endpoint, params=params)
+        params = readable_params(request)
+    return Arrival.from_request(request, endpoint=_endpoint(request.path_info), params=params)
+
+
+def _endpoint(path: str) -> str:
+    return ENDPOINTS.get(path) or ENDPOINTS.get(path[:3], Endpoint.LEAD)
 
 
 class CommonMiddleware(common.CommonMiddleware):

@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ingest import traffic_api
-from ingest.log import Arrival, failure_keep
+from ingest.log import Arrival, failure_keep, readable_params
 from ingest.params import BadParameters, request_params
 from leads.clicks import (
     click_draft,
@@ -80,7 +80,10 @@ def _log_refused_visit(
 ) -> None:
     """Log the visit as the API request with the same facts, so that a replay imports it."""
     arrival = _visit_arrival(request, kind, link, fields, others)
-    traffic_api.visit_refused(kind, arrival, link["integration_id"], reason)
+    try:
+        traffic_api.visit_refused(kind, arrival, link["integration_id"], reason)
+    except Exception as error:  # noqa: BLE001 - a failure of ours: the visitor still lands
+        failure_keep(arrival=arrival, error=error, integration_id=link["integration_id"])
 
 
 def _visit_arrival(
@@ -173,7 +176,7 @@ def _ingest(request: HttpRequest, kind: traffic_api.ApiKind) -> HttpResponse:
     try:
         params = request_params(request)
     except BadParameters as exc:
-        arrival = Arrival.from_request(request, endpoint=kind.endpoint, params={})
+        arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=readable_params(request))
         return traffic_api.refused(arrival, None, traffic_api.Refusal(exc.status, str(exc))).response
     arrival = Arrival.from_request(request, endpoint=kind.endpoint, params=params)
     return traffic_api.ingest(kind, arrival).response

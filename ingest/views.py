@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ingest.log import Arrival, inbound_record
+from ingest.log import Arrival, inbound_record, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.protocol import Scope, error_answer, postback_process
@@ -55,7 +55,7 @@ def _ingest(request: HttpRequest, endpoint: str) -> JsonResponse:
     try:
         params = request_params(request)
     except BadParameters as exc:
-        return _refused(request, endpoint, {}, exc.status, str(exc))
+        return _refused(request, endpoint, readable_params(request), exc.status, str(exc))
     token = params.get("token", "")
     scope = _scope(token, endpoint)
     if scope is None:

@@ -7,5 +7,5 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receivers that drop cached links, screening configurations, goal tables
-        # and integrations' outbound configurations when they change.
-        from leads import linkcache, outbound  # noqa: F401
+        # and integrations' outbound configurations when they change (all in leads.linkcache).
+        from leads import linkcache  # noqa: F401

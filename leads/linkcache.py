@@ -3,7 +3,8 @@
 The click redirect and the postbacks read the same configuration on every request: a token's
 app or integration, a tracking link resolved into a plain dict (ids, landing URLs, parameter
 aliases, IP privacy, the integration's screening configuration, the configuration macros), an
-integration's screening configuration and an offer's goal table. Each goes through
+integration's screening configuration, an offer's goal table and an integration's outbound
+configuration (templates, publisher and status-sync URLs, CleverTap). Each goes through
 `config.hotcache` (this process, then Redis, then the database; Redis optional). The
 receivers at the end drop an entry whenever a row it was built from is saved or deleted;
 services that write with `QuerySet.update()` or `bulk_create()` (which send no signals) call
@@ -34,6 +35,7 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    PostbackTemplate,
     ScreeningRule,
     SourceListEntry,
     Status,
@@ -41,6 +43,7 @@ from partners.models import (
     TrackingParameter,
 )
 from partners.tracking import TRACKING_PARAM_NAMES
+from postbacks.models import CleverTapDestination
 
 Kind = ScreeningRule.Kind
 LinkData = dict[str, Any]
@@ -320,6 +323,55 @@ def goal_table_forget(offer_id: int) -> None:
     hotcache.forget([_goal_table_key(offer_id)])
 
 
+# -- an integration's outbound configuration (read on every lead change) ------------------------
+
+# Saving a template, an integration, a partner or a destination drops its entry at once.
+OUTBOUND_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    """What an integration's leads may send out, cached: most lead changes then read nothing more."""
+
+    templates: tuple[PostbackTemplate, ...]
+    publisher_url: str
+    status_sync_url: str
+    clevertap: bool
+
+
+def _outbound_key(integration_id: int) -> str:
+    return f"outbound:v1:{integration_id}"
+
+
+def outbound_config(integration_id: int) -> OutboundConfig:
+    """The integration's templates and outbound URLs, from the cache when it has them."""
+    return hotcache.cached(
+        _outbound_key(integration_id),
+        lambda: _load_outbound_config(integration_id),
+        seconds=OUTBOUND_CACHE_SECONDS,
+    )
+
+
+def _load_outbound_config(integration_id: int) -> OutboundConfig:
+    integration = Integration.objects.select_related("partner", "app__clevertap").get(pk=integration_id)
+    destination = getattr(integration.app, "clevertap", None)
+    return OutboundConfig(
+        templates=tuple(
+            PostbackTemplate.objects.filter(integration_id=integration_id, is_active=True).only(
+                "id", "goal_id", "event", "url"
+            )
+        ),
+        publisher_url=integration.partner.publisher_postback_url,
+        status_sync_url=integration.status_sync_url,
+        clevertap=destination is not None and destination.is_active,
+    )
+
+
+def outbound_config_forget(integration_ids: Iterable[int]) -> None:
+    """Drop cached configurations now and again at commit (a concurrent read may re-cache the old)."""
+    hotcache.forget(_outbound_key(pk) for pk in set(integration_ids))
+
+
 # -- invalidation -----------------------------------------------------------------------------
 
 # Each model a link's data is built from → the lookup from TrackingLink to it; _KEY_OF names
@@ -383,6 +435,21 @@ def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         goal_table_forget(offer_id)
 
 
+def _integrations_of(instance: Model) -> list[int]:
+    if isinstance(instance, Integration):
+        return [instance.pk]
+    if isinstance(instance, PostbackTemplate):
+        return [instance.integration_id]
+    if isinstance(instance, Partner):
+        return list(instance.integrations.values_list("pk", flat=True))
+    return list(Integration.objects.filter(app_id=instance.app_id).values_list("pk", flat=True))  # type: ignore[attr-defined]
+
+
+def _forget_outbound(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        outbound_config_forget(_integrations_of(instance))
+
+
 def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
     for model in models:
         uid = f"leads.linkcache.{name}.{model.__name__}"
@@ -394,3 +461,4 @@ pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.link
 _connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
 _connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
 _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
+_connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")

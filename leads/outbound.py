@@ -23,20 +23,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 from urllib.parse import quote
 
-from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from config import hotcache
 from config.money import money_text
-from leads.linkcache import SUBS
+from leads.linkcache import SUBS, OutboundConfig, outbound_config
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
 from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
-from partners.models import Integration, IpPrivacy, Offer, Partner, Platform, PostbackTemplate
+from partners.models import Integration, IpPrivacy, Offer, Platform, PostbackTemplate
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery
 from postbacks.outbound import MASK
@@ -54,8 +50,6 @@ INSTALL_GOAL = "install"
 # The placeholder is alphanumeric, so it passes clevertap.clean_credential when building.
 PASSCODE_PLACEHOLDER = "PASSCODEATSENDTIME"
 MASK_QUOTED = quote(MASK, safe="")
-# Saving a template, an integration, a partner or a destination drops its entry at once.
-OUTBOUND_CACHE_SECONDS = 600
 
 
 def _money(value: Decimal | None) -> str:
@@ -153,80 +147,18 @@ def _approval_changed(trigger: Trigger) -> bool:
     return (trigger.from_status == LeadStatus.APPROVED) != (trigger.to_status == LeadStatus.APPROVED)
 
 
-@dataclass(frozen=True)
-class OutboundConfig:
-    """What an integration's leads may send out, cached: most lead changes then read nothing more."""
-
-    templates: tuple[PostbackTemplate, ...]
-    publisher_url: str
-    status_sync_url: str
-    clevertap: bool
-
-    def may_send(self, triggers: Iterable[Trigger]) -> bool:
-        """Whether any of these changes can cause a delivery (before looking at the lead itself)."""
-        for trigger in triggers:
-            if trigger.created and (self.templates or self.publisher_url or self.clevertap):
-                return True
-            if not trigger.created and (
-                self.status_sync_url
-                or any(t.event == STATUS for t in self.templates)
-                or (self.publisher_url and _approval_changed(trigger))
-            ):
-                return True
-        return False
-
-
-def _outbound_key(integration_id: int) -> str:
-    return f"outbound:v1:{integration_id}"
-
-
-def outbound_config(integration_id: int) -> OutboundConfig:
-    """The integration's templates and outbound URLs, from the cache when it has them."""
-    return hotcache.cached(
-        _outbound_key(integration_id),
-        lambda: _load_outbound_config(integration_id),
-        seconds=OUTBOUND_CACHE_SECONDS,
-    )
-
-
-def _load_outbound_config(integration_id: int) -> OutboundConfig:
-    integration = Integration.objects.select_related("partner", "app__clevertap").get(pk=integration_id)
-    destination = getattr(integration.app, "clevertap", None)
-    return OutboundConfig(
-        templates=tuple(
-            PostbackTemplate.objects.filter(integration_id=integration_id, is_active=True).only(
-                "id", "goal_id", "event", "url"
-            )
-        ),
-        publisher_url=integration.partner.publisher_postback_url,
-        status_sync_url=integration.status_sync_url,
-        clevertap=destination is not None and destination.is_active,
-    )
-
-
-def outbound_config_forget(integration_ids: Iterable[int]) -> None:
-    """Drop cached configurations now and again at commit (a concurrent read may re-cache the old)."""
-    hotcache.forget(_outbound_key(pk) for pk in set(integration_ids))
-
-
-def _integrations_of(instance: Model) -> list[int]:
-    if isinstance(instance, Integration):
-        return [instance.pk]
-    if isinstance(instance, PostbackTemplate):
-        return [instance.integration_id]
-    if isinstance(instance, Partner):
-        return list(instance.integrations.values_list("pk", flat=True))
-    return list(Integration.objects.filter(app_id=instance.app_id).values_list("pk", flat=True))
-
-
-def _forget_outbound(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    if not kwargs.get("raw"):
-        outbound_config_forget(_integrations_of(instance))
-
-
-for _model in (Integration, PostbackTemplate, Partner, CleverTapDestination):
-    post_save.connect(_forget_outbound, sender=_model, dispatch_uid=f"outbound.save.{_model.__name__}")
-    post_delete.connect(_forget_outbound, sender=_model, dispatch_uid=f"outbound.delete.{_model.__name__}")
+def _may_send(config: OutboundConfig, triggers: Iterable[Trigger]) -> bool:
+    """Whether any of these changes can cause a delivery (before looking at the lead itself)."""
+    for trigger in triggers:
+        if trigger.created and (config.templates or config.publisher_url or config.clevertap):
+            return True
+        if not trigger.created and (
+            config.status_sync_url
+            or any(t.event == STATUS for t in config.templates)
+            or (config.publisher_url and _approval_changed(trigger))
+        ):
+            return True
+    return False
 
 
 def planned_deliveries(lead: Lead, events: Iterable[LeadEvent]) -> list[Delivery]:
@@ -235,7 +167,7 @@ def planned_deliveries(lead: Lead, events: Iterable[LeadEvent]) -> list[Delivery
     if not triggers:
         return []
     config = outbound_config(lead.integration_id)
-    if not config.may_send(triggers):
+    if not _may_send(config, triggers):
         return []
     lead = lead_for_delivery(lead.pk)
     templates = list(config.templates)

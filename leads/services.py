@@ -44,7 +44,6 @@ insert_event = RowInsert(LeadEvent)
 Source = LeadEvent.Source
 
 FOUR_PLACES = Decimal("0.0001")
-MAX_AMOUNT = Decimal("10000000000")  # Lead money has 10 integer digits.
 # Postback parameters that steer the processing; everything else is kept on the lead.
 CONTROL_PARAMETERS = frozenset(
     {"token", "click", "exto", "flow", "code", "goal", "status", "auto", "pay", "wm", "cc"}

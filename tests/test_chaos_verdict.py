@@ -18,7 +18,10 @@ def test_an_html_500_missing_from_the_inbound_log_is_a_request_lost_without_a_tr
 
     verdict = judge(answers, leads={"k-1": 1}, logged={})
 
-    assert verdict.problems() == ["1 non-2xx answers are not in the inbound log as rejected or failed: k-2"]
+    assert verdict.problems() == [
+        "1 non-2xx answers are not in the inbound log as rejected or failed: k-2",
+        "1 answers were HTML, not JSON: k-2",
+    ]
     assert verdict.html_answers == 1
 
 
@@ -82,3 +85,11 @@ def test_a_replay_the_api_refused_is_reported_with_its_answer():
     problems = judge_replays(["k-1"], replayed={"k-1": "replay answered HTTP 409"}, leads={})
 
     assert problems[0] == "1 non-2xx answers could not be replayed: k-1 (replay answered HTTP 409)"
+
+
+def test_an_html_answer_breaks_the_promise_whatever_its_status():
+    answers = [Answer(exto="k1", status=200, html=True)]
+
+    verdict = judge(answers, leads={"k1": 1}, logged={})
+
+    assert verdict.problems() == ["1 answers were HTML, not JSON: k1"]

@@ -1,7 +1,7 @@
 """The chaos run's data: its seed, what the database holds per key, and replays by the API.
 
-Imported after `django.setup()`. The inbound log is read by its table, not its model: the
-model is moving between apps and keeps its table, and this script should not move with it.
+Imported after `django.setup()`. The inbound log is read by its table, as an outside checker
+would, so the check does not lean on the code it checks.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ class Verdict:
     ok_without_one_lead: list[str] = field(default_factory=list)
     refused_without_log: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         """One sentence per broken promise, with a few of the keys that break it."""
@@ -50,6 +51,7 @@ class Verdict:
             (self.ok_without_one_lead, "2xx answers do not have exactly one lead"),
             (self.refused_without_log, "non-2xx answers are not in the inbound log as rejected or failed"),
             (self.duplicated, "keys have more than one lead"),
+            (self.html, "answers were HTML, not JSON"),
         )
         return [f"{len(keys)} {sentence}: {_examples(keys)}" for keys, sentence in checks if keys]
 
@@ -69,6 +71,7 @@ def judge(answers: Iterable[Answer], *, leads: Mapping[str, int], logged: Mappin
             if a.status is not None and not a.ok and logged.get(a.exto) not in REPLAYABLE_OUTCOMES
         ],
         duplicated=sorted(exto for exto, count in leads.items() if count > 1),
+        html=[a.exto for a in answers if a.html],
     )
 
 

@@ -112,12 +112,14 @@ def test_a_deadlock_is_retried_inside_the_service_and_the_partner_never_sees_it(
     assert list(InboundPostback.objects.values_list("outcome", flat=True)) == ["created"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_deadlock_that_persists_is_a_503_and_kept_for_replay(client, world, monkeypatch):
-    _break(monkeypatch, protocol, "lead_insert", _deadlock())
+    calls = _break(monkeypatch, protocol, "lead_insert", _deadlock())
 
     status, _ = get_json(client, world.url("/postback/lead", flow=world.link.pk, exto="D-2"))
 
     assert status == 503
+    assert len(calls) == 3  # tried three times, then kept
     assert InboundPostback.objects.get().outcome == "failed"
 
 

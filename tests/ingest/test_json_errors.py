@@ -11,6 +11,8 @@ from django.test import RequestFactory, override_settings
 
 from config import views
 from ingest.middleware import IngestionErrorsMiddleware
+from ingest.models import InboundPostback
+from tests.factories import TrackingLinkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,11 +91,36 @@ def test_djangos_request_size_limit_raised_in_a_view_is_a_413_json():
     assert "at most 1 kB" in assert_json_error(response, 413)["error"]
 
 
-def test_a_crash_on_an_ingestion_path_is_a_503_json_to_try_again():
-    response = views.server_error(RequestFactory().get("/postback/lead"))
+@pytest.mark.django_db
+def test_a_crash_outside_a_view_on_an_ingestion_path_is_a_503_json_and_kept():
+    response = views.server_error(RequestFactory().get("/postback/lead?exto=X-1"))
 
     assert "try again" in assert_json_error(response, 503)["error"]
-    assert response["Retry-After"] == "60"
+    assert response["Retry-After"] == "30"
+    kept = InboundPostback.objects.get()
+    assert (kept.outcome, kept.endpoint, kept.params["exto"]) == ("failed", "lead", "X-1")
+
+
+@pytest.mark.django_db
+def test_a_request_django_finds_suspicious_is_a_400_logged_as_rejected(client):
+    link = TrackingLinkFactory()
+    many = "&".join(["a=1"] * 1100)  # over DATA_UPLOAD_MAX_NUMBER_FIELDS (1000)
+
+    response = client.get(f"/c/{link.code}?{many}")
+
+    assert "malformed" in assert_json_error(response, 400)["error"]
+    assert InboundPostback.objects.get().outcome == "rejected"
+
+
+@pytest.mark.django_db
+def test_a_token_in_a_body_we_cannot_parse_is_masked_in_the_log(client):
+    body = '{"token": "SECRET-TOKEN-123", "a": ' + '{"a": ' * 100 + "1" + "}" * 101
+
+    client.post("/postback/lead?exto=Y-1", body, content_type="application/json")
+
+    kept = InboundPostback.objects.get()
+    assert "SECRET-TOKEN-123" not in kept.body
+    assert kept.params == {"exto": "Y-1"}
 
 
 def test_a_crash_elsewhere_is_djangos_500_page():
