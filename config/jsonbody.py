@@ -5,11 +5,12 @@
 before that: the size (refused unread when the `Content-Length` says so, and measured again
 after reading, because a header is only a claim), a strict UTF-8 decode, and a linear scan
 that measures the nesting outside strings. Ingestion (`ingest.params`) and the management API
-(`JSONParser` and `exception_handler` below, for DRF) both go through it.
+(`JSONParser`, `FormParser` and `exception_handler` below, for DRF) both go through it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import IO, Any
@@ -129,6 +130,18 @@ class JSONParser(parsers.JSONParser):
             if refused.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
                 raise _api_too_large() from None
             raise ParseError(str(refused)) from None
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing what is not UTF-8 instead of reading replacement characters."""
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream_body(stream, limit=_api_limit()) if stream is not None else b""
+        try:
+            decode_utf8(raw)
+        except BodyRefused as refused:
+            raise ParseError(str(refused)) from None
+        return super().parse(io.BytesIO(raw), media_type, parser_context)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -235,7 +235,7 @@ REST_FRAMEWORK = {
     # JSON is read through config.jsonbody: size, UTF-8 and nesting are checked before parsing.
     "DEFAULT_PARSER_CLASSES": [
         "config.jsonbody.JSONParser",
-        "rest_framework.parsers.FormParser",
+        "config.jsonbody.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "config.jsonbody.exception_handler",

@@ -83,6 +83,17 @@ def test_a_management_api_body_that_is_not_utf8_is_400_json(manager, api_client_
     assert "not valid UTF-8" in response.json()["detail"]
 
 
+def test_a_management_api_form_that_is_not_utf8_is_400_json(manager, api_client_for):
+    body = "name=caf\u00e9".encode("latin-1")
+
+    response = api_client_for(manager).post(
+        "/api/v1/partners/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.json()["detail"]
+
+
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
 def test_a_management_api_body_over_djangos_limit_is_413_json(manager, api_client_for):
     body = '{"name": "%s"}' % ("x" * 4000)
