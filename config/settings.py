@@ -193,6 +193,10 @@ OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 OUTBOUND_TIME_SCALE = env.float("OUTBOUND_TIME_SCALE", default=1.0)
 # Replaces https://<region host> of CleverTap's endpoint, so tests can use a local receiver.
 CLEVERTAP_BASE_URL = env("CLEVERTAP_BASE_URL", default="")
+# A destination whose deliveries fail for good this many times in a row, all within the window,
+# is paused (new deliveries wait) until a manager resumes it; 0 turns pausing off.
+POSTBACK_PAUSE_AFTER_FAILURES = env.int("POSTBACK_PAUSE_AFTER_FAILURES", default=10)
+POSTBACK_PAUSE_WINDOW_HOURS = env.int("POSTBACK_PAUSE_WINDOW_HOURS", default=72)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

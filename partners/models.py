@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from config import crypto
 from partners.urlsafety import validate_outbound
 
 
@@ -121,6 +122,11 @@ class Partner(models.Model):
         validators=[validate_outbound],
         help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
     )
+    publisher_postback_secret_encrypted = models.TextField(blank=True, editable=False)
+    publisher_postback_paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the publisher postback failed too often in a row."
+    )
+    publisher_postback_pause_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,6 +137,15 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def publisher_postback_secret(self) -> str:
+        """The plain signing secret of the publisher postback ("" when calls are not signed)."""
+        return crypto.decrypt(self.publisher_postback_secret_encrypted)
+
+    @publisher_postback_secret.setter
+    def publisher_postback_secret(self, value: str) -> None:
+        self.publisher_postback_secret_encrypted = crypto.encrypt(value)
 
 
 class IpPrivacy(models.TextChoices):
@@ -181,6 +196,11 @@ class Integration(models.Model):
         validators=[validate_outbound],
         help_text="Optional URL called on every status change of this integration's leads.",
     )
+    status_sync_secret_encrypted = models.TextField(blank=True, editable=False)
+    status_sync_paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the status sync failed too often in a row."
+    )
+    status_sync_pause_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -198,6 +218,15 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} → {self.app}"
+
+    @property
+    def status_sync_secret(self) -> str:
+        """The plain signing secret of the status sync ("" when calls are not signed)."""
+        return crypto.decrypt(self.status_sync_secret_encrypted)
+
+    @status_sync_secret.setter
+    def status_sync_secret(self, value: str) -> None:
+        self.status_sync_secret_encrypted = crypto.encrypt(value)
 
 
 class ScreeningRule(models.Model):
@@ -539,6 +568,11 @@ class PostbackTemplate(models.Model):
     event = models.CharField(max_length=20, choices=Event.choices, default=Event.CONVERSION)
     url = models.CharField(max_length=2000, validators=[validate_outbound])
     is_active = models.BooleanField(default=True)
+    signing_secret_encrypted = models.TextField(blank=True, editable=False)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when this postback failed too often in a row."
+    )
+    pause_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -560,3 +594,12 @@ class PostbackTemplate(models.Model):
     def __str__(self) -> str:
         goal = self.goal.code if self.goal_id else "install"
         return f"{self.integration} · {goal} · {self.get_event_display()}"
+
+    @property
+    def signing_secret(self) -> str:
+        """The plain signing secret ("" when calls are not signed)."""
+        return crypto.decrypt(self.signing_secret_encrypted)
+
+    @signing_secret.setter
+    def signing_secret(self, value: str) -> None:
+        self.signing_secret_encrypted = crypto.encrypt(value)

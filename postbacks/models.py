@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config import crypto
 from partners.models import PostbackTemplate
-from postbacks import crypto
 from postbacks.clevertap import DEFAULT_REGION, REGION_CHOICES
 from postbacks.outbound import mask_url
+
+
+def new_message_id() -> str:
+    """A delivery's idempotency key, in the Standard Webhooks `webhook-id` style."""
+    return f"msg_{uuid.uuid4().hex}"
 
 
 class Delivery(models.Model):
@@ -27,6 +34,7 @@ class Delivery(models.Model):
         PUBLISHER = "publisher", "Publisher postback"
         STATUS_SYNC = "status_sync", "Status sync"
         CLEVERTAP = "clevertap", "CleverTap"
+        TEST = "test", "Test"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -34,6 +42,7 @@ class Delivery(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (not sendable)"
+        PAUSED = "paused", "Paused (destination paused)"
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -71,6 +80,19 @@ class Delivery(models.Model):
         related_name="deliveries",
     )
     url = models.TextField(blank=True, help_text="The rendered URL, as it is sent.")
+    message_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default=new_message_id,
+        help_text="The idempotency key: every call of this delivery carries it "
+        "(Idempotency-Key and webhook-id headers), so a receiver can drop a repeat.",
+    )
+    destination_key = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Which destination it goes to (template:12, publisher:5, status_sync:7, clevertap:3): "
+        "its failures in a row pause that destination.",
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempt_count = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(
@@ -96,6 +118,12 @@ class Delivery(models.Model):
             models.Index(fields=["organization", "created_at"], name="delivery_org_time"),
             models.Index(fields=["organization", "state", "kind"], name="delivery_org_state"),
             models.Index(fields=["partner", "created_at"], name="delivery_partner_time"),
+            # A destination's latest final outcomes: do its failures in a row pause it?
+            models.Index(
+                fields=["destination_key", "-updated_at"],
+                condition=models.Q(state__in=["done", "failed"]),
+                name="delivery_destination_final",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,11 +134,18 @@ class Delivery(models.Model):
         """The URL with every secret replaced by `***`: what people see."""
         return mask_url(self.url) if self.url else ""
 
+    @property
+    def idempotency_key(self) -> str:
+        """The key every call of this delivery carries (rows older than the field use their id)."""
+        return self.message_id or f"msg_pd{self.pk}"
+
 
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, as an admin sees it: what was called, what came back."""
 
     class Outcome(models.TextChoices):
+        SENDING = "sending", "Sending"
+        IN_DOUBT = "in_doubt", "In doubt (the worker stopped mid-call)"
         DONE = "done", "Done"
         RETRY = "retry", "Will retry"
         FAILED = "failed", "Failed"
@@ -147,7 +182,7 @@ class DeliveryAttempt(models.Model):
 class CleverTapDestination(models.Model):
     """An app's CleverTap project, which receives the app's attribution events (SPEC 5.4).
 
-    The passcode is kept encrypted (`passcode_encrypted`, see postbacks.crypto) and never
+    The passcode is kept encrypted (`passcode_encrypted`, see config.crypto) and never
     shown back. Inorganic installs are sent by default; organic installs and custom events
     are sent only when switched on (as they must be in CleverTap's dashboard, too).
     """
@@ -168,7 +203,20 @@ class CleverTapDestination(models.Model):
     send_custom_events = models.BooleanField(
         default=False, help_text="Leads of other goals, sent as an event named after the goal's code."
     )
+    utm_source_template = models.CharField(
+        "utm_source", max_length=500, default="{partner_name}", blank=True, help_text="Macros allowed."
+    )
+    utm_medium_template = models.CharField(
+        "utm_medium", max_length=500, default="{channel}", blank=True, help_text="Macros allowed."
+    )
+    utm_campaign_template = models.CharField(
+        "utm_campaign", max_length=500, default="{campaign_name}", blank=True, help_text="Macros allowed."
+    )
     is_active = models.BooleanField(default=True)
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when this destination failed too often in a row."
+    )
+    pause_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

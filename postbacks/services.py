@@ -23,10 +23,10 @@ from django.utils import timezone
 
 from config.breaker import Breaker
 from config.celery import app as celery_app
+from config.crypto import UndecryptableSecret
 from partners.macros import render, sample_values
 from partners.models import Partner
 from postbacks import clevertap
-from postbacks.crypto import UndecryptableSecret
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import (
     MASK,

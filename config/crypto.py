@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+# The purpose stays as it was when this module lived in postbacks (stored values must decrypt).
 _PURPOSE = b"partnerdesk.postbacks.secret-at-rest"
 
 
