@@ -12,8 +12,10 @@ failure), since a redirect could point anywhere, the private network included.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import random
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -27,6 +29,7 @@ import requests
 from django.conf import settings
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
+from standardwebhooks import Webhook
 
 from partners.urlsafety import UnsafeURL, check_url, private_allowed
 
@@ -151,6 +154,35 @@ def _retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_signing_secret() -> str:
+    """A fresh Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def request_target(url: str) -> str:
+    """What a signature covers: the URL's path and query exactly as sent (GET postbacks have no
+    body), which is what a receiver's framework hands it (Django's `request.get_full_path()`)."""
+    parts = urlsplit(url)
+    return f"{parts.path or '/'}?{parts.query}" if parts.query else (parts.path or "/")
+
+
+def idempotency_headers(message_id: str) -> dict[str, str]:
+    """The headers every call of one delivery carries, so a receiver can drop a repeat."""
+    return {"Idempotency-Key": message_id, "webhook-id": message_id}
+
+
+def signature_headers(*, secret: str, message_id: str, url: str, now: datetime) -> dict[str, str]:
+    """Standard Webhooks signature headers for a call of `url` (verify with
+    `Webhook(secret).verify(request_target, headers, json_parse=False)`)."""
+    return {
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, request_target(url)),
+    }
 
 
 def mask_url(url: str) -> str:
