@@ -13,7 +13,7 @@ run; expressions as values and fields with their own placeholder are refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Model
@@ -57,6 +57,36 @@ class RowUpdate(Generic[M]):
             return
         using = router.db_for_write(model, instance=instance)
         connection = connections[using]
+        params = self._params(instance, connection)
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(self._statement(using), params)
+            if cursor.rowcount == 0:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+        instance._state.db = using
+
+    def many(self, instances: Sequence[M]) -> None:
+        """UPDATE each of `instances` (all of one database), sent together (`executemany`, one
+        round trip with psycopg's pipeline): as calling this on each, in fewer waits."""
+        if not instances:
+            return
+        model = self.model
+        if pre_save.has_listeners(model) or post_save.has_listeners(model):
+            for instance in instances:
+                instance.save(update_fields=self.names)
+            return
+        using = router.db_for_write(model, instance=instances[0])
+        connection = connections[using]
+        rows = [self._params(instance, connection) for instance in instances]
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.executemany(self._statement(using), rows)
+            if cursor.rowcount < len(rows):
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+        for instance in instances:
+            instance._state.db = using
+
+    def _params(self, instance: M, connection: Any) -> list[Any]:
+        """The statement's values for `instance`, prepared as save() prepares them."""
+        model = self.model
         if self.relations:
             # As save() does: an unsaved related object is refused, a since-saved one's id is taken.
             instance._prepare_related_fields_for_save(operation_name="save", fields=self.relations)
@@ -67,8 +97,4 @@ class RowUpdate(Generic[M]):
                 raise TypeError(f"An expression cannot be saved into {model.__name__} here: use save().")
             params.append(field.get_db_prep_save(value, connection))
         params.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
-        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(self._statement(using), params)
-            if cursor.rowcount == 0:
-                raise DatabaseError("Save with update_fields did not affect any rows.")
-        instance._state.db = using
+        return params

@@ -216,9 +216,13 @@ def parse_failure(body: str) -> str:
     return ""
 
 
-def send_event(url: str, *, allow_private: bool | None = None) -> AttemptResult:
-    """Send one attribution URL under the CleverTap policy; a failure carries CleverTap's reason."""
-    result = send(url, policy=POLICY, allow_private=allow_private)
+def send_event(
+    url: str, *, allow_private: bool | None = None, headers: Mapping[str, str] | None = None
+) -> AttemptResult:
+    """Send one attribution URL under the CleverTap policy; a failure carries CleverTap's reason.
+
+    `headers`: the delivery's idempotency headers (CleverTap's API is not signed)."""
+    result = send(url, policy=POLICY, allow_private=allow_private, headers=headers)
     reason = parse_failure(result.response_start) if result.outcome != Outcome.DONE else ""
     if not reason:
         return result

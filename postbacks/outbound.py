@@ -18,6 +18,7 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -171,6 +172,14 @@ def request_target(url: str) -> str:
     return f"{parts.path or '/'}?{parts.query}" if parts.query else (parts.path or "/")
 
 
+def as_sent(url: str) -> str:
+    """The URL as it goes on the wire: requests percent-encodes what a URL may not hold (a
+    space, a quote), so a signature must cover that form, which is what the receiver reads."""
+    prepared = requests.models.PreparedRequest()
+    prepared.prepare_url(url, None)
+    return prepared.url or url
+
+
 def idempotency_headers(message_id: str) -> dict[str, str]:
     """The headers every call of one delivery carries, so a receiver can drop a repeat."""
     return {"Idempotency-Key": message_id, "webhook-id": message_id}
@@ -213,12 +222,14 @@ def send(
     policy: RetryPolicy,
     method: str = "GET",
     allow_private: bool | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """Make one HTTP attempt at `url` and describe it; never raises for network trouble.
 
     The URL is checked for SSRF first (refused: failed, nothing dialed). The call waits at
     most `policy.timeout` seconds to connect and for each read, follows no redirect, and reads
-    no more than the first kilobyte of the answer.
+    no more than the first kilobyte of the answer. `headers` go with the request (a delivery's
+    idempotency and signature headers).
     """
     allowed = private_allowed(allow_private)
     masked = mask_url(url)
@@ -228,7 +239,7 @@ def send(
         return AttemptResult(url_masked=masked, outcome=Outcome.FAILED, error=str(refusal))
     started = time.monotonic()
     try:
-        result = _call(url, policy=policy, method=method, allow_private=allowed)
+        result = _call(url, policy=policy, method=method, allow_private=allowed, headers=headers)
     except requests.RequestException as error:
         result = _network_failure(error, policy)
     duration_ms = round((time.monotonic() - started) * 1000)
@@ -260,9 +271,11 @@ def _session(*, timeout: float, allow_private: bool) -> HTTPSession:
     return session
 
 
-def _call(url: str, *, policy: RetryPolicy, method: str, allow_private: bool) -> AttemptResult:
+def _call(
+    url: str, *, policy: RetryPolicy, method: str, allow_private: bool, headers: Mapping[str, str] | None
+) -> AttemptResult:
     session = _session(timeout=policy.timeout, allow_private=allow_private)
-    with session.request(method, url, stream=True, allow_redirects=False) as response:
+    with session.request(method, url, headers=headers, stream=True, allow_redirects=False) as response:
         return _answer(response, policy)
 
 

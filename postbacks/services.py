@@ -6,9 +6,11 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import Executor
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -18,12 +20,15 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from config import crypto
 from config.breaker import Breaker
 from config.celery import app as celery_app
 from config.crypto import UndecryptableSecret
+from config.selects import Placeholders, RowSelect
+from config.updates import RowUpdate
 from partners.macros import render, sample_values
 from partners.models import Partner
 from postbacks import clevertap
@@ -34,9 +39,12 @@ from postbacks.outbound import (
     AttemptResult,
     Outcome,
     RetryPolicy,
+    as_sent,
+    idempotency_headers,
     next_delay,
     send,
     should_retry,
+    signature_headers,
 )
 
 # --- Deliveries: the outbox ------------------------------------------------------------------
@@ -44,18 +52,28 @@ from postbacks.outbound import (
 # A delivery row is written with the lead change that causes it (`deliveries_record`, called
 # by leads.services with the rows leads.outbound planned); after commit the broker is told,
 # only to wake a worker.
-# A worker claims a row by a conditional UPDATE (the row count says who won), sends outside
-# any transaction, then records the attempt and the next state. The lease on a claim expires,
-# so a row held by a worker that died is picked up again by the sweep; retry times live in
-# `next_attempt_at`, which the sweep (Celery beat, or `manage.py deliveries_dispatch`) reads.
+# A worker claims a row by a conditional UPDATE (the row count says who won) and, in the same
+# transaction, writes the attempt it is about to make as `sending`; it dials outside any
+# transaction, then records the answer on that attempt and moves the row on. Delivery is at
+# least once: a worker that dies mid-call leaves its attempt `sending`; once the claim's lease
+# (the destination's timeout plus a margin) has run out, whoever takes the row next marks that
+# attempt `in_doubt` and makes a new one. Every call of a delivery carries the same idempotency
+# key, so the receiver can drop the repeat. Retry times live in `next_attempt_at`, which the
+# sweep (Celery beat, or `manage.py deliveries_dispatch`) reads.
 
 logger = logging.getLogger(__name__)
 
 State = Delivery.State
-# Longer than any attempt can take (connect and read timeouts of the slowest policy), plus margin.
-LEASE = timedelta(seconds=2 * max(policy.timeout for policy in POLICIES.values()) + 30)
-# Rows handed to the broker are left to it this long before the sweep hands them over again.
-BROKER_LEASE = timedelta(seconds=60)
+Kind = Delivery.Kind
+Attempt = DeliveryAttempt.Outcome
+# A claim lasts the destination's timeout plus this: time to connect, wait for the answer and
+# record it. Short, so a dead worker's deliveries are resumed soon: the sweep runs every 10 s,
+# so within 35 s (CleverTap, whose timeout is 60 s: within 85 s).
+LEASE_MARGIN = timedelta(seconds=15)
+# Rows handed to the broker are left to it this long before the sweep hands them over again;
+# a wake-up lost with a dead worker costs at most this plus one sweep (under a minute). A row
+# woken twice is still sent once: a worker claims it before sending.
+BROKER_LEASE = timedelta(seconds=45)
 BROKER = "broker"
 WAKE_CHUNK = 50
 # Deliveries have their own queue, so workers that wait on partners' servers scale apart.
@@ -65,6 +83,29 @@ DELIVER_TASK = "postbacks.tasks.deliver"
 broker_breaker = Breaker("Celery broker")
 TEST_EVENT = "test"
 MASK_QUOTED = quote(MASK, safe="")
+IN_DOUBT_EXPLANATION = (
+    "The worker stopped during this call; the receiver may or may not have got it — "
+    "the next attempt carries the same idempotency key."
+)
+# Where a kind's signing secret is kept (CleverTap calls are not signed: CleverTap's own API).
+# What sending needs besides the delivery: the CleverTap destination (its passcode) and the rows
+# that may hold the destination's signing secret.
+SENDING_RELATIONS = ("destination", "template", "partner", "integration")
+SECRET_FIELDS = {
+    Kind.PARTNER: "template__signing_secret_encrypted",
+    Kind.PUBLISHER: "partner__publisher_postback_secret_encrypted",
+    Kind.STATUS_SYNC: "integration__status_sync_secret_encrypted",
+}
+# An attempt's answer, written when its call ends; compiled once (the dispatcher's hot path).
+finish_attempt = RowUpdate(
+    DeliveryAttempt, ["url_masked", "status_code", "duration_ms", "response_start", "error", "outcome"]
+)
+# The dispatcher records answers together, at least this often or this many at once (one
+# transaction each), and renews the leases of the rows it has yet to record this often (well
+# within LEASE_MARGIN).
+RECORD_EVERY = 0.05
+RECORD_BATCH = 100
+RENEW_EVERY = 5.0
 
 
 class DeliveryRefused(ValueError):
@@ -139,6 +180,42 @@ def _leave_to_sweep(delivery_ids: list[int]) -> None:
     )
 
 
+# --- Policies, leases and secrets ---------------------------------------------------------------
+
+
+def tested_kind(delivery: Delivery) -> str:
+    """The kind of destination the delivery goes to: its own kind, or for a test the tested one."""
+    return delivery.event if delivery.kind == Kind.TEST else delivery.kind
+
+
+def policy_for(delivery: Delivery) -> RetryPolicy:
+    """The destination's retry policy; a test delivery is tried once."""
+    policy = POLICIES.get(tested_kind(delivery), POLICIES[Kind.PARTNER])
+    is_test = delivery.kind == Kind.TEST or delivery.event == TEST_EVENT
+    return replace(policy, max_attempts=1) if is_test else policy
+
+
+def lease_for(policy: RetryPolicy) -> timedelta:
+    """How long a claim under this policy lasts: the call's timeout plus time to record it."""
+    return timedelta(seconds=policy.timeout) + LEASE_MARGIN
+
+
+def secret_encrypted(delivery: Delivery) -> str:
+    """The signing secret of the delivery's destination, encrypted ("" when calls are unsigned).
+
+    The rows that hold it come with a claimed delivery (`select_related`), so no query is made.
+    """
+    path = SECRET_FIELDS.get(tested_kind(delivery))
+    if path is None:
+        return ""
+    relation, field = path.split("__")
+    holder = getattr(delivery, relation)
+    return getattr(holder, field) if holder is not None else ""
+
+
+# --- Claiming -----------------------------------------------------------------------------------
+
+
 def _due(now: datetime) -> Q:
     """Due rows whose lease (a worker's, or the broker's) is over or was never taken."""
     unleased = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
@@ -146,17 +223,26 @@ def _due(now: datetime) -> Q:
 
 
 def deliveries_due(*, limit: int = 500) -> list[int]:
-    """Ids of due deliveries, the longest waiting first (the embedded dispatcher's sweep)."""
+    """Ids of due deliveries, the longest waiting first."""
     rows = Delivery.objects.filter(_due(timezone.now())).order_by("next_attempt_at", "pk")
     return list(rows.values_list("pk", flat=True)[:limit])
+
+
+def _mark_in_doubt(delivery_ids: list[int]) -> None:
+    """The `sending` attempts of these deliveries, whose worker's lease ran out: in doubt now."""
+    if delivery_ids:
+        DeliveryAttempt.objects.filter(delivery_id__in=delivery_ids, outcome=Attempt.SENDING).update(
+            outcome=Attempt.IN_DOUBT, error=IN_DOUBT_EXPLANATION
+        )
 
 
 @transaction.atomic
 def deliveries_hand_to_broker(*, limit: int = 1000) -> list[int]:
     """The Celery sweep: lease due deliveries to the broker and wake workers for them after commit.
 
-    Rows are picked with SKIP LOCKED, so two sweeps at once hand over different rows; a row a
-    dead worker held (its lease expired) goes back to pending and is sent again.
+    Rows are picked with SKIP LOCKED, so two sweeps at once hand over different rows. A row a
+    dead worker held (its lease expired) goes back to pending, its unfinished attempt in doubt,
+    and is sent again.
     """
     now = timezone.now()
     due = (
@@ -164,7 +250,9 @@ def deliveries_hand_to_broker(*, limit: int = 1000) -> list[int]:
         .filter(_due(now))
         .order_by("next_attempt_at", "pk")
     )
-    ids = list(due.values_list("pk", flat=True)[:limit])
+    rows = list(due.values_list("pk", "state")[:limit])
+    ids = [pk for pk, _ in rows]
+    _mark_in_doubt([pk for pk, state in rows if state == State.SENDING])
     Delivery.objects.filter(pk__in=ids).update(
         state=State.PENDING, claimed_by=BROKER, claimed_until=now + BROKER_LEASE
     )
@@ -172,20 +260,121 @@ def deliveries_hand_to_broker(*, limit: int = 1000) -> list[int]:
     return ids
 
 
-def _claim(delivery_id: int, token: str, *, any_state: bool = False) -> bool:
-    """Take the delivery for one attempt by a conditional UPDATE; False when someone else has it.
+def _claimable(p: Placeholders, limit: int, one: bool, any_state: bool) -> QuerySet[Delivery]:
+    """Rows this worker may claim, locked with SKIP LOCKED (a row another claim is taking is
+    left to it), with the rows sending them needs: the CleverTap destination, and the template,
+    partner and integration that may hold a signing secret.
 
-    A worker takes a due row that nobody holds (the broker's lease counts as nobody: the broker
-    only carried the wake-up); a manual re-send (`any_state`) takes any row not being sent.
+    The dispatcher takes due rows that nobody holds; a worker woken for one row (`one`) also
+    takes it from the broker's lease (the broker only carried the wake-up); a manual re-send
+    (`any_state`) takes the row in any state but skipped.
     """
-    now = timezone.now()
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=BROKER)
-    rows = Delivery.objects.filter(free, pk=delivery_id)
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=p.now)
+    rows = Delivery.objects.select_related(*SENDING_RELATIONS).select_for_update(
+        skip_locked=True, of=("self",)
+    )
+    rows = rows.filter(free | Q(claimed_by=BROKER), pk=p.delivery_id) if one else rows.filter(free)
     if any_state:
         rows = rows.exclude(state=State.SKIPPED)
     else:
-        rows = rows.filter(state__in=[State.PENDING, State.SENDING], next_attempt_at__lte=now)
-    return bool(rows.update(state=State.SENDING, claimed_by=token, claimed_until=now + LEASE, updated_at=now))
+        rows = rows.filter(state__in=[State.PENDING, State.SENDING], next_attempt_at__lte=p.now)
+    return rows.order_by("next_attempt_at", "pk")[:limit]
+
+
+# Compiled once per variant: the dispatcher claims a few rows many times a second.
+claimable = RowSelect(_claimable)
+write_claim = RowUpdate(Delivery, ["state", "claimed_by", "claimed_until", "attempt_count", "updated_at"])
+
+
+@dataclass(frozen=True)
+class Started:
+    """An attempt written as `sending`, about to be dialled by the worker holding `token`."""
+
+    delivery: Delivery
+    attempt: DeliveryAttempt
+    policy: RetryPolicy
+    token: str
+
+
+def _claim(
+    *, limit: int, delivery_id: int | None = None, any_state: bool = False, actor: Any = None
+) -> tuple[int, list[Started]]:
+    """Claim up to `limit` due rows (or the one `delivery_id`), the longest waiting first, and
+    write their `sending` attempts, in the caller's transaction: how many rows were claimed,
+    and the attempts to dial.
+
+    The claim counts the attempt (`attempt_count` counts attempts started) and sets the lease
+    from the row's policy: its timeout plus a margin (the dispatcher renews it while its round
+    lasts).
+    """
+    token, now = worker_name(), timezone.now()
+    variant = (limit, delivery_id is not None, any_state)
+    rows = claimable(*variant, now=now, delivery_id=delivery_id)
+    if not rows:
+        return 0, []
+    # A row still `sending` was held by a worker whose lease ran out: its attempt is in doubt.
+    stale = [row.pk for row in rows if row.state == State.SENDING]
+    for row in rows:
+        row.state, row.claimed_by, row.attempt_count = State.SENDING, token, row.attempt_count + 1
+        row.claimed_until = now + lease_for(policy_for(row))
+    write_claim.many(rows)
+    return len(rows), _start(rows, stale=stale, token=token, now=now, actor=actor, manual=any_state)
+
+
+def _start(
+    deliveries: list[Delivery],
+    *,
+    stale: list[int],
+    token: str,
+    now: datetime,
+    actor: Any = None,
+    manual: bool = False,
+) -> list[Started]:
+    """Write the `sending` attempt of each delivery this worker holds and has counted, first
+    marking the `stale` deliveries' unfinished attempts in doubt.
+
+    A delivery whose in-doubt attempt was the last its policy allows fails instead (a manual
+    re-send always sends).
+    """
+    _mark_in_doubt(stale)
+    to_send, spent = [], []
+    for delivery in deliveries:
+        policy = policy_for(delivery)
+        if delivery.attempt_count > policy.max_attempts and not manual:
+            spent.append(delivery.pk)
+        else:
+            to_send.append((delivery, policy))
+    if spent:
+        _give_up(spent, token=token, now=now)
+    attempts = DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery=delivery,
+            number=delivery.attempt_count,
+            url_masked=delivery.url_masked,
+            outcome=Attempt.SENDING,
+            started_at=now,
+            actor=actor,
+        )
+        for delivery, _ in to_send
+    )
+    return [
+        Started(delivery, attempt, policy, token)
+        for (delivery, policy), attempt in zip(to_send, attempts, strict=True)
+    ]
+
+
+def _give_up(delivery_ids: list[int], *, token: str, now: datetime) -> None:
+    """Fail these claimed deliveries without a call: their last allowed attempt is in doubt."""
+    Delivery.objects.filter(pk__in=delivery_ids, claimed_by=token).update(
+        state=State.FAILED,
+        attempt_count=F("attempt_count") - 1,
+        next_attempt_at=None,
+        claimed_by="",
+        claimed_until=None,
+        last_error="The last attempt the retry policy allows is in doubt (the worker stopped during "
+        "the call); re-send the delivery if the receiver did not get it.",
+        updated_at=now,
+    )
 
 
 def delivery_attempt(
@@ -195,108 +384,124 @@ def delivery_attempt(
 
     Safe to run twice, or from two workers at once: only the one that claims the row sends.
     """
-    token = worker_name()
-    if not _claim(delivery_id, token, any_state=any_state):
-        return None
-    delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
-    return _attempt(delivery, token, actor=actor)
-
-
-def deliveries_claim_due(*, limit: int = 500) -> list[Delivery]:
-    """Claim up to `limit` due deliveries in one statement (the embedded dispatcher's round).
-
-    The due rows are picked with SKIP LOCKED, so dispatchers running at once claim different rows.
-    """
-    token, now = worker_name(), timezone.now()
     with transaction.atomic():
-        due = Delivery.objects.filter(_due(now)).order_by("next_attempt_at", "pk").values("pk")[:limit]
-        Delivery.objects.filter(_due(now), pk__in=due.select_for_update(skip_locked=True)).update(
-            state=State.SENDING, claimed_by=token, claimed_until=now + LEASE, updated_at=now
-        )
-    return list(Delivery.objects.select_related("destination").filter(claimed_by=token))
+        _, started = _claim(limit=1, delivery_id=delivery_id, any_state=any_state, actor=actor)
+    if not started:
+        return None
+    return _finish([_send(started[0])])[0]
 
 
-def policy_for(delivery: Delivery) -> RetryPolicy:
-    """The kind's retry policy; a test delivery is tried once."""
-    policy = POLICIES[delivery.kind]
-    return replace(policy, max_attempts=1) if delivery.event == TEST_EVENT else policy
+# --- Sending and recording ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Sent:
     """One attempt made, not yet recorded."""
 
-    delivery: Delivery
+    started: Started
     result: AttemptResult
-    policy: RetryPolicy
-    started: datetime
 
 
-def _send(delivery: Delivery) -> Sent:
-    """Make one attempt at a delivery this worker holds; nothing is written yet."""
-    policy = policy_for(delivery)
-    started = timezone.now()
+def request_headers(delivery: Delivery, url: str) -> dict[str, str]:
+    """The headers of every call of the delivery: its idempotency key, and when its destination
+    has a secret, the Standard Webhooks signature of the URL as sent.
+
+    Raises UndecryptableSecret when the stored secret no longer decrypts.
+    """
+    headers = idempotency_headers(delivery.idempotency_key)
+    secret = secret_encrypted(delivery)
+    if secret and tested_kind(delivery) != Kind.CLEVERTAP:
+        headers |= signature_headers(
+            secret=crypto.decrypt(secret),
+            message_id=delivery.idempotency_key,
+            url=as_sent(url),
+            now=timezone.now(),
+        )
+    return headers
+
+
+def _send_held(started: Started, lost: set[int]) -> Sent | None:
+    """Dial the attempt unless the round lost the row's claim meanwhile (None, no call)."""
+    return None if started.delivery.pk in lost else _send(started)
+
+
+def _send(started: Started) -> Sent:
+    """Dial one attempt written as `sending`; nothing is read or written here (pool threads run
+    it): the claim brought every row it needs."""
+    delivery = started.delivery
     try:
         url = url_to_send(delivery)
+        headers = request_headers(delivery, url)
     except UndecryptableSecret as error:
         result = AttemptResult(url_masked=delivery.url_masked, outcome=Outcome.FAILED, error=str(error))
     else:
-        if delivery.kind == Delivery.Kind.CLEVERTAP:
-            result = clevertap.send_event(url)
+        if tested_kind(delivery) == Kind.CLEVERTAP:
+            result = clevertap.send_event(url, headers=headers)
         else:
-            result = send(url, policy=policy)
-    return Sent(delivery, result, policy, started)
+            result = send(url, policy=started.policy, headers=headers)
+    return Sent(started, result)
 
 
 def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAttempt:
-    """Send a delivery this worker holds (`token`) and record the attempt."""
-    return _record_attempts([_send(delivery)], token=token, actor=actor)[0]
+    """Send a delivery this worker holds (`token`) once and record the attempt, written as
+    `sending` before dialling. Test sends call it with the delivery they wrote, claimed.
 
-
-@transaction.atomic
-def _record_attempts(sent: list[Sent], *, token: str, actor: Any = None) -> list[DeliveryAttempt]:
-    """Keep the attempts and move each delivery on: done, failed, or pending until its retry time.
-
-    A whole dispatcher round is recorded in a few statements. An attempt's number comes from
-    the row as claimed: while the claim holds nobody else attempts it, and the unique
-    (delivery, number) constraint refuses a second attempt n if a lease ever ran out mid-send.
-    A delivery whose lease ran out (another worker holds it now) keeps the attempt and the
-    outcome, but its state is the other worker's to move.
+    Raises DeliveryRefused when the delivery is not (or no longer) held with `token`.
     """
-    attempts = DeliveryAttempt.objects.bulk_create(
-        DeliveryAttempt(
-            delivery=item.delivery,
-            number=item.delivery.attempt_count + 1,
-            url_masked=item.result.url_masked,
-            status_code=item.result.status_code,
-            duration_ms=item.result.duration_ms,
-            response_start=item.result.response_start,
-            error=item.result.error,
-            outcome=item.result.outcome.value,
-            started_at=item.started,
-            actor=actor,
-        )
-        for item in sent
-    )
-    ids = [item.delivery.pk for item in sent]
-    held = set(
-        Delivery.objects.select_for_update().filter(pk__in=ids, claimed_by=token).values_list("pk", flat=True)
-    )
-    # Most of a round ends alike (done, 200, first attempt): one UPDATE per distinct outcome.
-    changes: dict[tuple, list[int]] = defaultdict(list)
     now = timezone.now()
-    for item in sent:
-        number = item.delivery.attempt_count + 1
-        change = {"attempt_count": number, "last_status_code": item.result.status_code}
-        change |= {"last_error": item.result.error, "updated_at": now}
-        if item.delivery.pk in held:
-            state, next_attempt_at = _next_state(item.policy, item.result, number)
-            change |= {"state": state, "next_attempt_at": next_attempt_at}
-            change |= {"claimed_by": "", "claimed_until": None}
-        changes[tuple(change.items())].append(item.delivery.pk)
-    for change, ids in changes.items():
-        Delivery.objects.filter(pk__in=ids).update(**dict(change))
+    with transaction.atomic():
+        held = Delivery.objects.filter(pk=delivery.pk, claimed_by=token).update(
+            state=State.SENDING,
+            claimed_until=now + lease_for(policy_for(delivery)),
+            attempt_count=F("attempt_count") + 1,
+            updated_at=now,
+        )
+        if not held:
+            raise DeliveryRefused("This delivery is being sent right now; look again in a minute.")
+        delivery.refresh_from_db(fields=["attempt_count", "state", "claimed_until"])
+        [started] = _start([delivery], stale=[delivery.pk], token=token, now=now, actor=actor, manual=True)
+    return _finish([_send(started)])[0]
+
+
+def _finish(sent: list[Sent]) -> list[DeliveryAttempt]:
+    """Record each answer on its `sending` attempt and move each delivery on: done, failed, or
+    pending until its retry time.
+
+    A whole dispatcher batch is recorded in a few statements. A delivery whose lease ran out
+    (another worker took it and marked this attempt in doubt) gets the attempt's true outcome,
+    but its state is the other worker's to move.
+    """
+    with transaction.atomic(savepoint=False):
+        attempts = [_finished_attempt(item) for item in sent]
+        finish_attempt.many(attempts)
+        # Most of a batch ends alike (done, 200): one UPDATE per distinct outcome.
+        changes: dict[tuple, list[int]] = defaultdict(list)
+        for item in sent:
+            number = item.started.attempt.number
+            state, next_attempt_at = _next_state(item.started.policy, item.result, number)
+            change = (state, next_attempt_at, item.result.status_code, item.result.error, item.started.token)
+            changes[change].append(item.started.delivery.pk)
+        now = timezone.now()
+        for (state, next_attempt_at, status_code, error, token), ids in changes.items():
+            Delivery.objects.filter(pk__in=ids, claimed_by=token).update(
+                state=state,
+                next_attempt_at=next_attempt_at,
+                last_status_code=status_code,
+                last_error=error,
+                claimed_by="",
+                claimed_until=None,
+                updated_at=now,
+            )
     return attempts
+
+
+def _finished_attempt(item: Sent) -> DeliveryAttempt:
+    attempt, result = item.started.attempt, item.result
+    attempt.url_masked = result.url_masked or attempt.url_masked
+    attempt.status_code, attempt.duration_ms = result.status_code, result.duration_ms
+    attempt.response_start, attempt.error = result.response_start, result.error
+    attempt.outcome = result.outcome.value
+    return attempt
 
 
 def _next_state(policy: RetryPolicy, result: AttemptResult, number: int) -> tuple[str, datetime | None]:
@@ -309,14 +514,71 @@ def _next_state(policy: RetryPolicy, result: AttemptResult, number: int) -> tupl
 
 
 def deliveries_dispatch_due(*, limit: int = 500, pool: Executor | None = None) -> int:
-    """One round of the embedded dispatcher: claim every due delivery, attempt each (in the
-    pool's threads when given), then record the round's attempts together; how many."""
-    claimed = deliveries_claim_due(limit=limit)
-    if not claimed:
-        return 0
-    sent = list(pool.map(_send, claimed) if pool else map(_send, claimed))
-    _record_attempts(sent, token=claimed[0].claimed_by)
-    return len(sent)
+    """One round of the embedded dispatcher: claim up to `limit` due deliveries and write their
+    `sending` attempts (one transaction), dial them (in the pool's threads when given), and
+    record the answers in batches as the calls end; how many were claimed.
+
+    While the round lasts its unrecorded rows' leases are renewed, so a row waiting for a
+    thread keeps its claim, and a dead dispatcher's rows are free within one lease. A row whose
+    claim was lost all the same (the dispatcher stalled past its lease) is not dialled.
+    """
+    with transaction.atomic():
+        claimed, started = _claim(limit=limit)
+    if not started:
+        return claimed
+    held = {item.delivery.pk for item in started}
+    lost: set[int] = set()
+    ended: list[Sent] = []
+    recorded_at = renewed_at = time.monotonic()
+    for sent in _answers(started, pool, lost):
+        if sent is not None:
+            ended.append(sent)
+            held.discard(sent.started.delivery.pk)
+        now = time.monotonic()
+        if ended and (sent is None or len(ended) >= RECORD_BATCH or now - recorded_at >= RECORD_EVERY):
+            _finish(ended)
+            ended, recorded_at = [], now
+        if held and now - renewed_at >= RENEW_EVERY:
+            taken = _renew(started, held)
+            lost |= taken
+            held -= taken
+            renewed_at = now
+    if ended:
+        _finish(ended)
+    return claimed
+
+
+def _answers(started: list[Started], pool: Executor | None, lost: set[int]) -> Iterator[Sent | None]:
+    """Each attempt's outcome as its call ends, and None whenever a tick passes without one (so
+    the round can record and renew)."""
+    if pool is None:
+        for item in started:
+            yield _send_held(item, lost)
+        return
+    running = {pool.submit(_send_held, item, lost) for item in started}
+    while running:
+        done, running = wait(running, timeout=RECORD_EVERY, return_when=FIRST_COMPLETED)
+        if not done:
+            yield None
+        for future in done:
+            yield future.result()
+
+
+def _renew(started: list[Started], held: set[int]) -> set[int]:
+    """Extend the leases of the round's unrecorded rows by their policies; answers the rows
+    whose claim was lost meanwhile (taken by another worker after the lease ran out)."""
+    token, now = started[0].token, timezone.now()
+    by_lease: dict[timedelta, list[int]] = defaultdict(list)
+    for item in started:
+        if item.delivery.pk in held:
+            by_lease[lease_for(item.policy)].append(item.delivery.pk)
+    renewed = 0
+    for lease, ids in by_lease.items():
+        renewed += Delivery.objects.filter(pk__in=ids, claimed_by=token).update(claimed_until=now + lease)
+    if renewed == len(held):
+        return set()
+    still = set(Delivery.objects.filter(pk__in=held, claimed_by=token).values_list("pk", flat=True))
+    return held - still
 
 
 def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
@@ -345,7 +607,7 @@ def publisher_postback_test(*, partner: Partner) -> Delivery:
         url=render(template, {**sample_values(), "partner_name": partner.name}),
         state=State.SENDING,
         claimed_by=token,
-        claimed_until=timezone.now() + LEASE,
+        claimed_until=timezone.now() + lease_for(POLICIES[Kind.PUBLISHER]),
     )
     _attempt(delivery, token)
     delivery.refresh_from_db()
@@ -401,7 +663,7 @@ def _credential(value: str, label: str, field_name: str) -> str:
 
 def url_to_send(delivery: Delivery) -> str:
     """The URL as it goes out: a CleverTap passcode is put in from its destination."""
-    if delivery.kind != Delivery.Kind.CLEVERTAP or delivery.destination is None:
+    if tested_kind(delivery) != Delivery.Kind.CLEVERTAP or delivery.destination is None:
         return delivery.url
     passcode = quote(delivery.destination.passcode, safe="")
     return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")

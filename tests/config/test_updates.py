@@ -78,3 +78,20 @@ def test_an_unsaved_related_object_is_refused_as_save_refuses_it(lead):
 
     with pytest.raises(ValueError, match="unsaved related object 'goal'"):
         RowUpdate(Lead, ["goal"])(lead)
+
+
+def test_many_writes_each_instance_in_one_call(lead, django_assert_num_queries):
+    other, _ = lead_create(app=lead.app, link=lead.link, exto="x2")
+    lead.status, other.status = "approved", "rejected"
+
+    with django_assert_num_queries(1):
+        RowUpdate(Lead, ["status"]).many([lead, other])
+
+    assert dict(Lead.objects.values_list("exto", "status")) == {"x1": "approved", "x2": "rejected"}
+
+
+def test_many_raises_when_a_row_is_not_there(lead):
+    lead.pk = Lead.objects.latest("pk").pk + 1
+
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        RowUpdate(Lead, ["status"]).many([lead])

@@ -1,7 +1,8 @@
 """`manage.py deliveries_dispatch`: send due deliveries without Celery (the embedded default).
 
 `make run` starts it beside the server when no REDIS_URL is set. It sweeps every second and
-sends what is due from a few threads; more than one dispatcher (or Celery workers too) may
+sends what is due from a few threads (a claim's lease is the destination's timeout plus a
+margin, renewed while the round lasts); more than one dispatcher (or Celery workers too) may
 run at once, since every delivery is claimed before it is sent.
 """
 
