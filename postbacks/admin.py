@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -19,6 +20,7 @@ from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edi
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import (
+    IN_DOUBT_EXPLANATION,
     CleverTapSettings,
     DeliveryRefused,
     clevertap_destination_save,
@@ -33,7 +35,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     fields = (
         "number",
         "started_at",
-        "outcome",
+        "outcome_shown",
         "status_code",
         "duration_ms",
         "error",
@@ -53,6 +55,31 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return True
 
+    @admin.display(description="Outcome")
+    def outcome_shown(self, obj: DeliveryAttempt) -> str:
+        if obj.outcome == DeliveryAttempt.Outcome.IN_DOUBT:
+            return format_html(
+                "<strong style='color: #b45309'>In doubt</strong><br><small>{}</small>", IN_DOUBT_EXPLANATION
+            )
+        return obj.get_outcome_display()
+
+
+class InDoubtFilter(admin.SimpleListFilter):
+    """Deliveries with an attempt whose worker stopped mid-call (the receiver may have it twice)."""
+
+    title = "attempt in doubt"
+    parameter_name = "in_doubt"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(in_doubt_attempts__gt=0)
+        if self.value() == "no":
+            return queryset.filter(in_doubt_attempts=0)
+        return queryset
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
@@ -67,11 +94,17 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "lead",
         "partner",
         "short_url",
-        "attempt_count",
+        "attempts_shown",
         "last_status_code",
         "next_attempt_at",
     )
-    list_filter = ("kind", "state", "created_at", ("partner", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        "kind",
+        "state",
+        InDoubtFilter,
+        "created_at",
+        ("partner", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("=id", "=lead__id", "=lead__exto", "event", "last_error", "partner__name")
     list_select_related = ("lead", "partner")
     date_hierarchy = "created_at"
@@ -88,6 +121,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "app",
         "template",
         "destination",
+        "idempotency_key",
         "attempt_count",
         "next_attempt_at",
         "claimed_until",
@@ -101,6 +135,36 @@ class DeliveryAdmin(ReadOnlyAdmin):
     inlines = (DeliveryAttemptInline,)
     actions = ("resend",)
     change_form_template = "admin/postbacks/delivery/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        in_doubt = (
+            DeliveryAttempt.objects.filter(delivery=OuterRef("pk"), outcome=DeliveryAttempt.Outcome.IN_DOUBT)
+            .order_by()
+            .values("delivery")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(in_doubt_attempts=Coalesce(Subquery(in_doubt), 0))
+
+    @admin.display(description="Attempts", ordering="attempt_count")
+    def attempts_shown(self, obj: Delivery) -> str:
+        in_doubt = getattr(obj, "in_doubt_attempts", 0)
+        if not in_doubt:
+            return str(obj.attempt_count)
+        return format_html(
+            "{} <strong style='color: #b45309' title='{}'>({} in doubt)</strong>",
+            obj.attempt_count,
+            IN_DOUBT_EXPLANATION,
+            in_doubt,
+        )
+
+    @admin.display(description="Idempotency key")
+    def idempotency_key(self, obj: Delivery) -> str:
+        return format_html(
+            "<code>{}</code><br><small>Every call of this delivery carries it as the Idempotency-Key "
+            "and webhook-id headers, so the receiver can drop a repeat.</small>",
+            obj.idempotency_key,
+        )
 
     @admin.display(description="URL")
     def short_url(self, obj: Delivery) -> str:

@@ -15,13 +15,19 @@ from partners.selectors import apps_for
 from partners.serializers import OrganizationRelatedField
 from postbacks.clevertap import DEFAULT_REGION, REGION_CHOICES
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
-from postbacks.services import CleverTapSettings, clevertap_destination_save
+from postbacks.services import IN_DOUBT_EXPLANATION, CleverTapSettings, clevertap_destination_save
 
 SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
-    """One HTTP attempt: the URL called (masked), the answer's status and start, the time taken."""
+    """One HTTP attempt: the URL called (masked), the answer's status and start, the time taken.
+
+    `outcome` is `sending` while the call is under way and `in_doubt` when the worker stopped
+    during it (`explanation` says what that means for the receiver)."""
+
+    outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
+    explanation = serializers.SerializerMethodField()
 
     class Meta:
         model = DeliveryAttempt
@@ -34,14 +40,22 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
             "response_start",
             "error",
             "outcome",
+            "outcome_label",
+            "explanation",
         ]
         read_only_fields = fields
 
+    def get_explanation(self, attempt: DeliveryAttempt) -> str:
+        return IN_DOUBT_EXPLANATION if attempt.outcome == DeliveryAttempt.Outcome.IN_DOUBT else ""
+
 
 class DeliverySerializer(serializers.ModelSerializer):
-    """One outbound call and where it stands; `url` is masked."""
+    """One outbound call and where it stands; `url` is masked. Delivery is at least once: every
+    call carries `idempotency_key` (Idempotency-Key and webhook-id headers), so a receiver can
+    drop a repeat."""
 
     url = serializers.CharField(source="url_masked", read_only=True)
+    idempotency_key = serializers.CharField(read_only=True)
 
     class Meta:
         model = Delivery
@@ -51,6 +65,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "event",
             "state",
             "url",
+            "idempotency_key",
             "lead",
             "integration",
             "partner",

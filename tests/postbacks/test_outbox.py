@@ -1,4 +1,4 @@
-"""The outbox: nothing lost when the broker is down or a worker dies, nothing sent twice."""
+"""The outbox: nothing lost when the broker is down or a worker dies, never sent by two workers at once."""
 
 from __future__ import annotations
 
