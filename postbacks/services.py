@@ -52,14 +52,14 @@ from postbacks.outbound import (
 # A delivery row is written with the lead change that causes it (`deliveries_record`, called
 # by leads.services with the rows leads.outbound planned); after commit the broker is told,
 # only to wake a worker.
-# A worker claims a row by a conditional UPDATE (the row count says who won) and, in the same
-# transaction, writes the attempt it is about to make as `sending`; it dials outside any
-# transaction, then records the answer on that attempt and moves the row on. Delivery is at
-# least once: a worker that dies mid-call leaves its attempt `sending`; once the claim's lease
-# (the destination's timeout plus a margin) has run out, whoever takes the row next marks that
-# attempt `in_doubt` and makes a new one. Every call of a delivery carries the same idempotency
-# key, so the receiver can drop the repeat. Retry times live in `next_attempt_at`, which the
-# sweep (Celery beat, or `manage.py deliveries_dispatch`) reads.
+# A worker claims rows by locking them (SKIP LOCKED: what another claim is taking is left to
+# it) and, in the same transaction, writes the attempt it is about to make as `sending`; it
+# dials outside any transaction, then records the answer on that attempt and moves the row on.
+# Delivery is at least once: a worker that dies mid-call leaves its attempt `sending`; once the
+# claim's lease (the destination's timeout plus a margin) has run out, whoever takes the row
+# next marks that attempt `in_doubt` and makes a new one. Every call of a delivery carries the
+# same idempotency key, so the receiver can drop the repeat. Retry times live in
+# `next_attempt_at`, which the sweep (Celery beat, or `manage.py deliveries_dispatch`) reads.
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,10 @@ IN_DOUBT_EXPLANATION = (
     "The worker stopped during this call; the receiver may or may not have got it — "
     "the next attempt carries the same idempotency key."
 )
-# Where a kind's signing secret is kept (CleverTap calls are not signed: CleverTap's own API).
 # What sending needs besides the delivery: the CleverTap destination (its passcode) and the rows
 # that may hold the destination's signing secret.
 SENDING_RELATIONS = ("destination", "template", "partner", "integration")
+# Where a kind's signing secret is kept (CleverTap calls are not signed: CleverTap's own API).
 SECRET_FIELDS = {
     Kind.PARTNER: "template__signing_secret_encrypted",
     Kind.PUBLISHER: "partner__publisher_postback_secret_encrypted",
