@@ -73,7 +73,7 @@ LEASE_MARGIN = timedelta(seconds=15)
 # Rows handed to the broker are left to it this long before the sweep hands them over again;
 # a wake-up lost with a dead worker costs at most this plus one sweep (under a minute). A row
 # woken twice is still sent once: a worker claims it before sending.
-BROKER_LEASE = timedelta(seconds=45)
+BROKER_LEASE = timedelta(seconds=40)
 BROKER = "broker"
 WAKE_CHUNK = 50
 # Deliveries have their own queue, so workers that wait on partners' servers scale apart.

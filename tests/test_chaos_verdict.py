@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.chaos.verdict import Answer, judge, judge_replays
+from bench.chaos.verdict import Answer, Arrival, judge, judge_deliveries, judge_replays
 
 
 def test_a_2xx_with_its_lead_and_a_logged_refusal_break_no_promise():
@@ -93,3 +93,43 @@ def test_an_html_answer_breaks_the_promise_whatever_its_status():
     verdict = judge(answers, leads={"k1": 1}, logged={})
 
     assert verdict.problems() == ["1 answers were HTML, not JSON: k1"]
+
+
+def test_deliveries_retried_after_503_and_resent_after_the_kill_with_their_keys_break_no_promise():
+    arrivals = [
+        Arrival("m-1", 1.0, 503),
+        Arrival("m-1", 2.0, 200),
+        Arrival("m-2", 3.0, 200),
+        Arrival("m-2", 20.0, 200),
+    ]
+
+    verdict = judge_deliveries(
+        arrivals,
+        states={"m-1": "done", "m-2": "done"},
+        outstanding=["m-2"],
+        restarted_at=5.0,
+        in_doubt_attempts=1,
+    )
+
+    assert verdict.problems() == []
+    assert (verdict.calls, verdict.failed_calls, verdict.repeats_after_success) == (4, 1, 1)
+    assert (verdict.resumed_after, verdict.arrived_after) == (15.0, 15.0)
+
+
+def test_a_delivery_called_again_too_late_or_never_arrived_or_sent_without_its_key_is_reported():
+    arrivals = [Arrival("m-1", 70.0, 200), Arrival("", 71.0, 200)]
+
+    verdict = judge_deliveries(
+        arrivals,
+        states={"m-1": "done", "m-2": "pending"},
+        outstanding=["m-1"],
+        restarted_at=5.0,
+        in_doubt_attempts=0,
+    )
+
+    assert verdict.problems() == [
+        "1 deliveries never got a 200 from the receiver: m-2",
+        "1 deliveries are not done: m-2",
+        "1 calls carried a key that is no delivery's (no receiver could dedupe them): (none)",
+        "1 outstanding deliveries were not called again within 60 s: m-1",
+    ]

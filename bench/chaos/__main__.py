@@ -14,6 +14,8 @@ DEFAULTS = {
     "SECURE_SSL_REDIRECT": "false",
     "ALLOWED_HOSTS": "127.0.0.1",
     "OUTBOUND_ALLOW_PRIVATE": "true",
+    # Deliveries' retry delays a hundredth of production's: a 503 is retried within seconds.
+    "OUTBOUND_TIME_SCALE": "0.01",
     "LOG_LEVEL": "WARNING",
     "SECRET_KEY": "chaos-only-secret-key-not-used-anywhere-else-0123456789",
     "PUBLIC_BASE_URL": "http://127.0.0.1",

@@ -21,7 +21,8 @@ from bench.chaos.load import REQUEST_TIMEOUT
 from bench.chaos.verdict import REPLAYABLE_OUTCOMES
 from bench.fixture import create_fixture
 from leads.models import Lead
-from partners.models import TrackingLink
+from partners.models import PostbackTemplate, TrackingLink
+from postbacks.models import Delivery, DeliveryAttempt
 
 INBOUND_TABLE = "postbacks_inboundpostback"
 
@@ -36,11 +37,13 @@ class Seed:
     admin_token: str
 
 
-def seed() -> Seed:
-    """The benchmark's fixture (organization, app, offer with goals, partner, integration, link)
-    and an admin login with an API token, for replays through the management API."""
+def seed(*, postback_url: str) -> Seed:
+    """The benchmark's fixture (organization, app, offer with goals, partner, integration, link),
+    the partner's postback to `postback_url` (each new lead is a delivery), and an admin login
+    with an API token, for replays through the management API."""
     fixture = create_fixture()
     link = TrackingLink.objects.get(code=fixture.link_code)
+    PostbackTemplate.objects.create(integration=link.integration, url=f"{postback_url}/pb?exto={{exto}}")
     membership = membership_create(
         organization=link.organization,
         username=f"chaos-{fixture.run_id}",
@@ -106,3 +109,29 @@ def _replay(session: requests.Session, base_url: str, row_id: int) -> str:
     if replay.get("lead") is None:
         return f"replay ended {replay.get('outcome')}: {replay.get('reason')}"
     return ""
+
+
+def _run_deliveries(*, link_id: int, prefix: str):
+    return Delivery.objects.filter(lead__link_id=link_id, lead__exto__startswith=f"{prefix}-")
+
+
+def delivery_states(*, link_id: int, prefix: str) -> dict[str, str]:
+    """Each of the run's deliveries by its idempotency key: its state."""
+    rows = _run_deliveries(link_id=link_id, prefix=prefix).values_list("message_id", "state")
+    return dict(rows)
+
+
+def outstanding_deliveries(*, link_id: int, prefix: str) -> list[str]:
+    """The keys of the run's deliveries not sent for good yet (pending, or held by a worker)."""
+    rows = _run_deliveries(link_id=link_id, prefix=prefix).filter(
+        state__in=[Delivery.State.PENDING, Delivery.State.SENDING]
+    )
+    return list(rows.values_list("message_id", flat=True))
+
+
+def in_doubt_attempts(*, link_id: int, prefix: str) -> int:
+    """How many of the run's attempts are in doubt (their worker died during the call)."""
+    return DeliveryAttempt.objects.filter(
+        delivery__in=_run_deliveries(link_id=link_id, prefix=prefix),
+        outcome=DeliveryAttempt.Outcome.IN_DOUBT,
+    ).count()

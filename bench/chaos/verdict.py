@@ -101,3 +101,103 @@ def judge_replays(
 def _examples(keys: list[str]) -> str:
     shown = ", ".join(keys[:EXAMPLES])
     return shown + (", …" if len(keys) > EXAMPLES else "")
+
+
+# --- Deliveries: at least once, resumed within a minute of a worker's death -----------------------
+
+RESUME_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One delivery call as the receiver saw it: its idempotency key, when (monotonic s), its answer."""
+
+    key: str
+    at: float
+    status: int
+
+
+@dataclass(frozen=True)
+class DeliveryVerdict:
+    """The partner's view of the run's deliveries, held against their rows."""
+
+    deliveries: int
+    calls: int
+    failed_calls: int
+    repeats_after_success: int
+    in_doubt_attempts: int
+    outstanding_at_kill: int
+    resumed_after: float | None
+    arrived_after: float | None
+    not_arrived: list[str] = field(default_factory=list)
+    not_done: list[str] = field(default_factory=list)
+    unknown_keys: list[str] = field(default_factory=list)
+    not_resumed: list[str] = field(default_factory=list)
+
+    def figures(self) -> list[str]:
+        resumed = "-" if self.resumed_after is None else f"{self.resumed_after:.1f} s"
+        arrived = "-" if self.arrived_after is None else f"{self.arrived_after:.1f} s"
+        return [
+            f"{self.deliveries} deliveries, {self.calls} calls ({self.failed_calls} answered 503), "
+            f"{self.repeats_after_success} repeats of a call already answered 200 (dropped by key), "
+            f"{self.in_doubt_attempts} attempts in doubt",
+            f"{self.outstanding_at_kill} deliveries outstanding when the worker was killed: the last was "
+            f"called again {resumed} after its restart and answered 200 {arrived} after it",
+        ]
+
+    def problems(self) -> list[str]:
+        checks = (
+            (self.not_arrived, "deliveries never got a 200 from the receiver"),
+            (self.not_done, "deliveries are not done"),
+            (self.unknown_keys, "calls carried a key that is no delivery's (no receiver could dedupe them)"),
+            (self.not_resumed, f"outstanding deliveries were not called again within {RESUME_SECONDS} s"),
+        )
+        return [f"{len(keys)} {sentence}: {_examples(keys)}" for keys, sentence in checks if keys]
+
+
+def judge_deliveries(
+    arrivals: Iterable[Arrival],
+    *,
+    states: Mapping[str, str],
+    outstanding: Iterable[str],
+    restarted_at: float,
+    in_doubt_attempts: int,
+) -> DeliveryVerdict:
+    """Every delivery (`states`: key → state) got a 200, every call carried a delivery's key, and
+    each delivery outstanding when the worker was killed was called again within RESUME_SECONDS
+    of the worker's restart."""
+    arrivals = sorted(arrivals, key=lambda a: a.at)
+    answered: set[str] = set()
+    repeats = 0
+    for arrival in arrivals:
+        repeats += arrival.key in answered
+        if arrival.status == 200:
+            answered.add(arrival.key)
+    outstanding = list(outstanding)
+    resumed = {k: _first(arrivals, k, restarted_at, any_status=True) for k in outstanding}
+    arrived = {k: _first(arrivals, k, restarted_at, any_status=False) for k in outstanding}
+    resumed_after = [at - restarted_at for at in resumed.values() if at is not None]
+    arrived_after = [at - restarted_at for at in arrived.values() if at is not None]
+    return DeliveryVerdict(
+        deliveries=len(states),
+        calls=len(arrivals),
+        failed_calls=sum(a.status != 200 for a in arrivals),
+        repeats_after_success=repeats,
+        in_doubt_attempts=in_doubt_attempts,
+        outstanding_at_kill=len(outstanding),
+        resumed_after=max(resumed_after, default=None),
+        arrived_after=max(arrived_after, default=None),
+        not_arrived=sorted(set(states) - answered),
+        not_done=sorted(key for key, state in states.items() if state != "done"),
+        unknown_keys=sorted({a.key or "(none)" for a in arrivals if a.key not in states}),
+        not_resumed=sorted(
+            key for key, at in resumed.items() if at is None or at - restarted_at > RESUME_SECONDS
+        ),
+    )
+
+
+def _first(arrivals: list[Arrival], key: str, after: float, *, any_status: bool) -> float | None:
+    """When the first call of `key` (answered 200, unless `any_status`) came after `after`."""
+    return next(
+        (a.at for a in arrivals if a.key == key and a.at >= after and (any_status or a.status == 200)), None
+    )
