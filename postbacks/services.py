@@ -550,10 +550,12 @@ def deliveries_dispatch_due(*, limit: int = 500, pool: Executor | None = None) -
 
 def _answers(started: list[Started], pool: Executor | None, lost: set[int]) -> Iterator[Sent | None]:
     """Each attempt's outcome as its call ends, and None whenever a tick passes without one (so
-    the round can record and renew)."""
+    the round can record and renew). Without a pool each answer is followed by a tick: it is
+    recorded before the next call is dialled."""
     if pool is None:
         for item in started:
             yield _send_held(item, lost)
+            yield None
         return
     running = {pool.submit(_send_held, item, lost) for item in started}
     while running:
