@@ -218,12 +218,13 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def render(template: str, values: Mapping[str, object]) -> str:
+def render(template: str, values: Mapping[str, object], *, encode: bool = True) -> str:
     """The template with each known macro replaced by its URL-encoded value.
 
     A macro without a value (missing or None) renders empty; datetimes render as ISO 8601
     in UTC. Unknown `{words}`, `{replace_me}` among them, are left as they are (validation
-    refuses them before a template is saved).
+    refuses them before a template is saved). `encode=False` gives plain text, for a value
+    that is URL-encoded later as a whole (a CleverTap utm value).
     """
 
     def substitute(match: re.Match[str]) -> str:
@@ -231,7 +232,9 @@ def render(template: str, values: Mapping[str, object]) -> str:
         if name not in MACRO_BY_NAME:
             return match.group(0)
         value = values.get(name)
-        return "" if value is None else quote(_as_text(value), safe="")
+        if value is None:
+            return ""
+        return quote(_as_text(value), safe="") if encode else _as_text(value)
 
     return _MACRO_RE.sub(substitute, template)
 

@@ -132,6 +132,9 @@ class PartnerSerializer(serializers.ModelSerializer):
         selector=selectors.channels_for, allow_null=True, required=False
     )
     preset_parameters = serializers.ListField(child=ParameterRowSerializer(), required=False)
+    publisher_postback_signed = serializers.SerializerMethodField(
+        help_text="Whether publisher-postback calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = Partner
@@ -147,8 +150,12 @@ class PartnerSerializer(serializers.ModelSerializer):
             "preset_postback_url",
             "preset_parameters",
             "publisher_postback_url",
+            "publisher_postback_signed",
             "created_at",
         ]
+
+    def get_publisher_postback_signed(self, partner: Partner) -> bool:
+        return bool(partner.publisher_postback_secret_encrypted)
 
     def validate_name(self, value: str) -> str:
         rows = selectors.partners_for(request_organization(self.context))
@@ -181,10 +188,16 @@ class PostbackTemplateSerializer(serializers.ModelSerializer):
     """An outbound postback URL of an integration; `goal` is empty for the install postback."""
 
     goal = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    signed = serializers.SerializerMethodField(
+        help_text="Whether calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = PostbackTemplate
-        fields = ["id", "goal", "event", "url", "is_active"]
+        fields = ["id", "goal", "event", "url", "is_active", "signed"]
+
+    def get_signed(self, template: PostbackTemplate) -> bool:
+        return bool(template.signing_secret_encrypted)
 
 
 class IntegrationLinkSerializer(serializers.ModelSerializer):
@@ -216,6 +229,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
     parameters = TrackingParameterSerializer(many=True, read_only=True)
     postback_templates = PostbackTemplateSerializer(many=True, read_only=True)
     links = IntegrationLinkSerializer(many=True, read_only=True)
+    status_sync_signed = serializers.SerializerMethodField(
+        help_text="Whether status-sync calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = Integration
@@ -232,6 +248,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "ip_privacy",
             "allowed_ips",
             "status_sync_url",
+            "status_sync_signed",
             "inbound_mapping",
             "parameters",
             "postback_templates",
@@ -239,6 +256,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["app", "partner", "token"]
+
+    def get_status_sync_signed(self, integration: Integration) -> bool:
+        return bool(integration.status_sync_secret_encrypted)
 
     def validate_status_sync_url(self, value: str) -> str:
         return _refuse_bad_template(value)

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
+from postbacks import views
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import (
@@ -24,6 +25,7 @@ from postbacks.services import (
     clevertap_destination_save,
     delivery_resend,
 )
+from postbacks.testsend import TEST_DEVICE_ID
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -117,8 +119,20 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         resend = self.admin_site.admin_view(require_POST(self.resend_one))
+        tests = [
+            ("wizard/<int:app_id>/", views.wizard_test, "wizard"),
+            ("template/<int:template_id>/", views.template_test, "template"),
+            ("status-sync/<int:integration_id>/", views.status_sync_test, "status_sync"),
+            ("clevertap/<int:destination_id>/", views.clevertap_test, "clevertap"),
+            ("publisher/<int:partner_id>/", views.publisher_test, "publisher"),
+        ]
         return [
             path("<int:delivery_id>/resend/", resend, name="postbacks_delivery_resend"),
+            # "Send a test" of every outbound URL: POST, answered in JSON for the page's script.
+            *(
+                path(f"test/{route}", self.admin_site.admin_view(view), name=f"postbacks_test_{name}")
+                for route, view, name in tests
+            ),
             *super().get_urls(),
         ]
 
@@ -203,6 +217,12 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
     list_select_related = ("app",)
     search_fields = ("app__name", "account_id", "partner_name")
     readonly_fields = ("passcode_status", "created_at", "updated_at")
+    change_form_template = "admin/postbacks/clevertapdestination/change_form.html"
+
+    class Media:
+        css = {"all": ("partners/partners.css",)}
+        js = ("partners/partners.js",)
+
     fieldsets = (
         (None, {"fields": ("app", "is_active")}),
         (
@@ -222,6 +242,16 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any):
+        obj = kwargs.get("obj")
+        if obj is not None:
+            context.update(
+                can_test=can_edit(request.user),
+                test_url=reverse("admin:postbacks_test_clevertap", args=[obj.pk]),
+                test_device_id=TEST_DEVICE_ID,
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="Stored passcode")
     def passcode_status(self, obj: CleverTapDestination) -> str:

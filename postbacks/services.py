@@ -24,8 +24,6 @@ from django.utils import timezone
 from config.breaker import Breaker
 from config.celery import app as celery_app
 from config.crypto import UndecryptableSecret
-from partners.macros import render, sample_values
-from partners.models import Partner
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import (
@@ -218,8 +216,9 @@ def deliveries_claim_due(*, limit: int = 500) -> list[Delivery]:
 
 def policy_for(delivery: Delivery) -> RetryPolicy:
     """The kind's retry policy; a test delivery is tried once."""
-    policy = POLICIES[delivery.kind]
-    return replace(policy, max_attempts=1) if delivery.event == TEST_EVENT else policy
+    policy = POLICIES[delivery.sends_as]
+    tested = delivery.kind == Delivery.Kind.TEST or delivery.event == TEST_EVENT
+    return replace(policy, max_attempts=1) if tested else policy
 
 
 @dataclass(frozen=True)
@@ -241,7 +240,7 @@ def _send(delivery: Delivery) -> Sent:
     except UndecryptableSecret as error:
         result = AttemptResult(url_masked=delivery.url_masked, outcome=Outcome.FAILED, error=str(error))
     else:
-        if delivery.kind == Delivery.Kind.CLEVERTAP:
+        if delivery.sends_as == Delivery.Kind.CLEVERTAP:
             result = clevertap.send_event(url)
         else:
             result = send(url, policy=policy)
@@ -331,27 +330,6 @@ def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
     return attempt
 
 
-def publisher_postback_test(*, partner: Partner) -> Delivery:
-    """Send the publisher's postback URL once, now, filled with sample values; answers the delivery."""
-    template = partner.publisher_postback_url.strip()
-    if not template:
-        raise DeliveryRefused("Set your postback URL first, then send a test.")
-    token = worker_name()
-    delivery = Delivery.objects.create(
-        organization_id=partner.organization_id,
-        kind=Delivery.Kind.PUBLISHER,
-        event=TEST_EVENT,
-        partner=partner,
-        url=render(template, {**sample_values(), "partner_name": partner.name}),
-        state=State.SENDING,
-        claimed_by=token,
-        claimed_until=timezone.now() + LEASE,
-    )
-    _attempt(delivery, token)
-    delivery.refresh_from_db()
-    return delivery
-
-
 @dataclass(frozen=True)
 class CleverTapSettings:
     """What a manager sets on an app's CleverTap destination; `passcode` None keeps the stored one."""
@@ -401,7 +379,7 @@ def _credential(value: str, label: str, field_name: str) -> str:
 
 def url_to_send(delivery: Delivery) -> str:
     """The URL as it goes out: a CleverTap passcode is put in from its destination."""
-    if delivery.kind != Delivery.Kind.CLEVERTAP or delivery.destination is None:
+    if delivery.sends_as != Delivery.Kind.CLEVERTAP or delivery.destination is None:
         return delivery.url
     passcode = quote(delivery.destination.passcode, safe="")
     return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")
