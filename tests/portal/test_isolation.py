@@ -81,6 +81,9 @@ PROBES: dict[str, Probe] = {
         lambda w: reverse("portal:postback_preview") + "?url=https://b.example/{ref_id}"
     ),
     "postback_test": Probe(lambda w: reverse("portal:postback_test"), method="post"),
+    "postback_secret": Probe(
+        lambda w: reverse("portal:postback_secret"), method="post", data={"signing": "generate"}
+    ),
     "profile": Probe(lambda w: reverse("portal:profile")),
     "referrals": Probe(lambda w: reverse("portal:referrals")),
 }
