@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 
 from partners.models import Channel, Platform, PostbackTemplate
 from partners.services import signing_secret_set
+from postbacks import testsend
 from postbacks.models import Delivery
 from postbacks.outbound import new_signing_secret
 from postbacks.services import CleverTapSettings, clevertap_destination_save
@@ -277,6 +278,18 @@ def test_a_person_cannot_flood_a_receiver_with_tests(manager, world, receiver):
 
     assert response.status_code == 429 and "wait a minute" in response.json()["error"]
     assert len(receiver.seen) == TESTS_PER_MINUTE
+
+
+def test_the_limit_lets_tests_through_when_the_cache_is_down(manager, world, receiver, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(testsend.cache, "incr", down)
+
+    for _ in range(TESTS_PER_MINUTE + 1):
+        assert post(manager, "wizard", world.app.pk, url=receiver.url("/pb")).status_code == 200
+
+    assert len(receiver.seen) == TESTS_PER_MINUTE + 1
 
 
 def test_tests_are_listed_under_kind_test_in_the_delivery_admin(manager, world, receiver):
