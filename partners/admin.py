@@ -48,6 +48,7 @@ from partners.models import (
 from partners.services import signing_secret_of
 from partners.tracking import click_url, impression_url
 from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
+from postbacks.outbound import mask_url
 
 PARTNERS_CSS = {"all": ("partners/partners.css",)}
 PARTNERS_JS = ("partners/partners.js",)
@@ -400,13 +401,15 @@ def template_label(template: PostbackTemplate) -> str:
 
 
 def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any]:
-    """Each outbound URL of the integration with its test endpoint and signing state."""
+    """Each outbound URL of the integration with its test endpoint and signing state (URLs and
+    secrets in full for editors; analysts see URLs masked and no secret)."""
     templates = integration.postback_templates.select_related("goal").order_by("goal__code", "event", "pk")
     return {
         "can_edit": editor,
         "outbound_templates": [
             {
                 "template": template,
+                "url": template.url if editor else mask_url(template.url),
                 "label": template_label(template),
                 "url_id": f"pd-template-url-{template.pk}",
                 "secret_id": f"pd-template-secret-{template.pk}",
@@ -420,6 +423,7 @@ def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any
             for template in templates
         ],
         "status_sync": {
+            "url": integration.status_sync_url if editor else mask_url(integration.status_sync_url),
             "test_url": reverse("admin:postbacks_test_status_sync", args=[integration.pk]),
             "signing_url": reverse("admin:partners_integration_status_sync_signing", args=[integration.pk]),
             "signed": bool(integration.status_sync_secret_encrypted),

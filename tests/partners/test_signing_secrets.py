@@ -105,6 +105,18 @@ def test_an_analyst_sees_whether_calls_are_signed_but_never_the_secret(manager, 
     assert "Rotate secret" not in page and "pd-test-send" not in page
 
 
+def test_an_analyst_sees_outbound_urls_with_their_secrets_masked(analyst, integration):
+    PostbackTemplate.objects.create(
+        integration=integration, url="https://adnet.example/pb?c={click_id}&key=k3y"
+    )
+
+    page = integration_page(analyst, integration)
+
+    card = page[page.index('id="pd-outbound"') :]
+    card = card[: card.index("</section>")]
+    assert "https://adnet.example/pb?c={click_id}&amp;key=***" in card and "k3y" not in card
+
+
 @pytest.mark.parametrize("action", ["generate", "rotate", "remove"])
 def test_an_analyst_cannot_change_a_secret(analyst, template, action):
     response = client_for(analyst).post(template_signing(template), {"signing": action})
