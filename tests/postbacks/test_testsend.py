@@ -180,16 +180,20 @@ def test_a_status_sync_test_without_a_url_says_what_to_do(manager, world, receiv
 # --- CleverTap: a real /attribution call --------------------------------------------------------
 
 
-def test_a_clevertap_test_is_a_real_attribution_call_for_the_test_device(manager, world, receiver):
-    receiver.answer(200, "thanks")
-    world.app.platform = Platform.ANDROID
-    world.app.save()
-    destination = clevertap_destination_save(
+def clevertap_destination(world):
+    return clevertap_destination_save(
         app=world.app,
         values=CleverTapSettings(
             account_id="W6W-797-865Z", account_token="aca-060", passcode=PASSCODE, partner_name="partnerdesk"
         ),
     )
+
+
+def test_a_clevertap_test_is_a_real_attribution_call_for_the_test_device(manager, world, receiver):
+    receiver.answer(200, "thanks")
+    world.app.platform = Platform.ANDROID
+    world.app.save()
+    destination = clevertap_destination(world)
     destination.utm_campaign_template = "{app_name} test"
     destination.save()
 
@@ -216,6 +220,21 @@ def test_a_clevertap_test_is_a_real_attribution_call_for_the_test_device(manager
     delivery = the_test()
     assert (delivery.event, delivery.destination, delivery.app) == ("clevertap", destination, world.app)
     assert PASSCODE not in delivery.url
+
+
+def test_the_clevertap_page_has_send_a_test_for_managers_only(manager, analyst, world):
+    destination = clevertap_destination(world)
+    page_url = reverse("admin:postbacks_clevertapdestination_change", args=[destination.pk])
+    endpoint = reverse("admin:postbacks_test_clevertap", args=[destination.pk])
+
+    assert endpoint in client_for(manager).get(page_url).content.decode()
+    assert endpoint not in client_for(analyst).get(page_url).content.decode()
+
+
+def test_an_analyst_may_not_send_a_clevertap_test(analyst, world, receiver):
+    response = post(analyst, "clevertap", clevertap_destination(world).pk)
+
+    assert response.status_code == 403 and receiver.seen == [] and not Delivery.objects.exists()
 
 
 # --- The publisher's postback, from the admin -----------------------------------------------------
