@@ -139,11 +139,6 @@ class Delivery(models.Model):
         """The key every call of this delivery carries (rows older than the field use their id)."""
         return self.message_id or f"msg_pd{self.pk}"
 
-    @property
-    def sends_as(self) -> str:
-        """The kind of call this is: a test delivery is sent like the kind it tests (its event)."""
-        return self.event if self.kind == self.Kind.TEST else self.kind
-
 
 class DeliveryAttempt(models.Model):
     """One HTTP attempt of a delivery, as an admin sees it: what was called, what came back."""

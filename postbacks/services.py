@@ -214,9 +214,14 @@ def deliveries_claim_due(*, limit: int = 500) -> list[Delivery]:
     return list(Delivery.objects.select_related("destination").filter(claimed_by=token))
 
 
+def tested_kind(delivery: Delivery) -> str:
+    """The kind of destination the delivery goes to: its own kind, or for a test the tested one."""
+    return delivery.event if delivery.kind == Delivery.Kind.TEST else delivery.kind
+
+
 def policy_for(delivery: Delivery) -> RetryPolicy:
     """The kind's retry policy; a test delivery is tried once."""
-    policy = POLICIES[delivery.sends_as]
+    policy = POLICIES[tested_kind(delivery)]
     tested = delivery.kind == Delivery.Kind.TEST or delivery.event == TEST_EVENT
     return replace(policy, max_attempts=1) if tested else policy
 
@@ -240,7 +245,7 @@ def _send(delivery: Delivery) -> Sent:
     except UndecryptableSecret as error:
         result = AttemptResult(url_masked=delivery.url_masked, outcome=Outcome.FAILED, error=str(error))
     else:
-        if delivery.sends_as == Delivery.Kind.CLEVERTAP:
+        if tested_kind(delivery) == Delivery.Kind.CLEVERTAP:
             result = clevertap.send_event(url)
         else:
             result = send(url, policy=policy)
@@ -379,7 +384,7 @@ def _credential(value: str, label: str, field_name: str) -> str:
 
 def url_to_send(delivery: Delivery) -> str:
     """The URL as it goes out: a CleverTap passcode is put in from its destination."""
-    if delivery.sends_as != Delivery.Kind.CLEVERTAP or delivery.destination is None:
+    if tested_kind(delivery) != Delivery.Kind.CLEVERTAP or delivery.destination is None:
         return delivery.url
     passcode = quote(delivery.destination.passcode, safe="")
     return delivery.url.replace(f"account_passcode={MASK_QUOTED}", f"account_passcode={passcode}")

@@ -12,6 +12,7 @@ no destination key, so its failures never pause a destination; it is never retri
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -21,7 +22,8 @@ from partners.macros import errors_of, render, sample_values
 from partners.models import App, Integration, Partner, Platform, PostbackTemplate
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
-from postbacks.services import LEASE, MASK_QUOTED, DeliveryRefused, _attempt, worker_name
+from postbacks.outbound import POLICIES
+from postbacks.services import MASK_QUOTED, DeliveryRefused, _attempt, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def delivery_test_send(
         raise ValueError(f"Unknown tested kind {tested_kind!r}: one of {sorted(TESTED_KINDS)}.")
     _count_test(actor)
     token = worker_name()
+    # Held until the one call can no longer be under way (its connect and read timeouts, and margin).
+    lease = timedelta(seconds=2 * POLICIES[tested_kind].timeout + 30)
     delivery = Delivery.objects.create(
         organization_id=organization_id,
         kind=Kind.TEST,
@@ -74,7 +78,7 @@ def delivery_test_send(
         destination_key="",
         state=Delivery.State.SENDING,
         claimed_by=token,
-        claimed_until=timezone.now() + LEASE,
+        claimed_until=timezone.now() + lease,
     )
     _attempt(delivery, token, actor=actor)
     delivery.refresh_from_db()
