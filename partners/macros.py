@@ -2,14 +2,15 @@
 
 This module is the one place that knows macros. It validates templates (the wizard,
 the API, the portal's Postback tab), renders them with URL-encoded values (outbound
-postbacks, landing URLs) and feeds the macro reference page.
+postbacks, landing URLs) or as plain text (values such as CleverTap's utm parameters, which
+are encoded once, as the URL is built) and feeds the macro reference page.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -218,23 +219,32 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def render(template: str, values: Mapping[str, object], *, encode: bool = True) -> str:
+def render(template: str, values: Mapping[str, object]) -> str:
     """The template with each known macro replaced by its URL-encoded value.
 
     A macro without a value (missing or None) renders empty; datetimes render as ISO 8601
     in UTC. Unknown `{words}`, `{replace_me}` among them, are left as they are (validation
-    refuses them before a template is saved). `encode=False` gives plain text, for a value
-    that is URL-encoded later as a whole (a CleverTap utm value).
+    refuses them before a template is saved).
     """
+    return _fill(template, values, lambda text: quote(text, safe=""))
 
+
+def render_text(template: str, values: Mapping[str, object]) -> str:
+    """The template with each known macro replaced by its plain value (no URL encoding).
+
+    For values that code puts into a URL later, encoding them itself (CleverTap's utm
+    parameters); otherwise as `render`.
+    """
+    return _fill(template, values, lambda text: text)
+
+
+def _fill(template: str, values: Mapping[str, object], encode: Callable[[str], str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1).strip()
         if name not in MACRO_BY_NAME:
             return match.group(0)
         value = values.get(name)
-        if value is None:
-            return ""
-        return quote(_as_text(value), safe="") if encode else _as_text(value)
+        return "" if value is None else encode(_as_text(value))
 
     return _MACRO_RE.sub(substitute, template)
 

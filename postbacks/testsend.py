@@ -18,7 +18,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
-from partners.macros import errors_of, render, sample_values
+from partners.macros import errors_of, render, render_text, sample_values
 from partners.models import App, Integration, Partner, Platform, PostbackTemplate
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
@@ -208,9 +208,9 @@ def clevertap_test(*, destination: CleverTapDestination, actor: Any) -> Delivery
             event_type=clevertap.EventType.INORGANIC_INSTALL,
             timestamp=timezone.now(),
             device_identifier=TEST_DEVICE_ID,
-            utm_source=render(destination.utm_source_template, values, encode=False),
-            utm_medium=render(destination.utm_medium_template, values, encode=False),
-            utm_campaign=render(destination.utm_campaign_template, values, encode=False),
+            utm_source=render_text(destination.utm_source_template, values),
+            utm_medium=render_text(destination.utm_medium_template, values),
+            utm_campaign=render_text(destination.utm_campaign_template, values),
             account_id=destination.account_id,
             account_token=destination.account_token,
             account_passcode=_PASSCODE_PLACEHOLDER,
