@@ -7,7 +7,6 @@ replay re-runs an `Arrival` made from the log row (`ingest.services.inbound_repl
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 
 from config.inserts import RowInsert
+from config.masking import mask_params, mask_secret, mask_text
 from ingest import spool
 from ingest.models import InboundPostback
 from leads import linkcache, privacy
@@ -32,11 +32,6 @@ insert_inbound = RowInsert(InboundPostback)
 def client_ip(request: HttpRequest) -> str | None:
     """The caller's address as the server saw it (a proxy sets REMOTE_ADDR for us)."""
     return request.META.get("REMOTE_ADDR") or None
-
-
-def mask_secret(value: str) -> str:
-    """Enough of a token to recognize it in the log, never enough to use it."""
-    return f"{value[:4]}…" if len(value) > 4 else "…" if value else ""
 
 
 @dataclass(frozen=True)
@@ -80,18 +75,12 @@ class Arrival:
         )
 
 
-# A token anywhere in a body we could not parse: `token=…` (form) or `"token": "…"` (JSON).
-TOKEN_IN_TEXT = re.compile(r"""(token["']?\s*[=:]\s*["']?)([^&"'\s,}]+)""")
-
-
 def _masked(arrival: Arrival) -> tuple[dict[str, str], str]:
-    """Params and body with the token masked: the log is read by people, not used to call us."""
+    """Params and body with every secret masked (the token, a `sig`, a `hash`…; config.masking
+    names them): the log is read by people, not used to call us."""
     token = arrival.params.get("token", "")
     body = arrival.body.replace(token, mask_secret(token)) if token else arrival.body
-    body = TOKEN_IN_TEXT.sub(lambda found: found.group(1) + mask_secret(found.group(2)), body)
-    if not token:
-        return arrival.params, body
-    return {**arrival.params, "token": mask_secret(token)}, body
+    return mask_params(arrival.params, mask_secret), mask_text(body, mask_secret)
 
 
 def readable_params(request: HttpRequest) -> dict[str, str]:
