@@ -359,8 +359,10 @@ def _scope_text(scope: dict[str, Any]) -> str:
     if integration is not None:
         # Read apart: the integration may be the hot cache's shared instance, left as it is.
         partner = Partner.objects.filter(pk=integration.partner_id).values_list("name", flat=True).first()
-        return f"Integration #{integration.pk} ({partner} on app {app.name}): its clicks and links."
-    return f"App {app.name} (#{app.pk}): every click, link and lead of this app."
+        return (
+            f"Integration #{integration.pk} (partner “{partner}” on app “{app.name}”): its clicks and links."
+        )
+    return f"App “{app.name}” (#{app.pk}): every click, link and lead of this app."
 
 
 def _target_text(target: dict[str, Any], endpoint: str) -> str:

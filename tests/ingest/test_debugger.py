@@ -8,6 +8,7 @@ lead's, a new click's) are the dry run's own and are left out of the comparison.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +124,11 @@ def _assert_same_lead(predicted: Debugged, inbound: InboundPostback) -> None:
     }
 
 
+def _spooled(settings) -> list[Path]:
+    spool = Path(str(settings.INGEST_SPOOL_DIR))
+    return list(spool.iterdir()) if spool.exists() else []
+
+
 def _step(debugged: Debugged, name: str) -> str:
     return next(step.result for step in debugged.steps if step.name == name)
 
@@ -136,7 +142,7 @@ def test_a_new_lead_is_predicted_as_created_with_its_delivery(client, organizati
     assert debugged.answer["created"] is True
     assert "Would be created" in _step(debugged, "Lead")
     assert _step(debugged, "Key") == "(click, exto “e1”)."
-    assert f"App {world.app.name}" in _step(debugged, "Token and scope")
+    assert f"App “{world.app.name}”" in _step(debugged, "Token and scope")
     assert f"Click {click.click_id}" in _step(debugged, "Target")
     assert _step(debugged, "Goal") == "install: no goal was sent, so the offer's default goal counts."
     assert [delivery["kind"] for delivery in debugged.deliveries] == ["partner"]
@@ -360,20 +366,21 @@ def test_a_debug_run_moves_no_screening_counter(client, organization, world):
     assert debugged.lead["verdict"] == "rejected"  # the 2nd real one: predicted and done alike
 
 
-def test_a_debug_run_wakes_no_broker(
-    client, organization, world, click, settings, monkeypatch, django_capture_on_commit_callbacks
+@pytest.mark.django_db(transaction=True)
+def test_a_debug_run_commits_nothing_and_wakes_no_broker(
+    client, organization, world, click, settings, monkeypatch
 ):
+    """Outside any test transaction: the debugger's own transaction is the outermost one, rolled back."""
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
     sent: list[Any] = []
     monkeypatch.setattr(celery_app, "send_task", lambda name, args, **options: sent.append(args[0]))
     url = world.url(LEAD, click=click.click_id)
+    before = _rows()
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        debugged = postback_debug(organization=organization, url=url)
-    assert debugged.deliveries and callbacks == [] and sent == []
+    debugged = postback_debug(organization=organization, url=url)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        client.get(url)
+    assert debugged.deliveries and sent == [] and _rows() == before
+    client.get(url)
     assert sent == [[Delivery.objects.get().pk]]
 
 
@@ -392,7 +399,7 @@ def test_a_failure_during_a_debug_run_is_predicted_as_503_and_kept_nowhere(
     assert debugged.status_code == 503
     assert "RuntimeError: boom" in _step(debugged, "Inbound log")
     assert _rows() == before
-    assert not settings.INGEST_SPOOL_DIR.exists() or list(settings.INGEST_SPOOL_DIR.iterdir()) == []
+    assert _spooled(settings) == []
     assert client.get(url).status_code == 503
     assert InboundPostback.objects.get().outcome == "failed"  # the real request is kept
 
@@ -429,8 +436,7 @@ def test_no_spool_file_and_no_failed_row_after_debug_runs(organization, world, c
     for url in (world.url(LEAD, click=click.click_id), world.url(STATUS, click="nope", status="x")):
         postback_debug(organization=organization, url=url)
 
-    spool = settings.INGEST_SPOOL_DIR
-    assert not spool.exists() or list(spool.iterdir()) == []
+    assert _spooled(settings) == []
     assert InboundPostback.objects.count() == 0
 
 
