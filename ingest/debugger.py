@@ -489,4 +489,4 @@ def _inbound_text(inbound: InboundPostback | None, error: BaseException | None) 
     if inbound is None:
         return "No row: the request was answered before it was logged."
     reason = f": {inbound.reason}" if inbound.reason else ""
-    return f"Kept as {inbound.get_outcome_display().lower()} ({inbound.http_status}){reason}."
+    return f"Would be logged as {inbound.get_outcome_display().lower()} ({inbound.http_status}){reason}."
