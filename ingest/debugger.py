@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.test.client import RequestFactory
 from django.urls import ResolverMatch, resolve
 
 from config import trace
 from config.money import money_text
-from ingest.log import failure_answer, mask_secret
+from ingest.log import mask_secret
 from ingest.middleware import ENDPOINTS, INGESTION_PATHS, IngestionErrorsMiddleware, not_found_response
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
@@ -189,14 +189,12 @@ def _respond(request: HttpRequest, match: ResolverMatch) -> HttpResponse:
 
     def view(request: HttpRequest) -> HttpResponse:
         try:
-            return match.func(request, *match.args, **match.kwargs)
+            # A failure rolls back to this savepoint: the dry run's transaction stays readable.
+            with transaction.atomic():
+                return match.func(request, *match.args, **match.kwargs)
         except Exception as error:  # noqa: BLE001 - answered as the middleware answers it, kept nowhere
-            try:
-                answered = middleware.process_exception(request, error)
-            except Exception:  # noqa: BLE001 - the transaction is broken: a failure of ours all the same
-                trace.note("failure", error=error)
-                answered = failure_answer()
-            return answered or not_found_response(request.path)
+            trace.note("inbound", row=None)  # what it logged was rolled back with it
+            return middleware.process_exception(request, error) or not_found_response(request.path)
 
     middleware = IngestionErrorsMiddleware(view)
     return middleware(request)
@@ -230,10 +228,9 @@ def _explain(
         location=location,
     )
     inbound = recorder.get("inbound").get("row")
-    readable = not connection.needs_rollback
-    lead = _lead(inbound) if readable else None
+    lead = _lead(inbound)
     events, deliveries = [], []
-    if readable and inbound is not None:
+    if inbound is not None:
         events = list(LeadEvent.objects.filter(inbound=inbound).order_by("id"))
         deliveries = list(Delivery.objects.filter(lead_event__inbound=inbound).order_by("id"))
     debugged.lead = _lead_facts(lead, inbound)

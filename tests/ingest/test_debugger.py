@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 from pytest_httpserver import HTTPServer
 
@@ -402,6 +403,21 @@ def test_a_failure_during_a_debug_run_is_predicted_as_503_and_kept_nowhere(
     assert _spooled(settings) == []
     assert client.get(url).status_code == 503
     assert InboundPostback.objects.get().outcome == "failed"  # the real request is kept
+
+
+def test_a_database_error_during_a_debug_run_is_predicted_as_503(organization, world, click, monkeypatch):
+    def broken(token):
+        with connection.cursor() as cursor:  # on PostgreSQL this aborts the transaction it runs in
+            cursor.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(linkcache, "app_for_token", broken)
+
+    debugged = postback_debug(organization=organization, url=world.url(LEAD, click=click.click_id))
+
+    assert debugged.status_code == 503
+    assert "ProgrammingError" in _step(debugged, "Inbound log") or "OperationalError" in _step(
+        debugged, "Inbound log"
+    )
 
 
 def test_after_a_debug_run_the_real_request_still_creates_the_lead(client, organization, world, click):
