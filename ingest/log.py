@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 
+from config import trace
 from config.inserts import RowInsert
 from config.masking import mask_params, mask_secret, mask_text
 from ingest import spool
@@ -120,6 +121,7 @@ def inbound_log(
         replay_of=replay_of,
     )
     insert_inbound(inbound)
+    trace.note("inbound", row=inbound)
     return inbound
 
 
@@ -192,7 +194,11 @@ def failure_keep(*, arrival: Arrival, error: BaseException, integration_id: int 
     """Keep a request that failed for a reason of ours: in the log if the database takes it, else spooled.
 
     Its owner is found by its token, or is `integration_id` for a visit to a tracking link.
+    A dry run (the postback debugger, `config.trace`) keeps nothing: it only notes the failure.
     """
+    if trace.active():
+        trace.note("failure", error=error)
+        return
     logger.error(
         "Ingestion failed on our side (%s %s): %r", arrival.endpoint, arrival.path, error, exc_info=error
     )
