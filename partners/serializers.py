@@ -20,7 +20,6 @@ from rest_framework import serializers
 from accounts.models import Organization
 from accounts.permissions import organization_of
 from partners import selectors
-from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -38,6 +37,7 @@ from partners.models import (
 )
 from partners.services import goal_save
 from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
+from partners.urlsafety import validate_outbound
 
 
 def request_organization(context: dict[str, Any]) -> Organization | None:
@@ -67,14 +67,6 @@ def _refuse_taken_name(rows: QuerySet, name: str, instance: Any, noun: str) -> s
     if taken.exists():
         raise serializers.ValidationError(f"A {noun} named “{name}” exists already.")
     return name
-
-
-def _refuse_bad_template(value: str) -> str:
-    """A URL template with only known macros (or empty)."""
-    errors = errors_of(value) if value.strip() else []
-    if errors:
-        raise serializers.ValidationError(errors)
-    return value.strip()
 
 
 def _tracking_pairs(parameters: Iterable[TrackingParameter], *, impression: bool) -> list[tuple[str, str]]:
@@ -126,7 +118,11 @@ class ParameterRowSerializer(serializers.Serializer):
 
 
 class PartnerSerializer(serializers.ModelSerializer):
-    """A traffic supplier; built-in partners carry the presets the wizard starts from."""
+    """A traffic supplier; built-in partners carry the presets the wizard starts from.
+
+    Both postback URLs are built from the model fields, so they carry its `validate_outbound`
+    (macros, no macro in the host, a public address), like every other outbound URL.
+    """
 
     default_channel = OrganizationRelatedField(
         selector=selectors.channels_for, allow_null=True, required=False
@@ -160,12 +156,6 @@ class PartnerSerializer(serializers.ModelSerializer):
     def validate_name(self, value: str) -> str:
         rows = selectors.partners_for(request_organization(self.context))
         return _refuse_taken_name(rows, value.strip(), self.instance, "partner")
-
-    def validate_preset_postback_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
-
-    def validate_publisher_postback_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
 
     def validate_preset_parameters(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         unknown = [row["name"] for row in value if row["name"] not in TRACKING_PARAM_NAMES]
@@ -219,7 +209,10 @@ class IntegrationLinkSerializer(serializers.ModelSerializer):
 
 
 class IntegrationSerializer(serializers.ModelSerializer):
-    """A partner connected to an app. Reads everything; changes status, channel and settings."""
+    """A partner connected to an app. Reads everything; changes status, channel and settings.
+
+    `status_sync_url` is built from the model field and carries its `validate_outbound`.
+    """
 
     app_name = serializers.CharField(source="app.name", read_only=True)
     partner_name = serializers.CharField(source="partner.name", read_only=True)
@@ -260,9 +253,6 @@ class IntegrationSerializer(serializers.ModelSerializer):
     def get_status_sync_signed(self, integration: Integration) -> bool:
         return bool(integration.status_sync_secret_encrypted)
 
-    def validate_status_sync_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
-
     def validate_allowed_ips(self, value: str) -> str:
         lines = [line.strip() for line in value.splitlines() if line.strip()]
         bad = []
@@ -288,7 +278,9 @@ class IntegrationConnectSerializer(serializers.Serializer):
     partner_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     channel = OrganizationRelatedField(selector=selectors.channels_for, allow_null=True, required=False)
     new_channel_name = serializers.CharField(max_length=100, allow_blank=True, default="")
-    postback_url = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    postback_url = serializers.CharField(
+        max_length=2000, allow_blank=True, default="", validators=[validate_outbound]
+    )
     parameters = ParameterRowSerializer(many=True, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
-from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -24,6 +23,7 @@ from partners.models import (
     TrackingParameter,
 )
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
+from partners.urlsafety import validate_outbound_url
 
 
 class ParameterRow(TypedDict):
@@ -77,7 +77,7 @@ def validate_connection(
             f"A partner named “{partner_name.strip()}” exists already: pick it from the partner list."
         ]
     if postback_url.strip():
-        url_errors = errors_of(postback_url)
+        url_errors = validate_outbound_url(postback_url)
         if url_errors:
             errors["postback_url"] = url_errors
     parameter_errors = validate_parameters(parameters)

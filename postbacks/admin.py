@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
+from config.masking import mask_secret
 from postbacks import views
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
@@ -216,7 +217,7 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
     list_filter = ("region", "is_active")
     list_select_related = ("app",)
     search_fields = ("app__name", "account_id", "partner_name")
-    readonly_fields = ("passcode_status", "created_at", "updated_at")
+    readonly_fields = ("passcode_status", "masked_account_token", "created_at", "updated_at")
     change_form_template = "admin/postbacks/clevertapdestination/change_form.html"
 
     class Media:
@@ -256,6 +257,31 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
     @admin.display(description="Stored passcode")
     def passcode_status(self, obj: CleverTapDestination) -> str:
         return "•••••••• (set, encrypted)" if obj.passcode_encrypted else "—"
+
+    @admin.display(description="Project token")
+    def masked_account_token(self, obj: CleverTapDestination) -> str:
+        return mask_secret(obj.account_token)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Read-only viewers (analysts) see whether a passcode is set, never the field itself.
+
+        A read-only admin field is looked up on the destination, and `passcode` there is the
+        decrypted passcode; the project token is shown as its first characters.
+        """
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        shown = {"passcode": (), "account_token": ("masked_account_token",)}
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(f for field in options["fields"] for f in shown.get(field, (field,))),
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     @admin.display(description="Events")
     def events(self, obj: CleverTapDestination) -> str:
