@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, organization_of
 from leads.clicks import api_urls
@@ -316,6 +317,16 @@ class IntegrationAdmin(OrganizationScopedAdmin):
         super().save_related(request, form, formsets, change)
         form.save_source_lists()
 
+    def get_urls(self) -> list[URLPattern]:
+        def resume(request: HttpRequest, integration_id: int) -> HttpResponse:
+            return admin_views.integration_resume(request, integration_id, model_admin=self)
+
+        resume_view = self.admin_site.admin_view(require_POST(resume))
+        return [
+            path("<int:integration_id>/resume/", resume_view, name="partners_integration_resume"),
+            *super().get_urls(),
+        ]
+
     def render_change_form(
         self,
         request: HttpRequest,
@@ -327,6 +338,7 @@ class IntegrationAdmin(OrganizationScopedAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context.update(integration_page_context(obj))
+            context.update(admin_views.paused_banner(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

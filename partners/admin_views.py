@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -22,6 +24,13 @@ from accounts.permissions import can_edit, require_editor, require_staff
 from partners.macros import preview, validate_template
 from partners.models import App, Integration, Partner, Status
 from partners.wizard import new_run_id
+from postbacks.pausing import (
+    ResumeRefused,
+    destination_resume,
+    integration_destinations,
+    paused_destinations,
+    resumed_message,
+)
 
 PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
 
@@ -122,3 +131,32 @@ def macro_preview(request: HttpRequest, *, model_admin: ModelAdmin) -> JsonRespo
             "preview": preview(template.strip()) if template.strip() else "",
         }
     )
+
+
+def paused_banner(request: HttpRequest, integration: Integration) -> dict[str, Any]:
+    """The integration page's banners: its paused destinations, and whether this user may resume them."""
+    return {
+        "paused_destinations": paused_destinations(integration),
+        "pause_after_failures": settings.POSTBACK_PAUSE_AFTER_FAILURES,
+        "can_resume": can_edit(request.user),
+    }
+
+
+def integration_resume(request: HttpRequest, integration_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """The banner's "Resume and re-send" (POST, editors): the paused destination sends again."""
+    organization = require_editor(request)
+    integration = get_object_or_404(
+        Integration.objects.select_related("partner", "app"), pk=integration_id, organization=organization
+    )
+    key = request.POST.get("destination", "")
+    destination = next((d for d in integration_destinations(integration) if d.key == key), None)
+    if destination is None:
+        messages.error(request, "That is not a destination of this integration: reload the page.")
+    else:
+        try:
+            count = destination_resume(destination=destination)
+        except ResumeRefused as refusal:
+            messages.warning(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
+    return HttpResponseRedirect(reverse("admin:partners_integration_change", args=[integration.pk]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chartkick.django import LineChart
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -36,6 +37,7 @@ from portal.forms import (
 )
 from portal.models import PublisherSignup
 from postbacks import services as postback_services
+from postbacks.pausing import ResumeRefused, destination_resume, publisher_destination, resumed_message
 from reports import exports
 from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
 
@@ -365,6 +367,7 @@ class PostbackView(PublisherMixin, FormView):
         return super().get_context_data(
             preview=preview(url) if url else "",
             deliveries=selectors.publisher_deliveries(self.partner),
+            pause_after_failures=settings.POSTBACK_PAUSE_AFTER_FAILURES,
             **kwargs,
         )
 
@@ -449,6 +452,21 @@ class PostbackTestView(PublisherMixin, View):
             messages.error(request, str(refusal))
         else:
             messages.success(request, f"Test postback sent: {delivery.get_state_display().lower()}.")
+        return redirect("portal:postback")
+
+
+class PostbackResumeView(PublisherMixin, View):
+    """Resumes the publisher's own paused postback: what waited is sent, what failed is sent again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            count = destination_resume(destination=publisher_destination(self.partner))
+        except ResumeRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
         return redirect("portal:postback")
 
 

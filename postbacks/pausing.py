@@ -333,8 +333,8 @@ def destination_resume(*, destination: Destination) -> int:
     """
     kind, pk = _parse(destination.key)  # type: ignore[misc]
     fields = PAUSE_FIELDS[kind]
-    row = fields.model._default_manager.select_for_update().filter(pk=pk).first()
-    paused_at = getattr(row, fields.paused_at) if row is not None else None
+    locked = fields.model._default_manager.select_for_update().filter(pk=pk).order_by()
+    paused_at = locked.values_list(fields.paused_at, flat=True).first()
     if paused_at is None:
         raise ResumeRefused(f"{destination.label} is not paused: there is nothing to resume.")
     fields.model._default_manager.filter(pk=pk).update(**{fields.paused_at: None, fields.reason: ""})
