@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
@@ -366,11 +367,18 @@ class IntegrationAdmin(OrganizationScopedAdmin):
         if obj is not None:
             context.update(integration_page_context(obj))
             context.update(outbound_context(obj, editor=can_edit(request.user)))
+            context.update(admin_views.paused_banner(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list[URLPattern]:
+        def resume(request: HttpRequest, integration_id: int) -> HttpResponse:
+            return admin_views.integration_resume(request, integration_id, model_admin=self)
+
         view = self.admin_site.admin_view
         signing = [
+            path(
+                "<int:integration_id>/resume/", view(require_POST(resume)), name="partners_integration_resume"
+            ),
             path(
                 "<int:integration_id>/signing/status-sync/",
                 view(admin_views.status_sync_signing),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.db.models import Count, Exists, OuterRef, Q
@@ -26,6 +27,13 @@ from partners.models import App, Integration, Partner, PostbackTemplate, Status
 from partners.services import SignedDestination, signing_secret_set
 from partners.wizard import new_run_id
 from postbacks.outbound import new_signing_secret
+from postbacks.pausing import (
+    ResumeRefused,
+    destination_resume,
+    integration_destinations,
+    paused_destinations,
+    resumed_message,
+)
 
 PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
 
@@ -171,3 +179,32 @@ def publisher_signing(request: HttpRequest, partner_id: int) -> HttpResponse:
     back = reverse("admin:partners_partner_change", args=[partner.pk])
     label = f"{partner.name}'s publisher postback"
     return _signing_change(request, partner, label, f"{back}#pd-publisher-postback")
+
+
+def paused_banner(request: HttpRequest, integration: Integration) -> dict[str, Any]:
+    """The integration page's banners: its paused destinations, and whether this user may resume them."""
+    return {
+        "paused_destinations": paused_destinations(integration),
+        "pause_after_failures": settings.POSTBACK_PAUSE_AFTER_FAILURES,
+        "can_resume": can_edit(request.user),
+    }
+
+
+def integration_resume(request: HttpRequest, integration_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """The banner's "Resume and re-send" (POST, editors): the paused destination sends again."""
+    organization = require_editor(request)
+    integration = get_object_or_404(
+        Integration.objects.select_related("partner", "app"), pk=integration_id, organization=organization
+    )
+    key = request.POST.get("destination", "")
+    destination = next((d for d in integration_destinations(integration) if d.key == key), None)
+    if destination is None:
+        messages.error(request, "That is not a destination of this integration: reload the page.")
+    else:
+        try:
+            count = destination_resume(destination=destination)
+        except ResumeRefused as refusal:
+            messages.warning(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
+    return HttpResponseRedirect(reverse("admin:partners_integration_change", args=[integration.pk]))

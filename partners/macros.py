@@ -211,6 +211,12 @@ def errors_of(template: str, *, publisher_link: bool = False) -> list[str]:
     ]
 
 
+def text_errors(template: str) -> list[str]:
+    """What blocks saving a text template (not a URL), e.g. a CleverTap utm value: macro errors."""
+    problems = _brace_problems(template.strip(), publisher_link=False)
+    return [p.message for p in dict.fromkeys(problems) if p.level == "error"]
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:

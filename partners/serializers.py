@@ -605,3 +605,21 @@ class SourceListPasteResultSerializer(serializers.Serializer):
     added = serializers.IntegerField()
     removed = serializers.IntegerField()
     total = serializers.IntegerField()
+
+
+class DestinationResumeSerializer(serializers.Serializer):
+    """Which paused destination of the integration to resume."""
+
+    destination = serializers.CharField(
+        max_length=40,
+        help_text="The destination's key, as deliveries name it: template:<id>, publisher:<partner id>, "
+        "status_sync:<integration id> or clevertap:<destination id>.",
+    )
+
+
+class DestinationResumeResultSerializer(serializers.Serializer):
+    """What resuming set going: the deliveries that waited and those that failed meanwhile."""
+
+    destination = serializers.CharField()
+    resent = serializers.IntegerField(help_text="How many deliveries will be sent again.")
+    detail = serializers.CharField()

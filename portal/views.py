@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chartkick.django import LineChart
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -39,6 +40,7 @@ from portal.forms import (
 from portal.models import PublisherSignup
 from postbacks import testsend
 from postbacks.outbound import new_signing_secret
+from postbacks.pausing import ResumeRefused, destination_resume, publisher_destination, resumed_message
 from postbacks.services import DeliveryRefused
 from postbacks.testsend import last_attempt
 from reports import exports
@@ -375,6 +377,7 @@ class PostbackView(PublisherMixin, FormView):
             last_test_attempt=last_attempt(last_test) if last_test else None,
             signed=bool(self.partner.publisher_postback_secret_encrypted),
             secret=_readable_secret(self.partner),
+            pause_after_failures=settings.POSTBACK_PAUSE_AFTER_FAILURES,
             **kwargs,
         )
 
@@ -495,6 +498,21 @@ class PostbackSecretView(PublisherMixin, View):
             signing_secret_set(owner=self.partner, secret=secret)
             messages.success(request, _SECRET_DONE[action])
         return redirect(f"{reverse('portal:postback')}#pd-signing")
+
+
+class PostbackResumeView(PublisherMixin, View):
+    """Resumes the publisher's own paused postback: what waited is sent, what failed is sent again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            count = destination_resume(destination=publisher_destination(self.partner))
+        except ResumeRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
+        return redirect("portal:postback")
 
 
 def portal_logout(request: HttpRequest) -> HttpResponse:

@@ -13,14 +13,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
 from config.masking import mask_secret
+from partners.macros import text_errors
 from postbacks import views
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import (
+    UTM_TEMPLATE_FIELDS,
     CleverTapSettings,
     DeliveryRefused,
     clevertap_destination_save,
@@ -162,6 +165,19 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
+UTM_HINT = mark_safe(
+    "Text with our macros, filled in per lead, e.g. <code>{partner_name}</code>, <code>{channel}</code>, "
+    '<code>{campaign_name}</code>, <code>{sub1}</code> (<a href="/admin/macros/" target="_blank" '
+    'rel="noopener">all macros</a>). Installs need at least one of the three values not empty.'
+)
+
+
+def _utm_template(value: str) -> str:
+    """A utm template as typed, refused (with the nearest macro names) when a macro is unknown."""
+    errors = text_errors(value)
+    if errors:
+        raise forms.ValidationError(errors)
+    return value.strip()
 
 
 class CleverTapDestinationForm(forms.ModelForm):
@@ -187,8 +203,21 @@ class CleverTapDestinationForm(forms.ModelForm):
             "send_inorganic_installs",
             "send_organic_installs",
             "send_custom_events",
+            "utm_source_template",
+            "utm_medium_template",
+            "utm_campaign_template",
             "is_active",
         ]
+        help_texts = dict.fromkeys(UTM_TEMPLATE_FIELDS, UTM_HINT)
+
+    def clean_utm_source_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_source_template"])
+
+    def clean_utm_medium_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_medium_template"])
+
+    def clean_utm_campaign_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_campaign_template"])
 
     def clean_account_id(self) -> str:
         return clean_credential(self.cleaned_data["account_id"], "Project ID")
@@ -240,6 +269,10 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
                     "send_custom_events",
                 )
             },
+        ),
+        (
+            "utm values sent with each event",
+            {"fields": UTM_TEMPLATE_FIELDS},
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 from config.breaker import Breaker
 from config.celery import app as celery_app
 from config.crypto import UndecryptableSecret
+from partners.macros import text_errors
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import (
@@ -63,6 +64,7 @@ DELIVER_TASK = "postbacks.tasks.deliver"
 broker_breaker = Breaker("Celery broker")
 TEST_EVENT = "test"
 MASK_QUOTED = quote(MASK, safe="")
+UTM_TEMPLATE_FIELDS = ("utm_source_template", "utm_medium_template", "utm_campaign_template")
 
 
 class DeliveryRefused(ValueError):
@@ -348,6 +350,9 @@ class CleverTapSettings:
     send_organic_installs: bool = False
     send_custom_events: bool = False
     is_active: bool = True
+    utm_source_template: str = "{partner_name}"
+    utm_medium_template: str = "{channel}"
+    utm_campaign_template: str = "{campaign_name}"
 
 
 @transaction.atomic
@@ -371,8 +376,17 @@ def clevertap_destination_save(
     destination.send_organic_installs = values.send_organic_installs
     destination.send_custom_events = values.send_custom_events
     destination.is_active = values.is_active
+    for name in UTM_TEMPLATE_FIELDS:
+        setattr(destination, name, _utm_template(getattr(values, name), name))
     destination.save()
     return destination
+
+
+def _utm_template(value: str, field_name: str) -> str:
+    errors = text_errors(value)
+    if errors:
+        raise ValidationError({field_name: errors})
+    return value.strip()
 
 
 def _credential(value: str, label: str, field_name: str) -> str:

@@ -84,6 +84,7 @@ PROBES: dict[str, Probe] = {
     "postback_secret": Probe(
         lambda w: reverse("portal:postback_secret"), method="post", data={"signing": "generate"}
     ),
+    "postback_resume": Probe(lambda w: reverse("portal:postback_resume"), method="post"),
     "profile": Probe(lambda w: reverse("portal:profile")),
     "referrals": Probe(lambda w: reverse("portal:referrals")),
 }
