@@ -12,6 +12,9 @@ call is bounded by the socket timeouts of `CACHES` (`REDIS_TIMEOUT_SECONDS`), an
 failure opens `redis_breaker` (see `config.breaker`), so an outage costs one timeout per process
 per window, not one per request. Writes never raise either.
 
+A dry run (the postback debugger, `config.trace`) reads through the cache but stores nothing
+it loaded: its transaction, whose rows a loader may see, is rolled back.
+
 Invalidation: `forget()` drops the entries here and in Redis, now and again at commit (a
 concurrent read may have re-cached the old rows meanwhile). Other processes see a change when
 their near copy expires, seconds later. A forget that cannot reach Redis is remembered in this
@@ -33,6 +36,7 @@ from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
+from config import trace
 from config.breaker import Breaker
 
 logger = logging.getLogger(__name__)
@@ -63,7 +67,8 @@ def cached(key: str, load: Callable[[], T], *, seconds: float, empty_seconds: fl
     value = guarded(lambda: cache.get(key), default=None)
     if value is None:
         value = load()
-        if value is None:
+        if value is None or trace.active():
+            # A dry run (config.trace) reads inside a transaction it rolls back: it keeps nothing.
             return value
         ttl = empty_seconds if empty_seconds is not None and not value else seconds
         guarded(lambda: cache.set(key, value, ttl), default=None)

@@ -265,8 +265,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Email (a paused destination tells the managers): printed on the console unless
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the SMTP values below are set.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="partnerdesk@localhost")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# A worker sends the email itself: a mail server that hangs must not hold it for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 LOGIN_URL = "admin:login"
 

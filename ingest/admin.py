@@ -1,4 +1,4 @@
-"""The inbound log in the admin: every request as received, with a replay button."""
+"""The inbound log in the admin: every request as received, a replay button, and the postback debugger."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from accounts.permissions import ReadOnlyAdmin
+from ingest import admin_views
 from ingest.models import InboundPostback
 from ingest.services import REPLAYABLE, ReplayRefused, inbound_replay
 from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
@@ -55,6 +57,18 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
     actions = ("replay",)
+
+    def get_urls(self) -> list[URLPattern]:
+        debugger = path(
+            "debugger/",
+            self.admin_site.admin_view(self.postback_debugger),
+            name="ingest_inboundpostback_debugger",
+        )
+        return [debugger, *super().get_urls()]
+
+    def postback_debugger(self, request: HttpRequest) -> HttpResponse:
+        """Paste an inbound URL, see how it would be processed; nothing is written."""
+        return admin_views.postback_debugger(request, self)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The list and the page show parameters under the row's IP privacy: no query per row. The

@@ -7,7 +7,6 @@ replay re-runs an `Arrival` made from the log row (`ingest.services.inbound_repl
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 
+from config import trace
 from config.inserts import RowInsert
+from config.masking import mask_params, mask_secret, mask_text
 from ingest import spool
 from ingest.models import InboundPostback
 from leads import linkcache, privacy
@@ -32,11 +33,6 @@ insert_inbound = RowInsert(InboundPostback)
 def client_ip(request: HttpRequest) -> str | None:
     """The caller's address as the server saw it (a proxy sets REMOTE_ADDR for us)."""
     return request.META.get("REMOTE_ADDR") or None
-
-
-def mask_secret(value: str) -> str:
-    """Enough of a token to recognize it in the log, never enough to use it."""
-    return f"{value[:4]}…" if len(value) > 4 else "…" if value else ""
 
 
 @dataclass(frozen=True)
@@ -80,18 +76,12 @@ class Arrival:
         )
 
 
-# A token anywhere in a body we could not parse: `token=…` (form) or `"token": "…"` (JSON).
-TOKEN_IN_TEXT = re.compile(r"""(token["']?\s*[=:]\s*["']?)([^&"'\s,}]+)""")
-
-
 def _masked(arrival: Arrival) -> tuple[dict[str, str], str]:
-    """Params and body with the token masked: the log is read by people, not used to call us."""
+    """Params and body with every secret masked (the token, a `sig`, a `hash`…; config.masking
+    names them): the log is read by people, not used to call us."""
     token = arrival.params.get("token", "")
     body = arrival.body.replace(token, mask_secret(token)) if token else arrival.body
-    body = TOKEN_IN_TEXT.sub(lambda found: found.group(1) + mask_secret(found.group(2)), body)
-    if not token:
-        return arrival.params, body
-    return {**arrival.params, "token": mask_secret(token)}, body
+    return mask_params(arrival.params, mask_secret), mask_text(body, mask_secret)
 
 
 def readable_params(request: HttpRequest) -> dict[str, str]:
@@ -131,6 +121,7 @@ def inbound_log(
         replay_of=replay_of,
     )
     insert_inbound(inbound)
+    trace.note("inbound", row=inbound)
     return inbound
 
 
@@ -203,7 +194,11 @@ def failure_keep(*, arrival: Arrival, error: BaseException, integration_id: int 
     """Keep a request that failed for a reason of ours: in the log if the database takes it, else spooled.
 
     Its owner is found by its token, or is `integration_id` for a visit to a tracking link.
+    A dry run (the postback debugger, `config.trace`) keeps nothing: it only notes the failure.
     """
+    if trace.active():
+        trace.note("failure", error=error)
+        return
     logger.error(
         "Ingestion failed on our side (%s %s): %r", arrival.endpoint, arrival.path, error, exc_info=error
     )

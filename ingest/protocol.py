@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from django.db import transaction
 
+from config import trace
 from config.money import money_text
 from config.transient import retry_transient
 from ingest.log import Arrival, inbound_log
@@ -168,6 +169,7 @@ def _link(scope: Scope, params: dict[str, str]) -> TrackingLink:
         link = selectors.link_in_scope(**where, flow=flow, code=code)
         if link is None:
             _refuse(404, f"Tracking link not found: no flow “{params.get('flow') or code}” for this token.")
+        trace.note("target", named_by="flow" if flow is not None else "code")
         return link
     offer, publisher = _integer(params, "offer"), _integer(params, "publisher")
     if offer is None or publisher is None:
@@ -177,6 +179,7 @@ def _link(scope: Scope, params: dict[str, str]) -> TrackingLink:
         _refuse(404, f"Tracking link not found: publisher {publisher} has no link to offer {offer}.")
     if len(links) > 1:
         _refuse(422, f"Publisher {publisher} has several links to offer {offer}: send flow or code.")
+    trace.note("target", named_by="offer and publisher")
     return links[0]
 
 
@@ -185,6 +188,7 @@ def _target(scope: Scope, params: dict[str, str]) -> Target:
     click_id = params.get("click", "")
     if not click_id:
         link = _link(scope, params)
+        trace.note("target", click=None, link=link, exto=exto)
         return Target(click=None, link=link, offer=link.offer, exto=exto)
     click = selectors.click_in_scope(
         app_id=scope.app.pk,
@@ -193,6 +197,7 @@ def _target(scope: Scope, params: dict[str, str]) -> Target:
     )
     if click is None:
         _refuse(404, f"Click not found: “{click_id}” is not a click of this token's app.")
+    trace.note("target", click=click, link=None, exto=exto, named_by="click")
     return Target(click=click, link=None, offer=click.offer, exto=exto)
 
 
@@ -205,6 +210,7 @@ def _goal(params: dict[str, str], target: Target) -> Goal | None:
     if goal is None:
         known = ", ".join(selectors.goal_codes(target.offer.pk)) or "none are set up"
         _refuse(422, f"Unknown goal “{code}” for offer {target.offer.name}: known codes are {known}.")
+    trace.note("goal", sent=code, goal=goal.code)
     return goal
 
 
@@ -215,9 +221,11 @@ def _status(params: dict[str, str], *, required: bool) -> StatusMatch | None:
             _refuse(400, "Missing status: send status=<your status word>, e.g. status=approved.")
         return None
     try:
-        return recognize_status(value, params)
+        match = recognize_status(value, params)
     except UnknownStatus as exc:
         _refuse(422, str(exc))
+    trace.note("status", sent=value, status=match.status, parameter=match.parameter)
+    return match
 
 
 def conversion_params(params: dict[str, str], mapping: dict[str, str]) -> dict[str, str]:
@@ -306,6 +314,7 @@ def _status_target(scope: Scope, params: dict[str, str]) -> tuple[Target, Lead |
         )
         if len(leads) == 1:
             click = leads[0].click
+            trace.note("target", click=click, link=None, exto=exto, named_by="click")
             return Target(click=click, link=None, offer=click.offer, exto=exto), leads[0]
     # No lead, or several: the step by step lookup says which, or creates the lead.
     target = _target(scope, params)
@@ -382,6 +391,7 @@ def lead_apply_postback(
     params = arrival.params
     if arrival.endpoint == Endpoint.CONVERSION:
         params = conversion_params(params, scope.integration.inbound_mapping if scope.integration else {})
+        trace.note("params", read_as=params)
     applied = HANDLERS[arrival.endpoint](scope, params)
     lead = applied.lead
     created = applied.outcome == Outcome.CREATED

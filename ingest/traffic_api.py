@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 
+from config import trace
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
 from leads import privacy
@@ -89,6 +90,7 @@ def _integration(token: str) -> Integration:
     )
     if integration is None:
         raise Refusal(401, "The token is wrong: copy it again from the integration page.")
+    trace.note("scope", app=integration.app, integration=integration)
     return integration
 
 
@@ -190,6 +192,7 @@ def _accept(
         raise Refusal(422, "This integration is paused: it takes no clicks or impressions.")
     data = _sort_params(kind, integration, arrival.params)
     link = _api_link(integration, data.link_names)
+    trace.note("target", link_data=link, named_by=", ".join(data.link_names))
     refusal = source_refusal(link, data.fields)
     if refusal:
         raise Refusal(422, refusal)
@@ -204,6 +207,7 @@ def _accept(
         record = kind.record(
             link=link, fields=data.fields, params=data.others, created_at=data.created_at, **extra
         )
+        trace.note("record", record=record)
         response = kind.answer(arrival.params, link, record)
         inbound = _log(
             arrival,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from config import trace
 from ingest.log import Arrival, inbound_record, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
@@ -65,6 +66,7 @@ def _ingest(request: HttpRequest, endpoint: str) -> JsonResponse:
             else "Missing token: send token=<your app's token>."
         )
         return _refused(request, endpoint, params, 401, message)
+    trace.note("scope", app=scope.app, integration=scope.integration)
     arrival = Arrival.from_request(request, endpoint=endpoint, params=params)
     result = postback_process(scope=scope, arrival=arrival)
     return JsonResponse(result.body, status=result.http_status)

@@ -26,7 +26,7 @@ from accounts.permissions import (
     can_edit,
     organization_of,
 )
-from ingest.log import mask_secret
+from config.masking import mask_secret
 from ingest.models import InboundPostback
 from leads import selectors
 from leads.api import csv_download

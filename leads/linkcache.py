@@ -325,7 +325,8 @@ def goal_table_forget(offer_id: int) -> None:
 
 # -- an integration's outbound configuration (read on every lead change) ------------------------
 
-# Saving a template, an integration, a partner or a destination drops its entry at once.
+# Saving a template, an integration, a partner or a destination drops its entry at once, and so
+# does pausing or resuming one (postbacks.pausing sends their post_save).
 OUTBOUND_CACHE_SECONDS = 600
 
 
@@ -340,7 +341,7 @@ class OutboundConfig:
 
 
 def _outbound_key(integration_id: int) -> str:
-    return f"outbound:v1:{integration_id}"
+    return f"outbound:v2:{integration_id}"
 
 
 def outbound_config(integration_id: int) -> OutboundConfig:
@@ -358,7 +359,7 @@ def _load_outbound_config(integration_id: int) -> OutboundConfig:
     return OutboundConfig(
         templates=tuple(
             PostbackTemplate.objects.filter(integration_id=integration_id, is_active=True).only(
-                "id", "goal_id", "event", "url"
+                "id", "goal_id", "event", "url", "paused_at"
             )
         ),
         publisher_url=integration.partner.publisher_postback_url,

@@ -12,6 +12,9 @@ changed the lead. The postbacks app then sends them, knowing nothing of leads.
 - **Status sync** (SPEC 5.3): the integration's `status_sync_url`, on every status change.
 - **CleverTap** (SPEC 5.4): the app's destination, on a lead's creation (see `clevertap_event`).
 
+Every delivery names its destination (`destination_key`, see postbacks.pausing); one planned
+for a paused destination is written `paused` and waits there until a manager resumes it.
+
 A lead whose screening verdict is "rejected" is not posted back as a conversion to its partner
 or publisher and never reported to CleverTap as an attribution; status sync still follows it.
 A partner whose conversion template carries `{reject_reason}` asks to hear of rejections: it
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -31,11 +35,12 @@ from config.money import money_text
 from leads.linkcache import SUBS, OutboundConfig, outbound_config
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import truncate_ip
-from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, uses_macro
+from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, render_text, uses_macro
 from partners.models import Integration, IpPrivacy, Offer, Platform, PostbackTemplate
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery
 from postbacks.outbound import MASK
+from postbacks.pausing import CLEVERTAP, PUBLISHER, STATUS_SYNC, TEMPLATE, destination_key
 
 Kind = Delivery.Kind
 CONVERSION = PostbackTemplate.Event.CONVERSION
@@ -186,27 +191,27 @@ def _for_trigger(
     planned: list[Delivery] = []
     postable = lead.verdict != Verdict.REJECTED
     template = _template_for(templates, event=event, goal_id=lead.goal_id)
-    if template is not None and postable:
-        planned.append(
-            _delivery(lead, trigger, Kind.PARTNER, render(template.url, values), template=template)
+    if template is not None and (postable or (trigger.created and uses_macro(template.url, REJECTION_MACRO))):
+        filled = values if postable else {**values, "status": REJECTED_STATUS}
+        delivery = _delivery(lead, trigger, Kind.PARTNER, render(template.url, filled), template=template)
+        planned.append(_to(delivery, destination_key(TEMPLATE, template.pk), template.paused_at))
+    partner = lead.partner
+    if postable and partner.publisher_postback_url and (trigger.created or _approval_changed(trigger)):
+        delivery = _delivery(
+            lead, trigger, Kind.PUBLISHER, render(partner.publisher_postback_url, values), partner=partner
         )
-    elif template is not None and trigger.created and uses_macro(template.url, REJECTION_MACRO):
-        rejection = {**values, "status": REJECTED_STATUS}
         planned.append(
-            _delivery(lead, trigger, Kind.PARTNER, render(template.url, rejection), template=template)
+            _to(delivery, destination_key(PUBLISHER, partner.pk), partner.publisher_postback_paused_at)
         )
-    publisher_url = lead.partner.publisher_postback_url
-    if postable and publisher_url and (trigger.created or _approval_changed(trigger)):
+    integration = lead.integration
+    if not trigger.created and integration.status_sync_url:
+        delivery = _delivery(lead, trigger, Kind.STATUS_SYNC, render(integration.status_sync_url, values))
         planned.append(
-            _delivery(lead, trigger, Kind.PUBLISHER, render(publisher_url, values), partner=lead.partner)
-        )
-    if not trigger.created and lead.integration.status_sync_url:
-        planned.append(
-            _delivery(lead, trigger, Kind.STATUS_SYNC, render(lead.integration.status_sync_url, values))
+            _to(delivery, destination_key(STATUS_SYNC, integration.pk), integration.status_sync_paused_at)
         )
     destination = getattr(lead.app, "clevertap", None)
     if postable and trigger.created and destination is not None and destination.is_active:
-        planned += _clevertap(lead, trigger, destination)
+        planned += _clevertap(lead, trigger, destination, values)
     return planned
 
 
@@ -218,6 +223,14 @@ def _template_for(
     return next((t for t in matching if goal_id and t.goal_id == goal_id), None) or next(
         (t for t in matching if t.goal_id is None), None
     )
+
+
+def _to(delivery: Delivery, key: str, paused_at: datetime | None) -> Delivery:
+    """The delivery addressed to its destination; it waits as `paused` while the destination is."""
+    delivery.destination_key = key
+    if paused_at is not None and delivery.state == Delivery.State.PENDING:
+        delivery.state, delivery.next_attempt_at = Delivery.State.PAUSED, None
+    return delivery
 
 
 def _delivery(lead: Lead, trigger: Trigger, kind: str, url: str, **fields: object) -> Delivery:
@@ -291,9 +304,19 @@ def _clevertap_extra(lead: Lead) -> dict[str, object]:
     }
 
 
-def clevertap_url(lead: Lead, destination: CleverTapDestination, event_type: str, custom_name: str) -> str:
-    """The attribution URL for the lead, its passcode as `***` (filled in at send time)."""
-    channel = lead.integration.channel or lead.partner.default_channel
+def clevertap_url(
+    lead: Lead,
+    destination: CleverTapDestination,
+    event_type: str,
+    custom_name: str,
+    values: dict[str, object] | None = None,
+) -> str:
+    """The attribution URL for the lead, its passcode as `***` (filled in at send time).
+
+    The utm values are the destination's templates filled with the lead's macro values (by
+    default the partner's name, the channel and the offer's name).
+    """
+    values = lead_macro_values(lead) if values is None else values
     return clevertap.build_attribution_url(
         region=destination.region,
         partner_name=destination.partner_name,
@@ -301,9 +324,9 @@ def clevertap_url(lead: Lead, destination: CleverTapDestination, event_type: str
         custom_event_name=custom_name,
         timestamp=lead.created_at,
         device_identifier=device_identifier(lead),
-        utm_source=lead.partner.name,
-        utm_medium=channel.name if channel else "",
-        utm_campaign=lead.offer.name,
+        utm_source=render_text(destination.utm_source_template, values),
+        utm_medium=render_text(destination.utm_medium_template, values),
+        utm_campaign=render_text(destination.utm_campaign_template, values),
         account_id=destination.account_id,
         account_token=destination.account_token,
         account_passcode=PASSCODE_PLACEHOLDER,
@@ -312,7 +335,9 @@ def clevertap_url(lead: Lead, destination: CleverTapDestination, event_type: str
     )
 
 
-def _clevertap(lead: Lead, trigger: Trigger, destination: CleverTapDestination) -> list[Delivery]:
+def _clevertap(
+    lead: Lead, trigger: Trigger, destination: CleverTapDestination, values: dict[str, object]
+) -> list[Delivery]:
     chosen = clevertap_event(lead, destination)
     if chosen is None:
         return []
@@ -320,7 +345,7 @@ def _clevertap(lead: Lead, trigger: Trigger, destination: CleverTapDestination) 
     delivery = _delivery(lead, trigger, Kind.CLEVERTAP, "", destination=destination)
     delivery.event = custom_name or event_type
     try:
-        delivery.url = clevertap_url(lead, destination, event_type, custom_name).replace(
+        delivery.url = clevertap_url(lead, destination, event_type, custom_name, values).replace(
             f"account_passcode={PASSCODE_PLACEHOLDER}", f"account_passcode={MASK_QUOTED}"
         )
     except clevertap.NotSendable as reason:
@@ -329,4 +354,4 @@ def _clevertap(lead: Lead, trigger: Trigger, destination: CleverTapDestination) 
             str(reason),
             None,
         )
-    return [delivery]
+    return [_to(delivery, destination_key(CLEVERTAP, destination.pk), destination.paused_at)]

@@ -11,7 +11,8 @@ Verdicts: every rule that fires is a finding; a reject beats a flag, and the fir
 rule of the stronger action gives the verdict, its reason code and the values that triggered
 it (the other reason codes are listed under `also`). A Redis outage skips the count rules
 rather than lose traffic, and the hot cache's breaker skips them without waiting on Redis
-again until its window is over.
+again until its window is over. A dry run (the postback debugger, `config.trace`) reads the
+counters as the event would find them and moves none.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from django.db import transaction
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from config import hotcache
+from config import hotcache, trace
 from leads.linkcache import Config, screening_forget
 from leads.models import Verdict
 from leads.useragents import parse_user_agent
@@ -252,6 +253,14 @@ def _increment(keys: list[tuple[str, int]]) -> list[int]:
         pool.release(connection)
 
 
+def _peek(keys: list[tuple[str, int]]) -> list[int]:
+    """What `_increment` would answer, moving no counter: a dry run (config.trace) counts nothing."""
+    if not settings.REDIS_URL:
+        return [int(cache.get(key) or 0) + 1 for key, _ttl in keys]
+    client = _redis_client(settings.REDIS_URL)
+    return [int(value or 0) + 1 for value in client.mget([cache.make_key(key) for key, _ttl in keys])]
+
+
 def _locmem_incr(key: str, ttl: int) -> int:
     cache.add(key, 0, ttl)
     try:
@@ -269,7 +278,8 @@ def _counted(rules: list[dict[str, Any]], facts: Facts) -> list[_Finding]:
     if not todo:
         return []
     keys = [(_counter_key(rule, value, facts.offer_id, now), rule["window"] + 1) for rule, value in todo]
-    counts = hotcache.guarded(lambda: _increment(keys), default=None)
+    count = _peek if trace.active() else _increment
+    counts = hotcache.guarded(lambda: count(keys), default=None)
     if counts is None:  # Redis down (now or moments ago): count rules are skipped, the traffic is kept
         return []
     findings = []

@@ -52,10 +52,15 @@ class UnknownStatus(ValueError):
 
 @dataclass(frozen=True)
 class StatusMatch:
-    """A recognized status, and whether it came from `stn` (which may create the lead)."""
+    """A recognized status, and whether it came from `stn` (which may create the lead).
+
+    `parameter` is the override that named the word (`sta`…`stn`), empty when the synonym
+    table did: the postback debugger shows which.
+    """
 
     status: str
     by_stn: bool = False
+    parameter: str = ""
 
 
 def _words(raw: str) -> set[str]:
@@ -67,7 +72,7 @@ def recognize_status(value: str, params: Mapping[str, str]) -> StatusMatch:
     word = value.strip().lower()
     for parameter, status in OVERRIDES.items():
         if word in _words(params.get(parameter, "")):
-            return StatusMatch(status, by_stn=parameter == "stn")
+            return StatusMatch(status, by_stn=parameter == "stn", parameter=parameter)
     if word in _AUTOMATIC:
         return StatusMatch(_AUTOMATIC[word])
     raise UnknownStatus(

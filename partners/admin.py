@@ -15,8 +15,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, organization_of
+from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
+from config.crypto import UndecryptableSecret
 from leads.clicks import api_urls
 from leads.screening import parse_sources, source_list_paste
 from partners import admin_views
@@ -44,8 +46,10 @@ from partners.models import (
     TrackingLink,
     TrackingParameter,
 )
+from partners.services import signing_secret_of
 from partners.tracking import click_url, impression_url
 from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
+from postbacks.outbound import mask_url
 
 PARTNERS_CSS = {"all": ("partners/partners.css",)}
 PARTNERS_JS = ("partners/partners.js",)
@@ -175,9 +179,44 @@ class PartnerAdmin(OrganizationScopedAdmin):
         ("Wizard presets (built-in partners)", {"fields": ("preset_postback_url", "preset_parameters")}),
         ("Publisher", {"fields": ("publisher_postback_url",)}),
     )
+    change_form_template = "admin/partners/partner/change_form.html"
+
+    class Media:
+        css = PARTNERS_CSS
+        js = PARTNERS_JS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(app_total=Count("integrations"))
+
+    def get_urls(self) -> list[URLPattern]:
+        signing = path(
+            "<int:partner_id>/signing/publisher/",
+            self.admin_site.admin_view(admin_views.publisher_signing),
+            name="partners_partner_publisher_signing",
+        )
+        return [signing, *super().get_urls()]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Partner | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            editor = can_edit(request.user)
+            context.update(
+                can_edit=editor,
+                publisher_postback={
+                    "test_url": reverse("admin:postbacks_test_publisher", args=[obj.pk]),
+                    "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
+                    "signed": bool(obj.publisher_postback_secret_encrypted),
+                    "secret": shown_secret(obj, editor=editor),
+                },
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Apps", ordering="app_total")
     def app_count(self, obj: Partner) -> int:
@@ -327,7 +366,78 @@ class IntegrationAdmin(OrganizationScopedAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context.update(integration_page_context(obj))
+            context.update(outbound_context(obj, editor=can_edit(request.user)))
+            context.update(admin_views.paused_banner(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        def resume(request: HttpRequest, integration_id: int) -> HttpResponse:
+            return admin_views.integration_resume(request, integration_id, model_admin=self)
+
+        view = self.admin_site.admin_view
+        signing = [
+            path(
+                "<int:integration_id>/resume/", view(require_POST(resume)), name="partners_integration_resume"
+            ),
+            path(
+                "<int:integration_id>/signing/status-sync/",
+                view(admin_views.status_sync_signing),
+                name="partners_integration_status_sync_signing",
+            ),
+            path(
+                "<int:integration_id>/signing/template/<int:template_id>/",
+                view(admin_views.template_signing),
+                name="partners_integration_template_signing",
+            ),
+        ]
+        return signing + super().get_urls()
+
+
+def shown_secret(owner: Any, *, editor: bool) -> str:
+    """The plain secret for an editor's page ("" for everyone else, or when it cannot be read)."""
+    if not editor:
+        return ""
+    try:
+        return signing_secret_of(owner)
+    except UndecryptableSecret:
+        return ""
+
+
+def template_label(template: PostbackTemplate) -> str:
+    """How a template is named on its integration's page: goal (install when none) and event."""
+    return f"{template.goal.code if template.goal_id else 'install'} · {template.get_event_display()}"
+
+
+def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any]:
+    """Each outbound URL of the integration with its test endpoint and signing state (URLs and
+    secrets in full for editors; analysts see URLs masked and no secret)."""
+    templates = integration.postback_templates.select_related("goal").order_by("goal__code", "event", "pk")
+    return {
+        "can_edit": editor,
+        "outbound_templates": [
+            {
+                "template": template,
+                "url": template.url if editor else mask_url(template.url),
+                "label": template_label(template),
+                "url_id": f"pd-template-url-{template.pk}",
+                "secret_id": f"pd-template-secret-{template.pk}",
+                "test_url": reverse("admin:postbacks_test_template", args=[template.pk]),
+                "signing_url": reverse(
+                    "admin:partners_integration_template_signing", args=[integration.pk, template.pk]
+                ),
+                "signed": bool(template.signing_secret_encrypted),
+                "secret": shown_secret(template, editor=editor),
+            }
+            for template in templates
+        ],
+        "status_sync": {
+            "url": integration.status_sync_url if editor else mask_url(integration.status_sync_url),
+            "test_url": reverse("admin:postbacks_test_status_sync", args=[integration.pk]),
+            "signing_url": reverse("admin:partners_integration_status_sync_signing", args=[integration.pk]),
+            "signed": bool(integration.status_sync_secret_encrypted),
+            "secret": shown_secret(integration, editor=editor),
+        },
+    }
 
 
 def integration_page_context(integration: Integration) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -16,12 +18,22 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
 from accounts.permissions import can_edit, require_editor, require_staff
 from partners.macros import preview, validate_template
-from partners.models import App, Integration, Partner, Status
+from partners.models import App, Integration, Partner, PostbackTemplate, Status
+from partners.services import SignedDestination, signing_secret_set
 from partners.wizard import new_run_id
+from postbacks.outbound import new_signing_secret
+from postbacks.pausing import (
+    ResumeRefused,
+    destination_resume,
+    integration_destinations,
+    paused_destinations,
+    resumed_message,
+)
 
 PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
 
@@ -122,3 +134,77 @@ def macro_preview(request: HttpRequest, *, model_admin: ModelAdmin) -> JsonRespo
             "preview": preview(template.strip()) if template.strip() else "",
         }
     )
+
+
+# --- Signing secrets (buttons of the integration and partner pages) --------------------------
+
+_SIGNING_DONE = {
+    "generate": "Signing is on for {label}: reveal the secret, copy it and give it to the receiver.",
+    "rotate": "{label} has a new secret: calls from now on are signed with it, so give it to the receiver.",
+    "remove": "Signing is off for {label}: its calls are no longer signed.",
+}
+
+
+def _signing_change(request: HttpRequest, owner: SignedDestination, label: str, back: str) -> HttpResponse:
+    """Generate, rotate or remove the owner's secret as the button says, then back to the page."""
+    action = request.POST.get("signing", "")
+    if action not in _SIGNING_DONE:
+        messages.error(request, "Choose Generate, Rotate or Remove for the signing secret.")
+        return HttpResponseRedirect(back)
+    signing_secret_set(owner=owner, secret="" if action == "remove" else new_signing_secret())
+    messages.success(request, _SIGNING_DONE[action].format(label=label))
+    return HttpResponseRedirect(back)
+
+
+@require_POST
+def template_signing(request: HttpRequest, integration_id: int, template_id: int) -> HttpResponse:
+    organization = require_editor(request)
+    templates = PostbackTemplate.objects.filter(integration__organization=organization)
+    template = get_object_or_404(templates, pk=template_id, integration_id=integration_id)
+    back = reverse("admin:partners_integration_change", args=[integration_id])
+    label = f"the postback “{template}”"
+    return _signing_change(request, template, label, f"{back}#pd-template-{template.pk}")
+
+
+@require_POST
+def status_sync_signing(request: HttpRequest, integration_id: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=integration_id, organization=require_editor(request))
+    back = reverse("admin:partners_integration_change", args=[integration.pk])
+    return _signing_change(request, integration, "the status sync", f"{back}#pd-status-sync")
+
+
+@require_POST
+def publisher_signing(request: HttpRequest, partner_id: int) -> HttpResponse:
+    partner = get_object_or_404(Partner, pk=partner_id, organization=require_editor(request))
+    back = reverse("admin:partners_partner_change", args=[partner.pk])
+    label = f"{partner.name}'s publisher postback"
+    return _signing_change(request, partner, label, f"{back}#pd-publisher-postback")
+
+
+def paused_banner(request: HttpRequest, integration: Integration) -> dict[str, Any]:
+    """The integration page's banners: its paused destinations, and whether this user may resume them."""
+    return {
+        "paused_destinations": paused_destinations(integration),
+        "pause_after_failures": settings.POSTBACK_PAUSE_AFTER_FAILURES,
+        "can_resume": can_edit(request.user),
+    }
+
+
+def integration_resume(request: HttpRequest, integration_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
+    """The banner's "Resume and re-send" (POST, editors): the paused destination sends again."""
+    organization = require_editor(request)
+    integration = get_object_or_404(
+        Integration.objects.select_related("partner", "app"), pk=integration_id, organization=organization
+    )
+    key = request.POST.get("destination", "")
+    destination = next((d for d in integration_destinations(integration) if d.key == key), None)
+    if destination is None:
+        messages.error(request, "That is not a destination of this integration: reload the page.")
+    else:
+        try:
+            count = destination_resume(destination=destination)
+        except ResumeRefused as refusal:
+            messages.warning(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
+    return HttpResponseRedirect(reverse("admin:partners_integration_change", args=[integration.pk]))

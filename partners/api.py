@@ -40,6 +40,8 @@ from partners.models import (
 from partners.serializers import (
     AppSerializer,
     ChannelSerializer,
+    DestinationResumeResultSerializer,
+    DestinationResumeSerializer,
     GoalSerializer,
     IntegrationConnectSerializer,
     IntegrationSerializer,
@@ -52,6 +54,7 @@ from partners.serializers import (
     TrackingLinkSerializer,
 )
 from partners.services import integration_connect, tracking_link_create
+from postbacks.pausing import ResumeRefused, destination_resume, integration_destinations, resumed_message
 
 
 class Conflict(APIException):
@@ -156,6 +159,27 @@ class IntegrationViewSet(OrganizationViewSet):
             raise Conflict() from exc
         data = self.get_serializer(self.get_queryset().get(pk=integration.pk)).data
         return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
+
+    @extend_schema(request=DestinationResumeSerializer, responses=DestinationResumeResultSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        """Resume a paused destination of this integration (admins and managers): the deliveries
+        that waited are sent and those that failed since the failures began are sent again."""
+        integration = self.get_object()
+        body = DestinationResumeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = body.validated_data["destination"]
+        destinations = integration_destinations(integration)
+        destination = next((d for d in destinations if d.key == key), None)
+        if destination is None:
+            known = ", ".join(d.key for d in destinations) or "none"
+            message = f"“{key}” is not a destination of this integration (its destinations: {known})."
+            raise serializers.ValidationError({"destination": [message]})
+        try:
+            count = destination_resume(destination=destination)
+        except ResumeRefused as refusal:
+            raise Conflict(str(refusal)) from refusal
+        return Response({"destination": key, "resent": count, "detail": resumed_message(count)})
 
 
 class OfferViewSet(OrganizationViewSet):

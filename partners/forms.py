@@ -9,10 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Organization
-from partners.macros import errors_of, validate_template
+from partners.macros import validate_template
 from partners.models import Channel, GoalAlias, Partner, PostbackTemplate, TrackingLink, TrackingParameter
 from partners.services import ParameterRow, validate_parameters
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAMS
+from partners.urlsafety import validate_outbound
 
 REQUIRED_NAMES = frozenset(p.name for p in REQUIRED_TRACKING_PARAMS)
 
@@ -83,22 +84,16 @@ class PartnerDetailsForm(forms.Form):
 
 
 class InstallPostbackForm(forms.Form):
-    """Step 2: the partner's install postback URL, checked against our macros."""
+    """Step 2: the partner's install postback URL, checked like every outbound URL (macros, host, address)."""
 
     postback_url = forms.CharField(
         label="Postback URL",
         max_length=2000,
+        validators=[validate_outbound],
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "vLargeTextField"}),
         help_text="The partner's URL with our macros in curly braces, e.g. "
         "https://partner.example/pb?click={partner_click_id}&event={event_name}",
     )
-
-    def clean_postback_url(self) -> str:
-        url = self.cleaned_data["postback_url"].strip()
-        errors = errors_of(url)
-        if errors:
-            raise ValidationError(errors)
-        return url
 
     @property
     def warnings(self) -> list[str]:
@@ -192,18 +187,11 @@ class ReviewForm(forms.Form):
 
 
 class PostbackTemplateForm(forms.ModelForm):
-    """Admin: a postback template is checked against our macros like in the wizard."""
+    """Admin: a postback template, checked like in the wizard by its model field's `validate_outbound`."""
 
     class Meta:
         model = PostbackTemplate
         fields = ["goal", "event", "url", "is_active"]
-
-    def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
-        errors = errors_of(url)
-        if errors:
-            raise ValidationError(errors)
-        return url
 
 
 class GoalAliasInlineFormSet(forms.BaseInlineFormSet):

@@ -2,14 +2,15 @@
 
 This module is the one place that knows macros. It validates templates (the wizard,
 the API, the portal's Postback tab), renders them with URL-encoded values (outbound
-postbacks, landing URLs) and feeds the macro reference page.
+postbacks, landing URLs) or as plain text (values such as CleverTap's utm parameters, which
+are encoded once, as the URL is built) and feeds the macro reference page.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -210,6 +211,12 @@ def errors_of(template: str, *, publisher_link: bool = False) -> list[str]:
     ]
 
 
+def text_errors(template: str) -> list[str]:
+    """What blocks saving a text template (not a URL), e.g. a CleverTap utm value: macro errors."""
+    problems = _brace_problems(template.strip(), publisher_link=False)
+    return [p.message for p in dict.fromkeys(problems) if p.level == "error"]
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
@@ -225,13 +232,25 @@ def render(template: str, values: Mapping[str, object]) -> str:
     in UTC. Unknown `{words}`, `{replace_me}` among them, are left as they are (validation
     refuses them before a template is saved).
     """
+    return _fill(template, values, lambda text: quote(text, safe=""))
 
+
+def render_text(template: str, values: Mapping[str, object]) -> str:
+    """The template with each known macro replaced by its plain value (no URL encoding).
+
+    For values that code puts into a URL later, encoding them itself (CleverTap's utm
+    parameters); otherwise as `render`.
+    """
+    return _fill(template, values, lambda text: text)
+
+
+def _fill(template: str, values: Mapping[str, object], encode: Callable[[str], str]) -> str:
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1).strip()
         if name not in MACRO_BY_NAME:
             return match.group(0)
         value = values.get(name)
-        return "" if value is None else quote(_as_text(value), safe="")
+        return "" if value is None else encode(_as_text(value))
 
     return _MACRO_RE.sub(substitute, template)
 

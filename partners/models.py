@@ -108,6 +108,7 @@ class Partner(models.Model):
     preset_postback_url = models.CharField(
         max_length=2000,
         blank=True,
+        validators=[validate_outbound],
         help_text="Built-in partners: the install postback template the wizard starts from.",
     )
     preset_parameters = models.JSONField(

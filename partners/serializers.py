@@ -20,7 +20,6 @@ from rest_framework import serializers
 from accounts.models import Organization
 from accounts.permissions import organization_of
 from partners import selectors
-from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -38,6 +37,7 @@ from partners.models import (
 )
 from partners.services import goal_save
 from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
+from partners.urlsafety import validate_outbound
 
 
 def request_organization(context: dict[str, Any]) -> Organization | None:
@@ -67,14 +67,6 @@ def _refuse_taken_name(rows: QuerySet, name: str, instance: Any, noun: str) -> s
     if taken.exists():
         raise serializers.ValidationError(f"A {noun} named “{name}” exists already.")
     return name
-
-
-def _refuse_bad_template(value: str) -> str:
-    """A URL template with only known macros (or empty)."""
-    errors = errors_of(value) if value.strip() else []
-    if errors:
-        raise serializers.ValidationError(errors)
-    return value.strip()
 
 
 def _tracking_pairs(parameters: Iterable[TrackingParameter], *, impression: bool) -> list[tuple[str, str]]:
@@ -126,12 +118,19 @@ class ParameterRowSerializer(serializers.Serializer):
 
 
 class PartnerSerializer(serializers.ModelSerializer):
-    """A traffic supplier; built-in partners carry the presets the wizard starts from."""
+    """A traffic supplier; built-in partners carry the presets the wizard starts from.
+
+    Both postback URLs are built from the model fields, so they carry its `validate_outbound`
+    (macros, no macro in the host, a public address), like every other outbound URL.
+    """
 
     default_channel = OrganizationRelatedField(
         selector=selectors.channels_for, allow_null=True, required=False
     )
     preset_parameters = serializers.ListField(child=ParameterRowSerializer(), required=False)
+    publisher_postback_signed = serializers.SerializerMethodField(
+        help_text="Whether publisher-postback calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = Partner
@@ -147,18 +146,16 @@ class PartnerSerializer(serializers.ModelSerializer):
             "preset_postback_url",
             "preset_parameters",
             "publisher_postback_url",
+            "publisher_postback_signed",
             "created_at",
         ]
+
+    def get_publisher_postback_signed(self, partner: Partner) -> bool:
+        return bool(partner.publisher_postback_secret_encrypted)
 
     def validate_name(self, value: str) -> str:
         rows = selectors.partners_for(request_organization(self.context))
         return _refuse_taken_name(rows, value.strip(), self.instance, "partner")
-
-    def validate_preset_postback_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
-
-    def validate_publisher_postback_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
 
     def validate_preset_parameters(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         unknown = [row["name"] for row in value if row["name"] not in TRACKING_PARAM_NAMES]
@@ -181,10 +178,16 @@ class PostbackTemplateSerializer(serializers.ModelSerializer):
     """An outbound postback URL of an integration; `goal` is empty for the install postback."""
 
     goal = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    signed = serializers.SerializerMethodField(
+        help_text="Whether calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = PostbackTemplate
-        fields = ["id", "goal", "event", "url", "is_active"]
+        fields = ["id", "goal", "event", "url", "is_active", "signed"]
+
+    def get_signed(self, template: PostbackTemplate) -> bool:
+        return bool(template.signing_secret_encrypted)
 
 
 class IntegrationLinkSerializer(serializers.ModelSerializer):
@@ -206,7 +209,10 @@ class IntegrationLinkSerializer(serializers.ModelSerializer):
 
 
 class IntegrationSerializer(serializers.ModelSerializer):
-    """A partner connected to an app. Reads everything; changes status, channel and settings."""
+    """A partner connected to an app. Reads everything; changes status, channel and settings.
+
+    `status_sync_url` is built from the model field and carries its `validate_outbound`.
+    """
 
     app_name = serializers.CharField(source="app.name", read_only=True)
     partner_name = serializers.CharField(source="partner.name", read_only=True)
@@ -216,6 +222,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
     parameters = TrackingParameterSerializer(many=True, read_only=True)
     postback_templates = PostbackTemplateSerializer(many=True, read_only=True)
     links = IntegrationLinkSerializer(many=True, read_only=True)
+    status_sync_signed = serializers.SerializerMethodField(
+        help_text="Whether status-sync calls are signed (the secret is never shown)."
+    )
 
     class Meta:
         model = Integration
@@ -232,6 +241,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "ip_privacy",
             "allowed_ips",
             "status_sync_url",
+            "status_sync_signed",
             "inbound_mapping",
             "parameters",
             "postback_templates",
@@ -240,8 +250,8 @@ class IntegrationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["app", "partner", "token"]
 
-    def validate_status_sync_url(self, value: str) -> str:
-        return _refuse_bad_template(value)
+    def get_status_sync_signed(self, integration: Integration) -> bool:
+        return bool(integration.status_sync_secret_encrypted)
 
     def validate_allowed_ips(self, value: str) -> str:
         lines = [line.strip() for line in value.splitlines() if line.strip()]
@@ -268,7 +278,9 @@ class IntegrationConnectSerializer(serializers.Serializer):
     partner_name = serializers.CharField(max_length=200, allow_blank=True, default="")
     channel = OrganizationRelatedField(selector=selectors.channels_for, allow_null=True, required=False)
     new_channel_name = serializers.CharField(max_length=100, allow_blank=True, default="")
-    postback_url = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    postback_url = serializers.CharField(
+        max_length=2000, allow_blank=True, default="", validators=[validate_outbound]
+    )
     parameters = ParameterRowSerializer(many=True, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -593,3 +605,21 @@ class SourceListPasteResultSerializer(serializers.Serializer):
     added = serializers.IntegerField()
     removed = serializers.IntegerField()
     total = serializers.IntegerField()
+
+
+class DestinationResumeSerializer(serializers.Serializer):
+    """Which paused destination of the integration to resume."""
+
+    destination = serializers.CharField(
+        max_length=40,
+        help_text="The destination's key, as deliveries name it: template:<id>, publisher:<partner id>, "
+        "status_sync:<integration id> or clevertap:<destination id>.",
+    )
+
+
+class DestinationResumeResultSerializer(serializers.Serializer):
+    """What resuming set going: the deliveries that waited and those that failed meanwhile."""
+
+    destination = serializers.CharField()
+    resent = serializers.IntegerField(help_text="How many deliveries will be sent again.")
+    detail = serializers.CharField()

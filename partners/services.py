@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
-from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -24,6 +23,7 @@ from partners.models import (
     TrackingParameter,
 )
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
+from partners.urlsafety import validate_outbound_url
 
 
 class ParameterRow(TypedDict):
@@ -77,7 +77,7 @@ def validate_connection(
             f"A partner named “{partner_name.strip()}” exists already: pick it from the partner list."
         ]
     if postback_url.strip():
-        url_errors = errors_of(postback_url)
+        url_errors = validate_outbound_url(postback_url)
         if url_errors:
             errors["postback_url"] = url_errors
     parameter_errors = validate_parameters(parameters)
@@ -187,3 +187,35 @@ def integration_connect(
     for offer in app.offers.filter(status=Status.ACTIVE).prefetch_related("landings"):
         tracking_link_create(integration=integration, offer=offer)
     return integration
+
+
+# --- Signing secrets of outbound destinations ------------------------------------------------
+#
+# A destination with a secret has its calls signed the Standard Webhooks way; the secret is kept
+# encrypted (the models' `signing_secret`, `status_sync_secret`, `publisher_postback_secret`).
+
+SignedDestination = PostbackTemplate | Integration | Partner
+_SECRET_FIELDS: dict[type, str] = {
+    PostbackTemplate: "signing_secret",
+    Integration: "status_sync_secret",
+    Partner: "publisher_postback_secret",
+}
+
+
+def signing_secret_of(owner: SignedDestination) -> str:
+    """The plain secret of a partner template, a status sync or a publisher postback ("" = unsigned)."""
+    return getattr(owner, _SECRET_FIELDS[type(owner)])
+
+
+@transaction.atomic
+def signing_secret_set(*, owner: SignedDestination, secret: str) -> SignedDestination:
+    """Sign the destination's calls with `secret` from now on ("" turns signing off).
+
+    A new secret replaces the old one at once (rotation): the receiver must switch to it, since
+    calls made from now on no longer verify with the old one.
+    """
+    field = _SECRET_FIELDS[type(owner)]
+    setattr(owner, field, secret)
+    encrypted = f"{field}_encrypted"
+    type(owner).objects.filter(pk=owner.pk).update(**{encrypted: getattr(owner, encrypted)})
+    return owner

@@ -2,10 +2,16 @@
 
 A postback URL is typed by a manager, a publisher or a partner, so it must not let them make
 our servers call themselves, the office network or the cloud metadata service. `check_url`
-refuses such URLs with a sentence the person can act on. It runs when a URL is saved
-(`validate_outbound_url`, for forms and serializers) and again right before each send; the
-sender also dials through requests-hardened, which re-checks the address it actually connects
-to, so a host name that changes its DNS answer in between (DNS rebinding) cannot slip through.
+refuses such URLs with a sentence the person can act on. It runs when a URL is saved and again
+right before each send; the sender also dials through requests-hardened, which re-checks the
+address it actually connects to, so a host name that changes its DNS answer in between (DNS
+rebinding) cannot slip through.
+
+Saving goes through one rule, `validate_outbound_url` (`validate_outbound` as a Django / DRF
+validator): the model fields, the wizard, the admin forms, the management API and the portal's
+Postback tab all use it, so a URL refused on one surface is refused on every one. It checks the
+macros (`partners.macros`), refuses a macro in the host (a click would choose where we call),
+then checks the address.
 
 `OUTBOUND_ALLOW_PRIVATE` (or `allow_private=True`) lifts the address rules for local
 development, where receivers run on 127.0.0.1; the form rules (scheme, host, no credentials)
@@ -22,7 +28,7 @@ from urllib.parse import SplitResult, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from partners.macros import preview
+from partners.macros import errors_of, preview
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -75,6 +81,10 @@ _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
 # 2130706433, 0x7f000001, 0177.0.0.1, 127.1.
 _NUMERIC_HOST_RE = re.compile(r"^(0x[0-9a-f]*|\d+)(\.(0x[0-9a-f]*|\d+)){0,3}\.?$", re.IGNORECASE)
 _UNSAFE_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f\\]")
+# The authority of a URL as urlsplit reads it: after `scheme://`, up to the first / ? or #.
+_AUTHORITY_RE = re.compile(r"^[^:/?#]*:(?://([^/?#]*))?")
+# Any braced word, however spelled: `{sub1}`, `{ sub1 }`, `{{sub1}}`.
+_MACRO_IN_AUTHORITY_RE = re.compile(r"\{+[^{}]*\}+")
 
 
 class UnsafeURL(ValueError):
@@ -112,15 +122,38 @@ def check_url(url: str, *, allow_private: bool | None = None) -> None:
 
 
 def validate_outbound_url(url: str, *, allow_private: bool | None = None) -> list[str]:
-    """The reasons `url` (a URL template with `{macros}` or a plain URL) is refused; empty if safe.
+    """Every reason `url` (a URL template with `{macros}` or a plain URL) cannot be saved; empty if none.
 
-    Macros are filled with their example values first, so a template is checked as it will be sent.
+    Macro mistakes and macros in the host come first; only a template free of both has its
+    address checked, with every macro filled with its example value, as it will be sent.
     """
+    url = url.strip()
+    problems = errors_of(url) + host_macro_errors(url)
+    if problems:
+        return problems
     try:
-        check_url(preview(url.strip()), allow_private=allow_private)
+        check_url(preview(url), allow_private=allow_private)
     except UnsafeURL as refusal:
         return [str(refusal)]
     return []
+
+
+def host_macro_errors(url: str) -> list[str]:
+    """A refusal when a macro sits in the URL's authority (user, host or port); empty otherwise.
+
+    A macro's value comes from the click, so `https://{sub1}/pb` would let whoever makes the
+    click choose the server we call, whatever its example value says. In the path and the
+    query a macro's value is URL-encoded and cannot move the call elsewhere.
+    """
+    found = _AUTHORITY_RE.match(url)
+    macros = _MACRO_IN_AUTHORITY_RE.findall(found.group(1) or "") if found else []
+    if not macros:
+        return []
+    named = ", ".join(dict.fromkeys(macros))
+    return [
+        "The host of a postback URL must be written out: "
+        f"a macro in the host ({named}) would let a click choose where we call."
+    ]
 
 
 def _split(url: str) -> SplitResult:
@@ -214,7 +247,10 @@ def _non_public_kind(address: IPAddress) -> str | None:
 
 
 def validate_outbound(value: str) -> None:
-    """Model validator: refuse URLs (templates) that would call a private or loopback address."""
+    """The validator of every outbound URL field (models, forms, serializers); blank passes.
+
+    Raises Django's ValidationError, which DRF turns into a field error too.
+    """
     problems = validate_outbound_url(value) if value.strip() else []
     if problems:
         raise ValidationError(problems, code="unsafe_url")

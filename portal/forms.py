@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 
 from accounts.models import STAFF_ROLES, Role
 from accounts.permissions import membership_of
+from partners.urlsafety import validate_outbound
 from portal.models import PaymentMethod, PublisherSignup
 from portal.selectors import signup_of
 
@@ -95,10 +96,13 @@ class PayoutRequestForm(forms.Form):
 
 
 class PostbackForm(forms.Form):
+    """The publisher's postback URL, checked like every outbound URL (empty turns it off)."""
+
     url = forms.CharField(
         max_length=2000,
         required=False,
         label="Postback URL",
+        validators=[validate_outbound],
         widget=forms.TextInput(
             attrs={"placeholder": "https://tracker.example/postback?clickid={ref_id}&payout={aff_payout}"}
         ),

@@ -171,8 +171,17 @@ def signup_of(partner_id: int) -> PublisherSignup | None:
 
 
 def publisher_deliveries(partner: Partner, limit: int = 20) -> list[Delivery]:
-    """The latest publisher-postback deliveries of this partner, with their attempts."""
-    queryset = Delivery.objects.filter(partner=partner, kind=Delivery.Kind.PUBLISHER).prefetch_related(
-        "attempts"
-    )
-    return list(queryset.prefetch_related("attempts").order_by("-created_at", "-id")[:limit])
+    """The latest publisher-postback deliveries of this partner (its tests included), with their attempts."""
+    queryset = Delivery.objects.filter(_publisher_postback_calls(partner)).prefetch_related("attempts")
+    return list(queryset.order_by("-created_at", "-id")[:limit])
+
+
+def publisher_last_test(partner: Partner) -> Delivery | None:
+    """The publisher's latest test of its postback, with its attempt."""
+    tests = Delivery.objects.filter(partner=partner, kind=Delivery.Kind.TEST, event=Delivery.Kind.PUBLISHER)
+    return tests.prefetch_related("attempts").order_by("-created_at", "-id").first()
+
+
+def _publisher_postback_calls(partner: Partner) -> Q:
+    tests = Q(kind=Delivery.Kind.TEST, event=Delivery.Kind.PUBLISHER)
+    return Q(partner=partner) & (Q(kind=Delivery.Kind.PUBLISHER) | tests)

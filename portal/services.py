@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
-from partners.macros import validate_template
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
@@ -24,9 +23,8 @@ from portal.selectors import balance_of
 
 
 def publisher_postback_errors(url: str) -> list[str]:
-    """Why this postback URL cannot be saved: macro errors first, then the SSRF check."""
-    errors = [p.message for p in validate_template(url, publisher_link=False) if p.level == "error"]
-    return errors or validate_outbound_url(url)
+    """Why this postback URL cannot be saved: the rule of every outbound URL (macros, host, address)."""
+    return validate_outbound_url(url)
 
 
 @transaction.atomic

@@ -65,6 +65,8 @@ urlpatterns = [
     path("postback/", views.PostbackView.as_view(), name="postback"),
     path("postback/preview/", views.PostbackPreviewView.as_view(), name="postback_preview"),
     path("postback/test/", views.PostbackTestView.as_view(), name="postback_test"),
+    path("postback/secret/", views.PostbackSecretView.as_view(), name="postback_secret"),
+    path("postback/resume/", views.PostbackResumeView.as_view(), name="postback_resume"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("referrals/", views.ReferralView.as_view(), name="referrals"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chartkick.django import LineChart
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -21,7 +22,9 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.models import STAFF_ROLES
 from accounts.permissions import membership_of
+from config.crypto import UndecryptableSecret
 from partners.macros import preview
+from partners.services import signing_secret_of, signing_secret_set
 from partners.tracking import click_url
 from portal import selectors, services
 from portal.filters import ConversionFilter, PeriodForm, ReportForm
@@ -35,7 +38,11 @@ from portal.forms import (
     SignupForm,
 )
 from portal.models import PublisherSignup
-from postbacks import services as postback_services
+from postbacks import testsend
+from postbacks.outbound import new_signing_secret
+from postbacks.pausing import ResumeRefused, destination_resume, publisher_destination, resumed_message
+from postbacks.services import DeliveryRefused
+from postbacks.testsend import last_attempt
 from reports import exports
 from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
 
@@ -362,11 +369,24 @@ class PostbackView(PublisherMixin, FormView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         url = self.partner.publisher_postback_url
+        last_test = selectors.publisher_last_test(self.partner)
         return super().get_context_data(
             preview=preview(url) if url else "",
             deliveries=selectors.publisher_deliveries(self.partner),
+            last_test=last_test,
+            last_test_attempt=last_attempt(last_test) if last_test else None,
+            signed=bool(self.partner.publisher_postback_secret_encrypted),
+            secret=_readable_secret(self.partner),
+            pause_after_failures=settings.POSTBACK_PAUSE_AFTER_FAILURES,
             **kwargs,
         )
+
+
+def _readable_secret(partner: Any) -> str:
+    try:
+        return signing_secret_of(partner)
+    except UndecryptableSecret:
+        return ""
 
 
 class PostbackPreviewView(PublisherMixin, View):
@@ -438,17 +458,60 @@ class SignupView(FormView):
 
 
 class PostbackTestView(PublisherMixin, View):
-    """Sends the publisher's postback once, now, with sample values, through the outbound-delivery service."""
+    """Sends the publisher's own saved postback once, now, with sample values (a test delivery);
+    the Postback tab then shows what was sent and what came back."""
 
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            delivery = postback_services.publisher_postback_test(partner=self.partner)
-        except ValueError as refusal:
+            delivery = testsend.publisher_postback_test(partner=self.partner, actor=request.user)
+        except DeliveryRefused as refusal:
             messages.error(request, str(refusal))
         else:
-            messages.success(request, f"Test postback sent: {delivery.get_state_display().lower()}.")
+            if delivery.state == delivery.State.DONE:
+                answer = delivery.last_status_code
+                messages.success(request, f"Test postback sent: your server answered {answer}.")
+            else:
+                messages.error(request, f"Test postback failed: {delivery.last_error}")
+        return redirect(f"{reverse('portal:postback')}#pd-last-test")
+
+
+_SECRET_DONE = {
+    "generate": "Signing is on: copy the secret below into your tracker, which verifies every call with it.",
+    "rotate": "New secret made: calls from now on are signed with it, so update your tracker.",
+    "remove": "Signing is off: your postback calls are no longer signed.",
+}
+
+
+class PostbackSecretView(PublisherMixin, View):
+    """The publisher turns signing of its own postback on (generate), renews it (rotate) or off."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        action = request.POST.get("signing", "")
+        if action not in _SECRET_DONE:
+            messages.error(request, "Choose Generate, Rotate or Remove for the signing secret.")
+        else:
+            secret = "" if action == "remove" else new_signing_secret()
+            signing_secret_set(owner=self.partner, secret=secret)
+            messages.success(request, _SECRET_DONE[action])
+        return redirect(f"{reverse('portal:postback')}#pd-signing")
+
+
+class PostbackResumeView(PublisherMixin, View):
+    """Resumes the publisher's own paused postback: what waited is sent, what failed is sent again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            count = destination_resume(destination=publisher_destination(self.partner))
+        except ResumeRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, resumed_message(count))
         return redirect("portal:postback")
 
 

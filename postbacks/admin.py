@@ -14,18 +14,24 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
+from config.masking import mask_secret
+from partners.macros import text_errors
+from postbacks import views
 from postbacks.clevertap import clean_credential
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import (
     IN_DOUBT_EXPLANATION,
+    UTM_TEMPLATE_FIELDS,
     CleverTapSettings,
     DeliveryRefused,
     clevertap_destination_save,
     delivery_resend,
 )
+from postbacks.testsend import TEST_DEVICE_ID
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -181,8 +187,20 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         resend = self.admin_site.admin_view(require_POST(self.resend_one))
+        tests = [
+            ("wizard/<int:app_id>/", views.wizard_test, "wizard"),
+            ("template/<int:template_id>/", views.template_test, "template"),
+            ("status-sync/<int:integration_id>/", views.status_sync_test, "status_sync"),
+            ("clevertap/<int:destination_id>/", views.clevertap_test, "clevertap"),
+            ("publisher/<int:partner_id>/", views.publisher_test, "publisher"),
+        ]
         return [
             path("<int:delivery_id>/resend/", resend, name="postbacks_delivery_resend"),
+            # "Send a test" of every outbound URL: POST, answered in JSON for the page's script.
+            *(
+                path(f"test/{route}", self.admin_site.admin_view(view), name=f"postbacks_test_{name}")
+                for route, view, name in tests
+            ),
             *super().get_urls(),
         ]
 
@@ -211,6 +229,19 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
+UTM_HINT = mark_safe(
+    "Text with our macros, filled in per lead, e.g. <code>{partner_name}</code>, <code>{channel}</code>, "
+    '<code>{campaign_name}</code>, <code>{sub1}</code> (<a href="/admin/macros/" target="_blank" '
+    'rel="noopener">all macros</a>). Installs need at least one of the three values not empty.'
+)
+
+
+def _utm_template(value: str) -> str:
+    """A utm template as typed, refused (with the nearest macro names) when a macro is unknown."""
+    errors = text_errors(value)
+    if errors:
+        raise forms.ValidationError(errors)
+    return value.strip()
 
 
 class CleverTapDestinationForm(forms.ModelForm):
@@ -236,8 +267,21 @@ class CleverTapDestinationForm(forms.ModelForm):
             "send_inorganic_installs",
             "send_organic_installs",
             "send_custom_events",
+            "utm_source_template",
+            "utm_medium_template",
+            "utm_campaign_template",
             "is_active",
         ]
+        help_texts = dict.fromkeys(UTM_TEMPLATE_FIELDS, UTM_HINT)
+
+    def clean_utm_source_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_source_template"])
+
+    def clean_utm_medium_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_medium_template"])
+
+    def clean_utm_campaign_template(self) -> str:
+        return _utm_template(self.cleaned_data["utm_campaign_template"])
 
     def clean_account_id(self) -> str:
         return clean_credential(self.cleaned_data["account_id"], "Project ID")
@@ -266,7 +310,13 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
     list_filter = ("region", "is_active")
     list_select_related = ("app",)
     search_fields = ("app__name", "account_id", "partner_name")
-    readonly_fields = ("passcode_status", "created_at", "updated_at")
+    readonly_fields = ("passcode_status", "masked_account_token", "created_at", "updated_at")
+    change_form_template = "admin/postbacks/clevertapdestination/change_form.html"
+
+    class Media:
+        css = {"all": ("partners/partners.css",)}
+        js = ("partners/partners.js",)
+
     fieldsets = (
         (None, {"fields": ("app", "is_active")}),
         (
@@ -284,12 +334,51 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
                 )
             },
         ),
+        (
+            "utm values sent with each event",
+            {"fields": UTM_TEMPLATE_FIELDS},
+        ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any):
+        obj = kwargs.get("obj")
+        if obj is not None:
+            context.update(
+                can_test=can_edit(request.user),
+                test_url=reverse("admin:postbacks_test_clevertap", args=[obj.pk]),
+                test_device_id=TEST_DEVICE_ID,
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="Stored passcode")
     def passcode_status(self, obj: CleverTapDestination) -> str:
         return "•••••••• (set, encrypted)" if obj.passcode_encrypted else "—"
+
+    @admin.display(description="Project token")
+    def masked_account_token(self, obj: CleverTapDestination) -> str:
+        return mask_secret(obj.account_token)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Read-only viewers (analysts) see whether a passcode is set, never the field itself.
+
+        A read-only admin field is looked up on the destination, and `passcode` there is the
+        decrypted passcode; the project token is shown as its first characters.
+        """
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        shown = {"passcode": (), "account_token": ("masked_account_token",)}
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(f for field in options["fields"] for f in shown.get(field, (field,))),
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     @admin.display(description="Events")
     def events(self, obj: CleverTapDestination) -> str:

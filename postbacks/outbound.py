@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Protocol
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -32,17 +32,12 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 from standardwebhooks import Webhook
 
+from config.masking import MASK as MASK  # re-exported: leads.outbound writes the passcode as MASK
+from config.masking import mask_url
 from partners.urlsafety import UnsafeURL, check_url, private_allowed
 
 RESPONSE_START_BYTES = 1024
 USER_AGENT = "Partnerdesk-Postback/1.0"
-MASK = "***"
-
-# Query keys whose values are secrets; a key ending in one of these is masked too (`auth_token`).
-SECRET_KEYS = frozenset(
-    {"token", "passcode", "account_passcode", "account_token", "secret", "password", "key", "api_key"}
-)
-_SECRET_SUFFIXES = ("token", "passcode", "secret", "password", "key")
 
 SERVER_ERRORS = frozenset(range(500, 600))
 CLIENT_ERRORS = frozenset(range(400, 500))
@@ -192,28 +187,6 @@ def signature_headers(*, secret: str, message_id: str, url: str, now: datetime) 
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(secret).sign(message_id, now, request_target(url)),
     }
-
-
-def mask_url(url: str) -> str:
-    """The URL with secrets replaced by `***`: secret-named query values and any password."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    netloc = parts.netloc
-    if parts.password:
-        userinfo, _, hostport = netloc.rpartition("@")
-        netloc = f"{userinfo.partition(':')[0]}:{MASK}@{hostport}"
-    query = "&".join(_mask_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _mask_pair(pair: str) -> str:
-    key, equals, value = pair.partition("=")
-    name = unquote_plus(key).strip().lower()
-    if value and (name in SECRET_KEYS or name.endswith(_SECRET_SUFFIXES)):
-        return f"{key}{equals}{MASK}"
-    return pair
 
 
 def send(

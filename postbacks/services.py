@@ -29,8 +29,7 @@ from config.celery import app as celery_app
 from config.crypto import UndecryptableSecret
 from config.selects import Placeholders, RowSelect
 from config.updates import RowUpdate
-from partners.macros import render, sample_values
-from partners.models import Partner
+from partners.macros import text_errors
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import (
@@ -106,6 +105,7 @@ finish_attempt = RowUpdate(
 RECORD_EVERY = 0.05
 RECORD_BATCH = 100
 RENEW_EVERY = 5.0
+UTM_TEMPLATE_FIELDS = ("utm_source_template", "utm_medium_template", "utm_campaign_template")
 
 
 class DeliveryRefused(ValueError):
@@ -595,27 +595,6 @@ def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
     return attempt
 
 
-def publisher_postback_test(*, partner: Partner) -> Delivery:
-    """Send the publisher's postback URL once, now, filled with sample values; answers the delivery."""
-    template = partner.publisher_postback_url.strip()
-    if not template:
-        raise DeliveryRefused("Set your postback URL first, then send a test.")
-    token = worker_name()
-    delivery = Delivery.objects.create(
-        organization_id=partner.organization_id,
-        kind=Delivery.Kind.PUBLISHER,
-        event=TEST_EVENT,
-        partner=partner,
-        url=render(template, {**sample_values(), "partner_name": partner.name}),
-        state=State.SENDING,
-        claimed_by=token,
-        claimed_until=timezone.now() + lease_for(POLICIES[Kind.PUBLISHER]),
-    )
-    _attempt(delivery, token)
-    delivery.refresh_from_db()
-    return delivery
-
-
 @dataclass(frozen=True)
 class CleverTapSettings:
     """What a manager sets on an app's CleverTap destination; `passcode` None keeps the stored one."""
@@ -629,6 +608,9 @@ class CleverTapSettings:
     send_organic_installs: bool = False
     send_custom_events: bool = False
     is_active: bool = True
+    utm_source_template: str = "{partner_name}"
+    utm_medium_template: str = "{channel}"
+    utm_campaign_template: str = "{campaign_name}"
 
 
 @transaction.atomic
@@ -652,8 +634,17 @@ def clevertap_destination_save(
     destination.send_organic_installs = values.send_organic_installs
     destination.send_custom_events = values.send_custom_events
     destination.is_active = values.is_active
+    for name in UTM_TEMPLATE_FIELDS:
+        setattr(destination, name, _utm_template(getattr(values, name), name))
     destination.save()
     return destination
+
+
+def _utm_template(value: str, field_name: str) -> str:
+    errors = text_errors(value)
+    if errors:
+        raise ValidationError({field_name: errors})
+    return value.strip()
 
 
 def _credential(value: str, label: str, field_name: str) -> str:

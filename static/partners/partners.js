@@ -124,6 +124,85 @@
         });
     }
 
+    function csrfToken() {
+        const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+        if (field) {
+            return field.value;
+        }
+        const cookie = document.cookie.split("; ").find(function (c) { return c.startsWith("csrftoken="); });
+        return cookie ? decodeURIComponent(cookie.split("=")[1]) : "";
+    }
+
+    function showTestResult(box, answer) {
+        const result = box.querySelector("[data-role=test-result]");
+        const rows = answer.ok ? [
+            ["URL sent", answer.url],
+            ["Status", answer.status_code === null ? "no answer" : String(answer.status_code)],
+            ["Time", answer.duration_ms + " ms"],
+            [answer.error ? "Error" : "Answer", answer.error || answer.response_start || "(empty)"],
+        ] : [["Not sent", answer.error]];
+        const list = document.createElement("dl");
+        list.className = "pd-dl";
+        rows.forEach(function (row) {
+            const term = document.createElement("dt");
+            term.textContent = row[0];
+            const value = document.createElement("dd");
+            const code = document.createElement("code");
+            code.textContent = row[1];
+            value.appendChild(code);
+            list.append(term, value);
+        });
+        result.replaceChildren(list);
+        if (answer.ok && answer.delivery_url) {
+            const link = document.createElement("a");
+            link.href = answer.delivery_url;
+            link.textContent = "Kept as test delivery #" + answer.delivery;
+            result.appendChild(link);
+        }
+        result.dataset.outcome = answer.ok ? answer.state : "refused";
+        result.hidden = false;
+    }
+
+    // "Send a test": one POST to the box's endpoint (the URL as typed when the box names a field),
+    // the answer shown next to the button. Nothing of the page's form is submitted or saved.
+    function setUpTestSends() {
+        document.addEventListener("click", function (event) {
+            const button = event.target.closest(".pd-test-send");
+            if (!button) {
+                return;
+            }
+            event.preventDefault();
+            const box = button.closest(".pd-test");
+            const body = new FormData();
+            if (box.dataset.source) {
+                body.append("url", document.getElementById(box.dataset.source).value);
+            }
+            if (box.dataset.partner) {
+                body.append("partner", box.dataset.partner);
+            }
+            const label = button.textContent;
+            button.disabled = true;
+            button.textContent = "Sending\u2026";
+            fetch(box.dataset.endpoint, {
+                method: "POST",
+                body: body,
+                credentials: "same-origin",
+                headers: {"Accept": "application/json", "X-CSRFToken": csrfToken()},
+            })
+                .then(function (response) {
+                    return response.json().catch(function () {
+                        return {ok: false, error: "The server answered " + response.status + "; try again."};
+                    });
+                })
+                .catch(function () { return {ok: false, error: "The server could not be reached; try again."}; })
+                .then(function (answer) {
+                    showTestResult(box, answer);
+                    button.disabled = false;
+                    button.textContent = label;
+                });
+        });
+    }
+
     function setUpParameterTable() {
         const table = document.getElementById("pd-params");
         if (!table) {
@@ -208,5 +287,6 @@
         setUpReveal();
         setUpPostbackCheck();
         setUpParameterTable();
+        setUpTestSends();
     });
 })();

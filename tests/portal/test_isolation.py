@@ -81,6 +81,10 @@ PROBES: dict[str, Probe] = {
         lambda w: reverse("portal:postback_preview") + "?url=https://b.example/{ref_id}"
     ),
     "postback_test": Probe(lambda w: reverse("portal:postback_test"), method="post"),
+    "postback_secret": Probe(
+        lambda w: reverse("portal:postback_secret"), method="post", data={"signing": "generate"}
+    ),
+    "postback_resume": Probe(lambda w: reverse("portal:postback_resume"), method="post"),
     "profile": Probe(lambda w: reverse("portal:profile")),
     "referrals": Probe(lambda w: reverse("portal:referrals")),
 }

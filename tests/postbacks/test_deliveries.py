@@ -26,7 +26,7 @@ from partners.macros import MACROS, render
 from partners.models import IpPrivacy, PostbackTemplate, ScreeningRule
 from postbacks.models import Delivery, DeliveryAttempt
 from postbacks.outbound import POLICIES
-from postbacks.services import deliveries_dispatch_due, publisher_postback_test
+from postbacks.services import deliveries_dispatch_due
 from tests.ingest.test_postback_support import make_world
 
 State = Delivery.State
@@ -466,32 +466,3 @@ def test_the_admin_lists_deliveries_masked_and_resends_them(client, manager, fai
     assert "s3cret" not in page.content.decode() and "Re-send now" in page.content.decode()
     assert Delivery.objects.get().state == State.DONE
     assert DeliveryAttempt.objects.filter(delivery=failed_delivery).count() == 2
-
-
-def test_a_publisher_test_postback_is_sent_once_with_sample_values(world, httpserver):
-    httpserver.expect_request("/pub").respond_with_data("ok")
-    partner = world.integration.partner
-    partner.publisher_postback_url = httpserver.url_for("/pub") + "?clickid={ref_id}&payout={aff_payout}"
-    partner.save()
-
-    delivery = publisher_postback_test(partner=partner)
-
-    assert (delivery.kind, delivery.event, delivery.state, delivery.attempt_count) == (
-        "publisher",
-        "test",
-        "done",
-        1,
-    )
-    (request, _), *_ = httpserver.log
-    assert query_of(request) == {"clickid": "pub-777", "payout": "1.50"}
-
-
-def test_a_failed_publisher_test_is_not_retried(world, httpserver):
-    httpserver.expect_request("/pub").respond_with_data("down", status=503)
-    partner = world.integration.partner
-    partner.publisher_postback_url = httpserver.url_for("/pub")
-    partner.save()
-
-    delivery = publisher_postback_test(partner=partner)
-
-    assert (delivery.state, delivery.last_status_code) == (State.FAILED, 503)

@@ -8,45 +8,7 @@ import pytest
 
 from partners.urlsafety import UnsafeURL, check_url, validate_outbound_url
 from postbacks.outbound import POLICIES, Outcome, send
-
-# Every spelling of an address we must never call. Written without a port: the tests that send
-# add the local receiver's port to the loopback ones, to prove nothing reaches it.
-NON_PUBLIC_URLS = [
-    "http://127.0.0.1/",
-    "http://2130706433/",
-    "http://0x7f000001/",
-    "http://0177.0.0.1/",
-    "http://127.1/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://[::1]/",
-    "http://localhost/",
-    "http://api.localhost/",
-    "http://0.0.0.0/",
-    "http://10.0.0.1/",
-    "http://172.16.0.1/",
-    "http://172.31.255.255/",
-    "http://192.168.1.1/",
-    "http://100.64.0.1/",
-    "http://169.254.1.1/",
-    "http://[fd00::1]/",
-    "http://[fc00::1]/",
-    "http://[fe80::1]/",
-    "http://224.0.0.1/",
-    "http://240.0.0.1/",
-]
-METADATA_URLS = ["http://169.254.169.254/latest/meta-data", "http://[::ffff:169.254.169.254]/"]
-MALFORMED_URLS = [
-    "ftp://partner.example/pb",
-    "file:///etc/passwd",
-    "partner.example/pb",
-    "http://user:pass@example.com/pb",
-    "http://token@example.com/pb",
-    "http:///pb",
-    "http://partner.example:99999/pb",
-    "http://999999999999/",
-    "http://partner.example/pb?x=a b",
-]
-LOOPBACK_HOSTS = ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]"]
+from tests.unsafe_urls import LOOPBACK_HOSTS, MALFORMED_URLS, METADATA_URLS, NON_PUBLIC_URLS
 
 
 @pytest.fixture
