@@ -42,7 +42,7 @@ from django.utils import timezone
 from accounts.models import EDITOR_ROLES
 from partners.models import Integration, Partner, PostbackTemplate
 from postbacks.models import CleverTapDestination, Delivery
-from postbacks.services import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
+from postbacks.wakeups import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
 
 logger = logging.getLogger(__name__)
 

@@ -13,19 +13,15 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from config import crypto
-from config.breaker import Breaker
-from config.celery import app as celery_app
 from config.crypto import UndecryptableSecret
 from config.selects import Placeholders, RowSelect
 from config.updates import RowUpdate
@@ -45,6 +41,8 @@ from postbacks.outbound import (
     should_retry,
     signature_headers,
 )
+from postbacks.pausing import destinations_check_failures
+from postbacks.wakeups import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
 
 # --- Deliveries: the outbox ------------------------------------------------------------------
 #
@@ -69,17 +67,6 @@ Attempt = DeliveryAttempt.Outcome
 # record it. Short, so a dead worker's deliveries are resumed soon: the sweep runs every 10 s,
 # so within 35 s (CleverTap, whose timeout is 60 s: within 85 s).
 LEASE_MARGIN = timedelta(seconds=15)
-# Rows handed to the broker are left to it this long before the sweep hands them over again;
-# a wake-up lost with a dead worker costs at most this plus one sweep (under a minute). A row
-# woken twice is still sent once: a worker claims it before sending.
-BROKER_LEASE = timedelta(seconds=40)
-BROKER = "broker"
-WAKE_CHUNK = 50
-# Deliveries have their own queue, so workers that wait on partners' servers scale apart.
-QUEUE = "deliveries"
-DELIVER_TASK = "postbacks.tasks.deliver"
-# After a failed publish, wake-ups skip the broker for a window (the sweep sends the rows).
-broker_breaker = Breaker("Celery broker")
 TEST_EVENT = "test"
 MASK_QUOTED = quote(MASK, safe="")
 IN_DOUBT_EXPLANATION = (
@@ -112,16 +99,6 @@ class DeliveryRefused(ValueError):
     """A delivery that cannot be sent (or re-sent) now; the message says why."""
 
 
-def broker_enabled() -> bool:
-    """Whether a Celery broker is configured; without one `deliveries_dispatch` sweeps alone."""
-    return not settings.CELERY_BROKER_URL.startswith("memory://")
-
-
-def broker_usable() -> bool:
-    """Whether to hand new rows to the broker: one is configured and it did not fail moments ago."""
-    return broker_enabled() and not broker_breaker.is_open()
-
-
 def worker_name() -> str:
     """Who holds a claim: host, process, thread, and a nonce so no two claims look alike."""
     return f"{socket.gethostname()[:50]}:{os.getpid()}:{threading.get_ident() % 10**6}:{uuid.uuid4().hex[:8]}"
@@ -146,38 +123,6 @@ def deliveries_record(*, planned: list[Delivery]) -> list[Delivery]:
     if to_broker:
         wake_after_commit([delivery.pk for delivery in created if delivery.state == State.PENDING])
     return created
-
-
-def wake_after_commit(delivery_ids: list[int]) -> None:
-    """Ask the workers for these deliveries once the transaction commits (no-op without a broker)."""
-    if delivery_ids and broker_enabled():
-        transaction.on_commit(partial(_wake, delivery_ids))
-
-
-def _wake(delivery_ids: list[int]) -> None:
-    # By the task's name: postbacks.tasks imports this module, not the other way round.
-    for start in range(0, len(delivery_ids), WAKE_CHUNK):
-        if broker_breaker.is_open():
-            _leave_to_sweep(delivery_ids[start:])
-            return
-        try:
-            # No publish retries beyond the transport's one, and socket timeouts (settings): a
-            # request must not hang on a broker that is down.
-            celery_app.send_task(
-                DELIVER_TASK, args=(delivery_ids[start : start + WAKE_CHUNK],), queue=QUEUE, retry=False
-            )
-        except Exception as error:  # noqa: BLE001 - any broker failure leaves the rows to the sweep
-            broker_breaker.trip(error)
-            _leave_to_sweep(delivery_ids[start:])
-            return
-
-
-def _leave_to_sweep(delivery_ids: list[int]) -> None:
-    """Take back the broker's lease on these rows, so the next sweep sends them."""
-    logger.info("Broker unavailable; deliveries %s are left to the sweep.", delivery_ids)
-    Delivery.objects.filter(pk__in=delivery_ids, state=State.PENDING, claimed_by=BROKER).update(
-        claimed_by="", claimed_until=None
-    )
 
 
 # --- Policies, leases and secrets ---------------------------------------------------------------
@@ -375,6 +320,7 @@ def _give_up(delivery_ids: list[int], *, token: str, now: datetime) -> None:
         "the call); re-send the delivery if the receiver did not get it.",
         updated_at=now,
     )
+    destinations_check_failures(delivery_ids)
 
 
 def delivery_attempt(
@@ -492,6 +438,10 @@ def _finish(sent: list[Sent]) -> list[DeliveryAttempt]:
                 claimed_until=None,
                 updated_at=now,
             )
+        failed = [pk for (state, *_), ids in changes.items() if state == State.FAILED for pk in ids]
+        # A destination failing for good too often in a row is paused (nothing to read otherwise).
+        if failed:
+            destinations_check_failures(failed)
     return attempts
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from postbacks.services import DELIVER_TASK, deliveries_hand_to_broker, delivery_attempt
+from postbacks.services import deliveries_hand_to_broker, delivery_attempt
+from postbacks.wakeups import DELIVER_TASK
 
 
 @shared_task(name=DELIVER_TASK, ignore_result=True)

@@ -12,7 +12,6 @@ no destination key, so its failures never pause a destination; it is never retri
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -23,7 +22,7 @@ from partners.models import App, Integration, Partner, Platform, PostbackTemplat
 from postbacks import clevertap
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.outbound import POLICIES
-from postbacks.services import MASK_QUOTED, DeliveryRefused, _attempt, worker_name
+from postbacks.services import MASK_QUOTED, DeliveryRefused, _attempt, lease_for, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +62,8 @@ def delivery_test_send(
         raise ValueError(f"Unknown tested kind {tested_kind!r}: one of {sorted(TESTED_KINDS)}.")
     _count_test(actor)
     token = worker_name()
-    # Held until the one call can no longer be under way (its connect and read timeouts, and margin).
-    lease = timedelta(seconds=2 * POLICIES[tested_kind].timeout + 30)
+    # Held like any claim of the tested kind: its call's timeout and time to record the answer.
+    lease = lease_for(POLICIES[tested_kind])
     delivery = Delivery.objects.create(
         organization_id=organization_id,
         kind=Kind.TEST,

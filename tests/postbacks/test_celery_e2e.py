@@ -20,7 +20,7 @@ from django.test import Client
 
 from partners.models import PostbackTemplate
 from postbacks.models import Delivery
-from postbacks.services import QUEUE
+from postbacks.wakeups import QUEUE
 from tests.factories import OrganizationFactory
 from tests.ingest.test_postback_support import make_world
 
