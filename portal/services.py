@@ -35,8 +35,10 @@ def publisher_postback_set(*, partner: Partner, url: str) -> Partner:
         errors = publisher_postback_errors(url)
         if errors:
             raise ValidationError({"url": errors})
-    Partner.objects.filter(pk=partner.pk).update(publisher_postback_url=url)
     partner.publisher_postback_url = url
+    # Saved (not a bare UPDATE) so the cached outbound configuration of its integrations is
+    # dropped: the next lead already posts back to the new URL.
+    partner.save(update_fields=["publisher_postback_url"])
     return partner
 
 

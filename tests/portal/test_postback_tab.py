@@ -7,7 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from leads.linkcache import outbound_config
 from partners.models import Partner
+from portal.services import publisher_postback_set
 from postbacks.models import Delivery
 from tests.receiver import running_receiver
 
@@ -139,3 +141,15 @@ def test_the_postback_tab_shows_how_to_verify_and_deduplicate(world, client_a):
 
     assert "Webhook(SECRET).verify(request.get_full_path(), request.headers, json_parse=False)" in text
     assert "Idempotency-Key" in text and "webhook-id" in text
+
+
+def test_a_new_postback_url_is_used_by_the_next_lead_at_once(world, settings):
+    """Saving the URL drops the integrations' cached outbound configuration (read on every lead)."""
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    partner = world.a.partner
+    integration = partner.integrations.first()
+    assert outbound_config(integration.pk).publisher_url == partner.publisher_postback_url  # now cached
+
+    publisher_postback_set(partner=partner, url="https://pub.example/pb?clickid={ref_id}")
+
+    assert outbound_config(integration.pk).publisher_url == "https://pub.example/pb?clickid={ref_id}"
