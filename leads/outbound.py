@@ -194,7 +194,7 @@ def _for_trigger(
     if template is not None and (postable or (trigger.created and uses_macro(template.url, REJECTION_MACRO))):
         filled = values if postable else {**values, "status": REJECTED_STATUS}
         delivery = _delivery(lead, trigger, Kind.PARTNER, render(template.url, filled), template=template)
-        planned.append(_to(delivery, destination_key(TEMPLATE, template.pk), template.paused_at))
+        planned.append(_to(delivery, destination_key(TEMPLATE, template.pk), _template_paused_at(template)))
     partner = lead.partner
     if postable and partner.publisher_postback_url and (trigger.created or _approval_changed(trigger)):
         delivery = _delivery(
@@ -223,6 +223,18 @@ def _template_for(
     return next((t for t in matching if goal_id and t.goal_id == goal_id), None) or next(
         (t for t in matching if t.goal_id is None), None
     )
+
+
+def _template_paused_at(template: PostbackTemplate) -> datetime | None:
+    """When the template was paused, None while it runs.
+
+    The template comes from the cached configuration, which may be older than a resume made a
+    moment ago, so a pause it shows is read again (rare: only while paused). A pause newer than
+    the cache is caught by the sending core, which parks what it claims for a paused destination.
+    """
+    if template.paused_at is None:
+        return None
+    return PostbackTemplate.objects.filter(pk=template.pk).values_list("paused_at", flat=True).first()
 
 
 def _to(delivery: Delivery, key: str, paused_at: datetime | None) -> Delivery:

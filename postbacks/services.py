@@ -82,6 +82,14 @@ SECRET_FIELDS = {
     Kind.PUBLISHER: "partner__publisher_postback_secret_encrypted",
     Kind.STATUS_SYNC: "integration__status_sync_secret_encrypted",
 }
+# Where a kind's pause mark is kept: a claimed delivery of a paused destination is parked, not
+# sent (planning reads a cached configuration that may not know of the pause yet).
+PAUSE_MARKS = {
+    Kind.PARTNER: ("template", "paused_at"),
+    Kind.PUBLISHER: ("partner", "publisher_postback_paused_at"),
+    Kind.STATUS_SYNC: ("integration", "status_sync_paused_at"),
+    Kind.CLEVERTAP: ("destination", "paused_at"),
+}
 # An attempt's answer, written when its call ends; compiled once (the dispatcher's hot path).
 finish_attempt = RowUpdate(
     DeliveryAttempt, ["url_masked", "status_code", "duration_ms", "response_start", "error", "outcome"]
@@ -282,15 +290,19 @@ def _start(
     re-send always sends).
     """
     _mark_in_doubt(stale)
-    to_send, spent = [], []
+    to_send, spent, parked = [], [], []
     for delivery in deliveries:
         policy = policy_for(delivery)
-        if delivery.attempt_count > policy.max_attempts and not manual:
+        if _destination_paused(delivery) and not manual:
+            parked.append(delivery.pk)
+        elif delivery.attempt_count > policy.max_attempts and not manual:
             spent.append(delivery.pk)
         else:
             to_send.append((delivery, policy))
     if spent:
         _give_up(spent, token=token, now=now)
+    if parked:
+        _park(parked, token=token, now=now)
     attempts = DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=delivery,
@@ -306,6 +318,25 @@ def _start(
         Started(delivery, attempt, policy, token)
         for (delivery, policy), attempt in zip(to_send, attempts, strict=True)
     ]
+
+
+def _destination_paused(delivery: Delivery) -> bool:
+    """Whether the delivery's destination is paused (its row comes with the claim: no query)."""
+    mark = PAUSE_MARKS.get(delivery.kind)
+    holder = getattr(delivery, mark[0]) if mark else None
+    return holder is not None and getattr(holder, mark[1]) is not None
+
+
+def _park(delivery_ids: list[int], *, token: str, now: datetime) -> None:
+    """Leave these claimed deliveries waiting, uncalled, until their destination is resumed."""
+    Delivery.objects.filter(pk__in=delivery_ids, claimed_by=token).update(
+        state=State.PAUSED,
+        attempt_count=F("attempt_count") - 1,
+        next_attempt_at=None,
+        claimed_by="",
+        claimed_until=None,
+        updated_at=now,
+    )
 
 
 def _give_up(delivery_ids: list[int], *, token: str, now: datetime) -> None:

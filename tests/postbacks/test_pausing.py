@@ -34,6 +34,7 @@ from postbacks.services import (
     deliveries_dispatch_due,
     deliveries_due,
     delivery_attempt,
+    delivery_resend,
 )
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.ingest.test_postback_support import make_world
@@ -552,3 +553,57 @@ def test_the_api_does_not_find_another_organizations_integration(
     )
 
     assert response.status_code == 404
+
+
+# --- A pause made in another process ------------------------------------------------------------
+
+
+def test_a_pause_the_cached_configuration_does_not_know_yet_parks_the_delivery_unsent(
+    client, world, template, httpserver
+):
+    """A worker pauses; a web process's cached configuration still shows the template running
+    (no signal reaches it). The lead's delivery is written pending, and the sending core parks it."""
+    httpserver.expect_request("/pb").respond_with_data("ok")
+    create_lead(client, world)
+    settle()  # the configuration is cached now, the template running
+    PostbackTemplate.objects.filter(pk=template.pk).update(paused_at=timezone.now(), pause_reason="Down.")
+
+    lead = create_lead(client, world)
+    assert Delivery.objects.get(lead=lead).state == State.PENDING  # planned from the stale cache
+    deliveries_dispatch_due()
+
+    delivery = Delivery.objects.get(lead=lead)
+    assert (delivery.state, delivery.attempt_count, delivery.attempts.count()) == (State.PAUSED, 0, 0)
+    assert len(httpserver.log) == 1  # only the first lead's call
+    assert resume(template) == 1
+    settle()
+    assert Delivery.objects.get(lead=lead).state == State.DONE
+    assert len(httpserver.log) == 2
+
+
+def test_a_resume_the_cached_configuration_does_not_know_yet_still_sends(client, world, template, httpserver):
+    """The cached configuration still shows the template paused after a resume made elsewhere:
+    the pause is read again before a delivery is written as waiting."""
+    httpserver.expect_request("/pb").respond_with_data("ok")
+    PostbackTemplate.objects.filter(pk=template.pk).update(paused_at=timezone.now(), pause_reason="Down.")
+    create_lead(client, world)  # cached: paused
+    PostbackTemplate.objects.filter(pk=template.pk).update(paused_at=None, pause_reason="")
+
+    lead = create_lead(client, world)
+    assert Delivery.objects.get(lead=lead).state == State.PENDING
+    settle()
+    assert Delivery.objects.get(lead=lead).state == State.DONE
+
+
+def test_a_manual_re_send_of_a_paused_destinations_delivery_is_sent(
+    client, world, template, httpserver, manager
+):
+    """A manager's re-send is deliberate: it goes out even while the destination is paused."""
+    httpserver.expect_request("/pb").respond_with_data("ok")
+    [delivery_id] = finished(template, 1)
+    PostbackTemplate.objects.filter(pk=template.pk).update(paused_at=timezone.now(), pause_reason="Down.")
+
+    attempt = delivery_resend(delivery=Delivery.objects.get(pk=delivery_id), actor=manager)
+
+    assert attempt.outcome == "done"
+    assert len(httpserver.log) == 1
