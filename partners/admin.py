@@ -71,6 +71,39 @@ class OfferChildChoices:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+class MaskedURLsForViewers:
+    """Outbound URLs shown masked (`sig=***`) to people who may only view the object.
+
+    A URL template may carry a partner's key or signature; `masked_url_fields` name the fields
+    that are replaced, for viewers, by read-only `<name>_shown` displays of the masked URL.
+    """
+
+    masked_url_fields: tuple[str, ...] = ()
+
+    def _viewer(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        if not self._viewer(request, obj):
+            return readonly
+        return (*readonly, *(f"{name}_shown" for name in self.masked_url_fields))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if not self._viewer(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [self._shown(field) for field in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
+    def _shown(self, field: Any) -> Any:
+        if isinstance(field, (list, tuple)):
+            return type(field)(self._shown(item) for item in field)
+        return f"{field}_shown" if field in self.masked_url_fields else field
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrganizationScopedAdmin):
     """Marketing channels, also creatable from the wizard."""
@@ -164,8 +197,18 @@ class AppAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(OrganizationScopedAdmin):
+class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
     """Traffic suppliers, reusable across apps."""
+
+    masked_url_fields = ("preset_postback_url", "publisher_postback_url")
+
+    @admin.display(description="Preset postback URL")
+    def preset_postback_url_shown(self, obj: Partner) -> str:
+        return mask_url(obj.preset_postback_url)
+
+    @admin.display(description="Publisher postback URL")
+    def publisher_postback_url_shown(self, obj: Partner) -> str:
+        return mask_url(obj.publisher_postback_url)
 
     list_display = ("name", "kind", "default_channel", "status", "app_count", "contact_email", "created_at")
     list_filter = ("kind", "status", ("default_channel", admin.RelatedOnlyFieldListFilter))
@@ -214,6 +257,7 @@ class PartnerAdmin(OrganizationScopedAdmin):
                     "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
                     "signed": bool(obj.publisher_postback_secret_encrypted),
                     "secret": shown_secret(obj, editor=editor),
+                    "url": obj.publisher_postback_url if editor else mask_url(obj.publisher_postback_url),
                 },
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -232,13 +276,20 @@ class TrackingParameterInline(OrganizationScopedInline, admin.TabularInline):
     extra = 0
 
 
-class PostbackTemplateInline(OfferChildChoices, OrganizationScopedInline, admin.TabularInline):
+class PostbackTemplateInline(
+    MaskedURLsForViewers, OfferChildChoices, OrganizationScopedInline, admin.TabularInline
+):
     """The integration's postbacks: the install one (no goal) and per-goal ones."""
 
     model = PostbackTemplate
     form = PostbackTemplateForm
     extra = 0
     verbose_name = "postback"
+    masked_url_fields = ("url",)
+
+    @admin.display(description="URL")
+    def url_shown(self, obj: PostbackTemplate) -> str:
+        return mask_url(obj.url)
 
 
 class TrackingLinkInline(OrganizationScopedInline, admin.TabularInline):
@@ -312,8 +363,14 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(OrganizationScopedAdmin):
+class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
     """Partners connected to apps. New ones come from the wizard on the app's hub."""
+
+    masked_url_fields = ("status_sync_url",)
+
+    @admin.display(description="Status sync URL")
+    def status_sync_url_shown(self, obj: Integration) -> str:
+        return mask_url(obj.status_sync_url)
 
     list_display = ("partner", "app", "channel", "status", "ip_privacy", "link_count", "created_at")
     list_filter = (
@@ -366,7 +423,12 @@ class IntegrationAdmin(OrganizationScopedAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context.update(integration_page_context(obj))
-            context.update(outbound_context(obj, editor=can_edit(request.user)))
+            editor = can_edit(request.user)
+            context.update(outbound_context(obj, editor=editor))
+            install = context["install_postback"]
+            context["install_postback_url"] = (
+                (install.url if editor else mask_url(install.url)) if install else ""
+            )
             context.update(admin_views.paused_banner(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 

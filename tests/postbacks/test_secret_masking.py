@@ -210,3 +210,38 @@ def test_the_api_never_answers_the_passcode_to_an_analyst(api_client_for, analys
     assert answer.status_code == 200
     assert answer.json()["passcode_set"] is True and "passcode" not in answer.json()
     assert PASSCODE not in answer.content.decode()
+
+
+def test_the_integration_and_partner_pages_show_url_signatures_to_editors_only(
+    client, organization, manager, analyst, settings
+):
+    """An analyst reads the integration's and the partner's outbound URLs with every signature
+    masked (install card, postbacks list, status sync, publisher and preset URLs); a manager,
+    who edits them, sees them whole."""
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    world = make_world(organization)
+    secrets = urlencode(SIGNATURES)
+    PostbackTemplate.objects.create(
+        integration=world.integration, url=f"https://partner.example/pb?click={{click_id}}&{secrets}"
+    )
+    integration, partner = world.integration, world.integration.partner
+    integration.status_sync_url = f"https://sync.example/s?status={{status}}&{secrets}"
+    integration.save()
+    partner.publisher_postback_url = f"https://pub.example/p?clickid={{ref_id}}&{secrets}"
+    partner.preset_postback_url = f"https://preset.example/p?c={{click_id}}&{secrets}"
+    partner.save()
+    pages = [
+        reverse("admin:partners_integration_change", args=[integration.pk]),
+        reverse("admin:partners_partner_change", args=[partner.pk]),
+    ]
+
+    client.force_login(analyst)
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert [value for value in SIGNATURES.values() if value in body] == [], page
+        assert "***" in body
+    client.force_login(manager)
+    bodies = "".join(client.get(page).content.decode() for page in pages)
+    assert all(value in bodies for value in SIGNATURES.values())
