@@ -119,6 +119,11 @@ def inbound_path(url: str) -> tuple[str, str]:
     parts = urlsplit(url if "://" in url or url.startswith("/") else f"https://{url}")
     if parts.scheme not in ("", "http", "https"):
         raise DebugRefused(f"“{parts.scheme}:” is not a web address: paste an http(s) URL or just its path.")
+    if parts.path in ("", "/") and not parts.query:
+        raise DebugRefused(
+            "That is not a postback URL: paste the whole URL a partner would call, "
+            "e.g. https://…/postback/lead?token=…&click=…."
+        )
     if parts.path not in INGESTION_PATHS:
         known = ", ".join(sorted(INGESTION_PATHS))
         raise DebugRefused(
@@ -485,5 +490,5 @@ def _inbound_text(inbound: InboundPostback | None, error: BaseException | None) 
         )
     if inbound is None:
         return "No row: the request was answered before it was logged."
-    reason = f": {inbound.reason}" if inbound.reason else ""
+    reason = f": {inbound.reason.rstrip('.')}" if inbound.reason else ""
     return f"Would be logged as {inbound.get_outcome_display().lower()} ({inbound.http_status}){reason}."

@@ -273,6 +273,11 @@ class CleverTapDestinationForm(forms.ModelForm):
             "is_active",
         ]
         help_texts = dict.fromkeys(UTM_TEMPLATE_FIELDS, UTM_HINT)
+        labels = {
+            "utm_source_template": "utm_source",
+            "utm_medium_template": "utm_medium",
+            "utm_campaign_template": "utm_campaign",
+        }
 
     def clean_utm_source_template(self) -> str:
         return _utm_template(self.cleaned_data["utm_source_template"])

@@ -470,6 +470,13 @@ def test_a_url_that_is_no_inbound_endpoint_is_refused_with_a_sentence(organizati
     assert str(refused.value).endswith(".")
 
 
+def test_text_that_is_no_url_asks_for_the_whole_url(organization):
+    with pytest.raises(DebugRefused) as refused:
+        postback_debug(organization=organization, url="not a url")
+
+    assert str(refused.value).startswith("That is not a postback URL: paste the whole URL")
+
+
 def test_the_pasted_url_is_never_requested(organization, world, click):
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
