@@ -39,6 +39,19 @@ BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=64 * 1024)
 INGEST_MAX_URL_LENGTH = env.int("INGEST_MAX_URL_LENGTH", default=8000)
 
+# The visitor's address (ingest.clientip): the socket address, unless proxies of ours stand in
+# front. Then either how many (nginx alone: 1) or which networks (a CDN's published ranges) they
+# are; X-Forwarded-For is read from the right, past them. SPEC 4.1, README "Behind a proxy".
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Where a click's country comes from, first answer wins: "param" (the URL's `country`), "header"
+# (a CDN's country header), "lookup" (GeoIP, leads.geoip). Country and ASN databases in
+# MaxMind format (.mmdb) when set, else the data shipped with the geoip2fast package.
+GEOIP_COUNTRY_SOURCES = env.list("GEOIP_COUNTRY_SOURCES", default=["param", "header", "lookup"])
+GEOIP_COUNTRY_DB = env("GEOIP_COUNTRY_DB", default="")
+GEOIP_ASN_DB = env("GEOIP_ASN_DB", default="")
+
 # The public base URL that tracking links and generated API URLs are built on.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 

@@ -64,7 +64,16 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.postback_debugger),
             name="ingest_inboundpostback_debugger",
         )
-        return [debugger, *super().get_urls()]
+        lookup = path(
+            "ip-lookup/",
+            self.admin_site.admin_view(self.ip_lookup),
+            name="ingest_inboundpostback_ip_lookup",
+        )
+        return [debugger, lookup, *super().get_urls()]
+
+    def ip_lookup(self, request: HttpRequest) -> HttpResponse:
+        """Type an address, see its country, network and whether it is private; nothing is written."""
+        return admin_views.ip_lookup(request, self)
 
     def postback_debugger(self, request: HttpRequest) -> HttpResponse:
         """Paste an inbound URL, see how it would be processed; nothing is written."""

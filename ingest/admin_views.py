@@ -1,18 +1,20 @@
-"""The postback debugger's admin page (`ingest.debugger`): staff paste an inbound URL and read the steps.
+"""Staff tools under Ingestion: the postback debugger (`ingest.debugger`) and the IP lookup (`leads.geoip`).
 
 Mounted by `InboundPostbackAdmin.get_urls` behind `admin_site.admin_view`; admins, managers and
-analysts of the organization may use it (it writes nothing), publishers may not.
+analysts of the organization may use them (they write nothing), publishers may not.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.admin import ModelAdmin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.permissions import require_staff
 from ingest.debugger import DebugRefused, postback_debug
-from ingest.forms import PostbackDebugForm
+from ingest.forms import IpLookupForm, PostbackDebugForm
+from leads import geoip
 
 
 def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
@@ -33,3 +35,22 @@ def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResp
         "result": result,
     }
     return TemplateResponse(request, "admin/ingest/inboundpostback/postback_debugger.html", context)
+
+
+def ip_lookup(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
+    """What our GeoIP data says of an address: country, ASN, organization, which database, private."""
+    require_staff(request)
+    form = IpLookupForm(request.GET if "ip" in request.GET else None)
+    network = None
+    if form.is_bound and form.is_valid():
+        network = geoip.lookup(form.cleaned_data["ip"])
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "IP lookup",
+        "opts": model_admin.model._meta,
+        "form": form,
+        "network": network,
+        "database": geoip.database_name(),
+        "sources": settings.GEOIP_COUNTRY_SOURCES,
+    }
+    return TemplateResponse(request, "admin/ingest/inboundpostback/ip_lookup.html", context)

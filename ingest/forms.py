@@ -32,3 +32,14 @@ class PostbackDebugForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField", "placeholder": "a=1&b=2 or {…}"}),
         help_text="A form body (a=1&b=2) or JSON ({…}); parameters in it win over the URL's.",
     )
+
+
+class IpLookupForm(forms.Form):
+    """An IPv4 or IPv6 address to look up in our GeoIP data."""
+
+    ip = forms.GenericIPAddressField(
+        label="IP address",
+        unpack_ipv4=True,
+        widget=forms.TextInput(attrs={"placeholder": "203.0.113.7 or 2001:db8::1", "autofocus": True}),
+        error_messages={"invalid": "Enter an IPv4 address (203.0.113.7) or an IPv6 address (2001:db8::1)."},
+    )

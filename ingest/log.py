@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from config import trace
 from config.inserts import RowInsert
 from config.masking import mask_params, mask_secret, mask_text
-from ingest import spool
+from ingest import clientip, spool
 from ingest.models import InboundPostback
 from leads import linkcache, privacy
 from partners.models import Integration
@@ -31,8 +31,8 @@ insert_inbound = RowInsert(InboundPostback)
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address as the server saw it (a proxy sets REMOTE_ADDR for us)."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address, behind our trusted proxies (ingest.clientip), or None."""
+    return clientip.client_ip(request) or None
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ingest import traffic_api
+from ingest.clientip import client_ip
 from ingest.log import Arrival, failure_keep, readable_params
 from ingest.params import BadParameters, request_params
 from leads.clicks import (
+    CDN_COUNTRY,
     click_draft,
     click_record,
     impression_record,
@@ -58,15 +60,13 @@ def _visit_fields(request: HttpRequest, link: LinkData) -> tuple[dict[str, str],
     for name in ("ip", "user_agent"):
         if name in fields:
             others[name] = fields.pop(name)
-    fields["ip"] = meta.get("REMOTE_ADDR", "")
+    fields["ip"] = client_ip(request)
     fields["user_agent"] = meta.get("HTTP_USER_AGENT", "")
     fields["referer"] = meta.get("HTTP_REFERER", "")
     fields["language"] = fields.get("language") or _first_language(meta.get("HTTP_ACCEPT_LANGUAGE", ""))
-    # There is no GeoIP database on our machines: the country comes from the URL's `country`
-    # or from the CDN in front of us (Cloudflare's CF-IPCountry, or X-Country-Code).
-    fields["country"] = (
-        fields.get("country") or meta.get("HTTP_CF_IPCOUNTRY") or meta.get("HTTP_X_COUNTRY_CODE", "")
-    )
+    # The CDN in front of us may name the country (Cloudflare's CF-IPCountry, or X-Country-Code);
+    # leads.geoip weighs it against the URL's `country` and the lookup (GEOIP_COUNTRY_SOURCES).
+    fields[CDN_COUNTRY] = meta.get("HTTP_CF_IPCOUNTRY") or meta.get("HTTP_X_COUNTRY_CODE", "")
     return fields, others
 
 
@@ -97,7 +97,9 @@ def _visit_arrival(
     """A browser's visit as the API request with the same facts (what the inbound log keeps)."""
     params = {
         **others,
-        **{name: value for name, value in fields.items() if value},
+        **{name: value for name, value in fields.items() if value and name != CDN_COUNTRY},
+        # The API has no CDN header: the one the visit carried stands in for a missing `country`.
+        **({"country": fields[CDN_COUNTRY]} if fields.get(CDN_COUNTRY) and not fields.get("country") else {}),
         "code": link["code"],
         **extra,
     }

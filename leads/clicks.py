@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from config.inserts import RowInsert
-from leads import privacy, screening
+from leads import geoip, privacy, screening
 from leads.linkcache import SUBS, LinkData
 from leads.models import Click, Impression
 from leads.privacy import truncate_ip
@@ -27,6 +27,8 @@ from partners.macros import render
 from partners.models import Integration, IpPrivacy
 from partners.tracking import TRACKING_PARAM_NAMES
 
+# The field a tracking view sets to the country its CDN's header named (never a URL parameter).
+CDN_COUNTRY = "cdn_country"
 DEVICE_IDS = ("idfa", "gaid", "android_id", "device_id")
 # Parameters kept in Click.params: enough for any partner, bounded so a URL cannot bloat a row.
 MAX_EXTRA_PARAMS = 30
@@ -83,7 +85,7 @@ def extra_params(params: Mapping[str, str], ip_privacy: str = IpPrivacy.OFF) -> 
     return privacy.stored_params(kept, ip_privacy) if ip_privacy == IpPrivacy.AT_REST else kept
 
 
-def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, str]:
+def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, Any]:
     """The columns a click and an impression share, from the request's fields."""
     ip = fields.get("ip", "")
     agent = fields.get("user_agent", "")
@@ -96,9 +98,13 @@ def _device_values(link: LinkData, fields: Mapping[str, str]) -> dict[str, str]:
         "device_type": parsed.device_type,
         "os": parsed.os,
         "browser": parsed.browser,
-        "country": _country(fields.get("country", "")),
     }
-    return {name: _clean(name, value) for name, value in values.items()}
+    values = {name: _clean(name, value) for name, value in values.items()}
+    # Looked up on the address as received, before IP privacy truncates what is stored.
+    where = geoip.locate(
+        ip, header=_country(fields.get(CDN_COUNTRY, "")), param=_country(fields.get("country", ""))
+    )
+    return values | {"country": where.country, "asn": where.asn, "as_org": _clean("as_org", where.as_org)}
 
 
 def _link_ids(link: LinkData) -> dict[str, int]:

@@ -64,6 +64,18 @@ class DeviceFields(models.Model):
     os = models.CharField(max_length=50, blank=True)
     browser = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    asn = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="ASN",
+        help_text="The network's AS number (leads.geoip).",
+    )
+    as_org = models.CharField(
+        max_length=255,
+        blank=True,
+        verbose_name="AS organization",
+        help_text="Who runs it (leads.geoip).",
+    )
     language = models.CharField(max_length=35, blank=True)
     referer = models.CharField(max_length=2000, blank=True)
 
