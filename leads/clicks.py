@@ -7,7 +7,6 @@ click costs one Redis round trip when count rules are active, and one INSERT.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -48,10 +47,7 @@ def _clean(name: str, value: str) -> str:
     return value.replace("\x00", "")[: _MAX_LENGTHS.get(name, 255)]
 
 
-def _country(value: str) -> str:
-    value = value.strip().upper()
-    # "XX" is Cloudflare's "unknown", "T1" its Tor exit: neither is a country.
-    return value if re.fullmatch(r"[A-Z]{2}", value) and value not in ("XX", "T1") else ""
+_country = geoip.country_code
 
 
 def tracking_fields(

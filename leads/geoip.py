@@ -124,6 +124,13 @@ def reset() -> None:
     lookup.cache_clear()
 
 
+def country_code(value: str) -> str:
+    """A sent or CDN-given country as we store it: two letters, upper case, else ''."""
+    value = value.strip().upper()
+    # "XX" is Cloudflare's "unknown", "T1" its Tor exit: neither is a country.
+    return value if re.fullmatch(r"[A-Z]{2}", value) and value not in ("XX", "T1") else ""
+
+
 @dataclass(frozen=True)
 class Location:
     """A visit's country and network, and which source named the country."""

@@ -31,7 +31,7 @@ from django.utils import timezone
 from config.inserts import RowInsert
 from config.transient import retry_transient
 from config.updates import RowUpdate
-from leads import linkcache, outbound, privacy, screening, selectors
+from leads import geoip, linkcache, outbound, privacy, screening, selectors
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.services import deliveries_record
@@ -417,7 +417,11 @@ def _conversion_facts(lead: Lead, target: Target, params: dict[str, str], ip_pri
     """What the rules see of a conversion: its own IP, agent, device and country, else its click's."""
     click = target.click
     # The click's IP is stored already as privacy wants it; a sent one is stored the same way.
-    ip = privacy.stored_ip(params.get("conversion_ip") or params.get("ip") or "", ip_privacy)
+    sent_ip = params.get("conversion_ip") or params.get("ip") or ""
+    ip = privacy.stored_ip(sent_ip, ip_privacy)
+    # The conversion's own country: its `country`, or its IP's lookup (looked up before privacy
+    # truncates it, in GEOIP_COUNTRY_SOURCES' order); else its click's.
+    country = geoip.locate(sent_ip, param=geoip.country_code(params.get("country", ""))).country
     agent = params.get("user_agent", "")
     device = params.get("device_id") or params.get("idfa") or params.get("gaid") or ""
     if click is not None:
@@ -428,7 +432,7 @@ def _conversion_facts(lead: Lead, target: Target, params: dict[str, str], ip_pri
         ip=ip,
         user_agent=agent,
         device_id=device,
-        country=(params.get("country") or (click.country if click is not None else "")).upper()[:2],
+        country=country or (click.country if click is not None else ""),
         offer_id=target.offer.pk,
         # A server-to-server postback without a click says nothing of the user's agent.
         user_agent_known=bool(agent) or click is not None,

@@ -347,6 +347,27 @@ def test_conversion_country_and_user_agent_come_from_the_conversion_api(client, 
     )
 
 
+def test_a_conversion_without_country_is_placed_by_its_own_ip(client, world):
+    rule(world, Kind.COUNTRY, action=Action.REJECT, countries="US")
+    click = world.click(country="DE", user_agent=BROWSER)
+
+    # 8.8.8.8 is in the United States in the GeoIP data shipped with geoip2fast.
+    _, body = get_json(client, world.url(CONVERSIONS, sub_id=click.click_id, conversion_ip="8.8.8.8"))
+
+    lead = Lead.objects.get(pk=body["lead"]["id"])
+    assert (lead.verdict, lead.verdict_reason) == ("rejected", "country")
+
+
+def test_a_conversion_without_country_or_ip_has_its_clicks_country(client, world):
+    rule(world, Kind.COUNTRY, action=Action.REJECT, countries="DE")
+    click = world.click(country="DE", user_agent=BROWSER)
+
+    _, body = get_json(client, world.url(CONVERSIONS, sub_id=click.click_id))
+
+    lead = Lead.objects.get(pk=body["lead"]["id"])
+    assert (lead.verdict, lead.verdict_reason) == ("rejected", "country")
+
+
 def test_a_conversion_of_a_rejected_click_is_rejected_with_it(client, world):
     click = world.click(verdict="rejected", verdict_reason="country")
 
