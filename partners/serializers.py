@@ -18,7 +18,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization
-from accounts.permissions import organization_of
+from accounts.permissions import can_edit, organization_of
+from config.masking import mask_url
 from partners import selectors
 from partners.models import (
     App,
@@ -83,6 +84,22 @@ def link_impression_url(link: TrackingLink) -> str:
     return impression_url(link.code, _tracking_pairs(link.integration.parameters.all(), impression=True))
 
 
+class MaskedURLsForViewers:
+    """Outbound URLs answered masked (`sig=***`) to people who may only read (analysts): a URL
+    template may carry a partner's key or signature. `masked_url_fields` names them."""
+
+    masked_url_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is not None and not can_edit(request.user):
+            for name in self.masked_url_fields:
+                if data.get(name):
+                    data[name] = mask_url(data[name])
+        return data
+
+
 class ChannelSerializer(serializers.ModelSerializer):
     """A marketing channel."""
 
@@ -117,12 +134,14 @@ class ParameterRowSerializer(serializers.Serializer):
     in_impression = serializers.BooleanField(default=True)
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
     """A traffic supplier; built-in partners carry the presets the wizard starts from.
 
     Both postback URLs are built from the model fields, so they carry its `validate_outbound`
     (macros, no macro in the host, a public address), like every other outbound URL.
     """
+
+    masked_url_fields = ("preset_postback_url", "publisher_postback_url")
 
     default_channel = OrganizationRelatedField(
         selector=selectors.channels_for, allow_null=True, required=False
@@ -174,8 +193,10 @@ class TrackingParameterSerializer(serializers.ModelSerializer):
         fields = ["name", "placeholder", "in_click", "in_impression"]
 
 
-class PostbackTemplateSerializer(serializers.ModelSerializer):
+class PostbackTemplateSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
     """An outbound postback URL of an integration; `goal` is empty for the install postback."""
+
+    masked_url_fields = ("url",)
 
     goal = serializers.SlugRelatedField(slug_field="code", read_only=True)
     signed = serializers.SerializerMethodField(
@@ -208,11 +229,13 @@ class IntegrationLinkSerializer(serializers.ModelSerializer):
         return link_impression_url(link)
 
 
-class IntegrationSerializer(serializers.ModelSerializer):
+class IntegrationSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
     """A partner connected to an app. Reads everything; changes status, channel and settings.
 
     `status_sync_url` is built from the model field and carries its `validate_outbound`.
     """
+
+    masked_url_fields = ("status_sync_url",)
 
     app_name = serializers.CharField(source="app.name", read_only=True)
     partner_name = serializers.CharField(source="partner.name", read_only=True)

@@ -213,7 +213,7 @@ def test_the_api_never_answers_the_passcode_to_an_analyst(api_client_for, analys
 
 
 def test_the_integration_and_partner_pages_show_url_signatures_to_editors_only(
-    client, organization, manager, analyst, settings
+    client, organization, manager, analyst, settings, api_client_for
 ):
     """An analyst reads the integration's and the partner's outbound URLs with every signature
     masked (install card, postbacks list, status sync, publisher and preset URLs); a manager,
@@ -245,3 +245,14 @@ def test_the_integration_and_partner_pages_show_url_signatures_to_editors_only(
     client.force_login(manager)
     bodies = "".join(client.get(page).content.decode() for page in pages)
     assert all(value in bodies for value in SIGNATURES.values())
+
+    # The management API answers the same: masked to the analyst, whole to the manager.
+    answers = {
+        user: "".join(
+            api_client_for(user).get(path).content.decode()
+            for path in (f"/api/v1/integrations/{integration.pk}/", f"/api/v1/partners/{partner.pk}/")
+        )
+        for user in (analyst, manager)
+    }
+    assert [value for value in SIGNATURES.values() if value in answers[analyst]] == []
+    assert all(value in answers[manager] for value in SIGNATURES.values())
