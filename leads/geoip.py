@@ -34,15 +34,6 @@ class Network:
     database: str = ""
 
 
-def is_private(ip: str) -> bool:
-    """True for an address no database places: private, loopback, link-local, reserved."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return not address.is_global
-
-
 class _MaxMind:
     """GEOIP_COUNTRY_DB / GEOIP_ASN_DB through geoip2's readers (either may be unset)."""
 
