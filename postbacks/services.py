@@ -41,7 +41,14 @@ from postbacks.outbound import (
     should_retry,
     signature_headers,
 )
-from postbacks.pausing import destinations_check_failures
+from postbacks.pausing import (
+    CLEVERTAP,
+    PAUSE_FIELDS,
+    PUBLISHER,
+    STATUS_SYNC,
+    TEMPLATE,
+    destinations_check_failures,
+)
 from postbacks.wakeups import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
 
 # --- Deliveries: the outbox ------------------------------------------------------------------
@@ -85,10 +92,10 @@ SECRET_FIELDS = {
 # Where a kind's pause mark is kept: a claimed delivery of a paused destination is parked, not
 # sent (planning reads a cached configuration that may not know of the pause yet).
 PAUSE_MARKS = {
-    Kind.PARTNER: ("template", "paused_at"),
-    Kind.PUBLISHER: ("partner", "publisher_postback_paused_at"),
-    Kind.STATUS_SYNC: ("integration", "status_sync_paused_at"),
-    Kind.CLEVERTAP: ("destination", "paused_at"),
+    Kind.PARTNER: ("template", PAUSE_FIELDS[TEMPLATE].paused_at),
+    Kind.PUBLISHER: ("partner", PAUSE_FIELDS[PUBLISHER].paused_at),
+    Kind.STATUS_SYNC: ("integration", PAUSE_FIELDS[STATUS_SYNC].paused_at),
+    Kind.CLEVERTAP: ("destination", PAUSE_FIELDS[CLEVERTAP].paused_at),
 }
 # An attempt's answer, written when its call ends; compiled once (the dispatcher's hot path).
 finish_attempt = RowUpdate(
