@@ -98,6 +98,16 @@ class Click(ScreenedFields, DeviceFields):
     partner_click_id = models.CharField(max_length=255, blank=True)
     ref_id = models.CharField(max_length=255, blank=True)
     creative_id = models.CharField(max_length=100, blank=True)
+    redirect_reason = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="Why the click was sent to its offer's fallback instead of its landing "
+        "(outside the targeting: country, device_type, os; cap: the offer's cap is full). "
+        "Empty when it went where its link sends.",
+    )
+    smart_link = models.ForeignKey(
+        "partners.SmartLink", on_delete=models.SET_NULL, null=True, blank=True, related_name="clicks"
+    )
     params = models.JSONField(
         default=dict, blank=True, help_text="Other parameters the tracking URL carried."
     )
@@ -188,6 +198,11 @@ class Lead(ScreenedFields):
     source = models.CharField(
         max_length=255, blank=True, help_text="The partner's source (sub1) the lead came from."
     )
+    country = models.CharField(
+        max_length=2, blank=True, help_text="The conversion's country (its IP's, else its click's)."
+    )
+    asn = models.PositiveIntegerField(null=True, blank=True, verbose_name="ASN")
+    as_org = models.CharField(max_length=255, blank=True, verbose_name="AS organization")
     third_party_status = models.CharField(max_length=100, blank=True)
     third_party_rejected_reason = models.CharField(max_length=255, blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="Other parameters of the creating request.")

@@ -604,3 +604,62 @@ class PostbackTemplate(models.Model):
     @signing_secret.setter
     def signing_secret(self, value: str) -> None:
         self.signing_secret_encrypted = crypto.encrypt(value)
+
+
+class SmartLink(models.Model):
+    """One tracking URL (`/s/<code>`) that sends each click to one of several of a partner's links.
+
+    Each entry is one of the partner's tracking links (an offer, its integration, its landing):
+    a click is recorded as a click on the chosen entry's link, with `Click.smart_link` set.
+    Entries the click is not targeted for, or whose offer is capped, are skipped; when none is
+    left the click goes to the catch-all URL (or a plain 404 page without one).
+    """
+
+    class Mode(models.TextChoices):
+        PRIORITY = "priority", "By priority (the first eligible entry)"
+        WEIGHT = "weight", "By weight (a weighted random choice among eligible entries)"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="smart_links"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="smart_links")
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=20, unique=True, default=new_link_code)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PRIORITY)
+    catch_all_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Where a click goes when no entry takes it; empty: a plain “not available” page.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="smartlink_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SmartLinkEntry(models.Model):
+    """One of a smart link's destinations: a tracking link of the same partner."""
+
+    smart_link = models.ForeignKey(SmartLink, on_delete=models.CASCADE, related_name="entries")
+    link = models.ForeignKey(TrackingLink, on_delete=models.CASCADE, related_name="smart_link_entries")
+    priority = models.PositiveSmallIntegerField(
+        default=1, help_text="Priority mode: lower goes first."
+    )
+    weight = models.PositiveIntegerField(default=1, help_text="Weight mode: the share of clicks.")
+
+    class Meta:
+        ordering = ["smart_link", "priority", "id"]
+        verbose_name_plural = "smart link entries"
+        constraints = [
+            models.UniqueConstraint(fields=["smart_link", "link"], name="smartlinkentry_unique_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.smart_link} → {self.link}"
