@@ -27,6 +27,7 @@ from accounts.permissions import (
     organization_of,
 )
 from config.masking import mask_secret
+from config.money import format_money
 from ingest.models import InboundPostback
 from leads import selectors
 from leads.api import csv_download
@@ -228,9 +229,8 @@ class LeadAdmin(PrivateIpAdmin):
         "goal",
         "offer",
         "partner",
-        "payout",
-        "revenue",
-        "currency",
+        "payout_shown",
+        "revenue_shown",
         "exto",
         "click",
         "source",
@@ -260,6 +260,14 @@ class LeadAdmin(PrivateIpAdmin):
         _verdict_action(Verdict.FLAGGED, "Override verdict: flag selected leads"),
         _verdict_action(Verdict.REJECTED, "Override verdict: reject selected leads (no payout)"),
     )
+
+    @admin.display(description="Payout", ordering="payout")
+    def payout_shown(self, lead: Lead) -> str:
+        return format_money(lead.payout, lead.currency)
+
+    @admin.display(description="Revenue", ordering="revenue")
+    def revenue_shown(self, lead: Lead) -> str:
+        return format_money(lead.revenue, lead.currency)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("verdict_rule")

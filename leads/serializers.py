@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.money import format_money
 from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
 from leads.privacy import display_ip, display_params
 
@@ -108,6 +109,8 @@ class LeadSerializer(PrivateIpMixin, serializers.ModelSerializer):
 
     goal_code = serializers.CharField(source="goal.code", read_only=True, default=None)
     click_id = serializers.CharField(source="click.click_id", read_only=True, default=None)
+    payout_display = serializers.SerializerMethodField(help_text='The payout as people read it: "$3.60".')
+    revenue_display = serializers.SerializerMethodField(help_text='The revenue as people read it: "€12.00".')
 
     class Meta:
         model = Lead
@@ -126,6 +129,8 @@ class LeadSerializer(PrivateIpMixin, serializers.ModelSerializer):
             "payout",
             "revenue",
             "currency",
+            "payout_display",
+            "revenue_display",
             "payout_set_by_postback",
             "revenue_set_by_postback",
             "source",
@@ -141,6 +146,12 @@ class LeadSerializer(PrivateIpMixin, serializers.ModelSerializer):
             "status_changed_at",
         ]
         read_only_fields = fields
+
+    def get_payout_display(self, lead: Lead) -> str:
+        return format_money(lead.payout, lead.currency)
+
+    def get_revenue_display(self, lead: Lead) -> str:
+        return format_money(lead.revenue, lead.currency)
 
 
 class LeadDetailSerializer(LeadSerializer):

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
+from config.money import MoneySum
 from leads.models import Lead
 from leads.privacy import display_ip
 from partners.models import Creative, Landing, Offer, Partner, Status, TrackingLink
@@ -113,8 +114,8 @@ def referred_partner_ids(partner: Partner) -> QuerySet:
 def balance_of(partner: Partner, organization: Organization) -> Balance:
     """Approved payouts (from the rollups) minus paid and requested payouts; the referral share."""
     sums = Payout.objects.filter(partner=partner).aggregate(
-        paid=Sum("amount", filter=Q(status=Payout.Status.PAID)),
-        requested=Sum("amount", filter=Q(status=Payout.Status.REQUESTED)),
+        paid=MoneySum("amount", places=2, filter=Q(status=Payout.Status.PAID)),
+        requested=MoneySum("amount", places=2, filter=Q(status=Payout.Status.REQUESTED)),
     )
     referred = earnings_total(partner_ids=referred_partner_ids(partner))
     return Balance(

@@ -23,6 +23,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.models import STAFF_ROLES
 from accounts.permissions import membership_of
 from config.crypto import UndecryptableSecret
+from config.money import XLSX_MONEY_FORMAT, in_minor_units, money_chart_options, number_symbols
 from partners.macros import preview
 from partners.services import signing_secret_of, signing_secret_set
 from partners.tracking import click_url
@@ -126,9 +127,15 @@ class DashboardView(PublisherPage):
             [
                 {"name": "Clicks", "data": {str(r.key): r.clicks for r in days}},
                 {"name": "Conversions", "data": {str(r.key): r.leads_total for r in days}},
-                {"name": "Earnings", "data": {str(r.key): float(r.payout_approved) for r in days}},
             ],
             height="280px",
+            thousands=number_symbols()["group"],
+        )
+        earnings = LineChart(
+            [{"name": "Earnings", "data": {str(r.key): str(r.payout_approved) for r in days}}],
+            height="200px",
+            colors=["#16a34a"],
+            **money_chart_options(self.organization.currency),
         )
         return super().get_context_data(
             form=form,
@@ -137,6 +144,7 @@ class DashboardView(PublisherPage):
             totals=report_totals(**scope),
             as_of=rollups_as_of(),
             chart=chart,
+            earnings_chart=earnings,
             top=campaigns[:5],
             **kwargs,
         )
@@ -213,15 +221,16 @@ class ReportView(PublisherPage):
             height="260px",
             discrete=form.grouping != "date",
         )
-        header, lines = exports.report_table(rows, GROUPINGS[form.grouping])
+        currency = self.organization.currency
+        header, lines = exports.report_display(rows, GROUPINGS[form.grouping], currency)
         return super().get_context_data(
             form=form,
             start=start,
             end=end,
             header=header,
-            lines=list(lines),
+            lines=lines,
             totals=totals,
-            total_line=next(exports.report_table([totals], "")[1])[1:],
+            total_line=exports.report_display([totals], "", currency)[1][0][1:],
             as_of=rollups_as_of(),
             chart=chart,
             query=self.request.GET.urlencode(),
@@ -235,8 +244,11 @@ class ReportExportView(ReportView):
             raise Http404("Export as csv or xlsx.")
         form, rows = self.report()
         start, end = form.range
-        header, lines = exports.report_table(rows, GROUPINGS[form.grouping])
-        return exports.table_response(fmt, f"report-{form.grouping}-{start}-{end}", header, lines)
+        header, lines, formats = exports.report_table(
+            rows, GROUPINGS[form.grouping], self.organization.currency
+        )
+        filename = f"report-{form.grouping}-{start}-{end}"
+        return exports.table_response(fmt, filename, header, lines, formats)
 
 
 class ConversionLogView(PublisherPage):
@@ -271,6 +283,7 @@ CONVERSION_HEADER = (
     "IP",
     "Reason",
 )
+CONVERSION_FORMATS = (None, None, None, None, None, XLSX_MONEY_FORMAT)
 
 
 def _conversion_line(lead: Any) -> list[Any]:
@@ -281,7 +294,7 @@ def _conversion_line(lead: Any) -> list[Any]:
         click.click_id if click else "",
         lead.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         lead.get_status_display(),
-        lead.payout,
+        in_minor_units(lead.payout, lead.currency),
         lead.currency,
         click.ref_id if click else "",
         selectors.shown_ip(lead),
@@ -295,7 +308,7 @@ class ConversionExportView(ConversionLogView):
             raise Http404("Export as csv or xlsx.")
         leads = self.conversions().qs.iterator(chunk_size=2000)
         lines = (_conversion_line(lead) for lead in leads)
-        return exports.table_response(fmt, "conversions", CONVERSION_HEADER, lines)
+        return exports.table_response(fmt, "conversions", CONVERSION_HEADER, lines, CONVERSION_FORMATS)
 
 
 class PaymentsView(PublisherPage):

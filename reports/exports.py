@@ -1,4 +1,4 @@
-"""Exports of tables: CSV streamed row by row, XLSX through tablib.
+"""Exports of tables: CSV streamed row by row, XLSX written with openpyxl (numeric cells).
 
 A table is a header and an iterable of rows; the caller builds both from the same selector
 and filter as the page, so an export holds exactly what the page shows (all pages of it).
@@ -7,12 +7,23 @@ and filter as the page, so an export holds exactly what the page shows (all page
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
-import tablib
 from django.http import HttpResponse, StreamingHttpResponse
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
+from config.money import (
+    XLSX_MONEY_FORMAT,
+    XLSX_RATE_FORMAT,
+    format_decimal,
+    format_money,
+    in_minor_units,
+    to_decimal,
+)
 from reports.selectors import ReportRow
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,43 +52,111 @@ def csv_response(
     return response
 
 
-def xlsx_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
-    dataset = tablib.Dataset(headers=list(header), title=filename[:31])
+def _xlsx_value(value: Any) -> Any:
+    """Numbers stay numbers (an amount is a Decimal, so a spreadsheet adds it up); the rest is text."""
+    if value is None or isinstance(value, bool):
+        return "" if value is None else str(value)
+    if isinstance(value, int | float | Decimal):
+        return value
+    return str(value)
+
+
+def xlsx_response(
+    filename: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    number_formats: Sequence[str | None] = (),
+) -> HttpResponse:
+    """The table as an XLSX workbook: numeric cells, money and rates with a number format."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=filename[:31])
+    sheet.append(list(header))
+    formats = list(number_formats)
     for row in rows:
-        dataset.append([str(v) if v is not None and not isinstance(v, int | float) else v for v in row])
-    response = HttpResponse(dataset.export("xlsx"), content_type=XLSX_TYPE)
+        cells = []
+        for index, value in enumerate(row):
+            cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
+            if index < len(formats) and formats[index] and isinstance(cell.value, int | float | Decimal):
+                cell.number_format = formats[index]
+            cells.append(cell)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
     return response
 
 
 def table_response(
-    fmt: str, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+    fmt: str,
+    filename: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    number_formats: Sequence[str | None] = (),
 ) -> HttpResponse:
-    """The table as `fmt` (csv or xlsx)."""
+    """The table as `fmt` (csv or xlsx). CSV writes amounts as plain decimal strings ("3.60")."""
     if fmt == "xlsx":
-        return xlsx_response(filename, header, rows)
+        return xlsx_response(filename, header, rows, number_formats)
     return csv_response(filename, header, rows)
 
 
 # The publisher's report: payout is the publisher's earnings; our revenue is never shown.
-PUBLISHER_REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("impressions", "Impressions"),
-    ("clicks", "Clicks"),
-    ("unique_clicks", "Unique clicks"),
-    ("leads_total", "Conversions"),
-    ("leads_approved", "Approved"),
-    ("leads_pending", "Pending"),
-    ("leads_rejected", "Rejected"),
-    ("cr", "CR %"),
-    ("payout_approved", "Earnings"),
-    ("payout_pending", "Pending earnings"),
-    ("epc", "EPC"),
-    ("ctr", "CTR %"),
+# Each column: the row's attribute, its title, and what it holds (count, percent, money, epc).
+COUNT, PERCENT, MONEY, EPC = "count", "percent", "money", "epc"
+PUBLISHER_REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("impressions", "Impressions", COUNT),
+    ("clicks", "Clicks", COUNT),
+    ("unique_clicks", "Unique clicks", COUNT),
+    ("leads_total", "Conversions", COUNT),
+    ("leads_approved", "Approved", COUNT),
+    ("leads_pending", "Pending", COUNT),
+    ("leads_rejected", "Rejected", COUNT),
+    ("cr", "CR %", PERCENT),
+    ("payout_approved", "Earnings", MONEY),
+    ("payout_pending", "Pending earnings", MONEY),
+    ("epc", "EPC", EPC),
+    ("ctr", "CTR %", PERCENT),
 )
+_XLSX_FORMATS = {COUNT: "#,##0", PERCENT: XLSX_RATE_FORMAT, MONEY: XLSX_MONEY_FORMAT, EPC: "0.0000"}
 
 
-def report_table(rows: Sequence[ReportRow], grouping_label: str) -> tuple[list[str], Iterator[list[Any]]]:
-    """Header and rows of a publisher report, grouped by `grouping_label`."""
-    header = [grouping_label, *(label for _, label in PUBLISHER_REPORT_COLUMNS)]
-    lines = ([row.label, *(getattr(row, name) for name, _ in PUBLISHER_REPORT_COLUMNS)] for row in rows)
+def _value(row: ReportRow, name: str, kind: str, currency: str) -> Any:
+    """A report cell as data: counts as ints, money in the currency's minor units, rates as Decimals."""
+    value = getattr(row, name)
+    if kind == MONEY:
+        return in_minor_units(value, currency)
+    if kind == EPC:
+        return to_decimal(value).quantize(Decimal("0.0001"))
+    if kind == PERCENT:
+        return to_decimal(value).quantize(Decimal("0.01"))
+    return int(value or 0)
+
+
+def report_table(
+    rows: Sequence[ReportRow], grouping_label: str, currency: str
+) -> tuple[list[str], Iterator[list[Any]], list[str | None]]:
+    """Header, rows and XLSX number formats of a publisher report; the currency is the last column."""
+    header = [grouping_label, *(label for _, label, _ in PUBLISHER_REPORT_COLUMNS), "Currency"]
+    lines = ([row.label, *(_value(row, n, k, currency) for n, k in _columns()), currency] for row in rows)
+    formats = [None, *(_XLSX_FORMATS[kind] for _, _, kind in PUBLISHER_REPORT_COLUMNS), None]
+    return header, lines, formats
+
+
+def _columns() -> Iterator[tuple[str, str]]:
+    return ((name, kind) for name, _, kind in PUBLISHER_REPORT_COLUMNS)
+
+
+def report_display(rows: Sequence[ReportRow], grouping_label: str, currency: str) -> tuple[list[str], list]:
+    """The same report for a page: amounts and rates formatted for the viewer's language."""
+    header = [grouping_label, *(label for _, label, _ in PUBLISHER_REPORT_COLUMNS)]
+    lines = [[row.label, *(_shown(row, n, k, currency) for n, k in _columns())] for row in rows]
     return header, lines
+
+
+def _shown(row: ReportRow, name: str, kind: str, currency: str) -> str:
+    value = _value(row, name, kind, currency)
+    if kind == MONEY:
+        return format_money(value, currency)
+    if kind == EPC:
+        return format_decimal(value, 4)
+    return format_decimal(value, 2 if kind == PERCENT else 0)

@@ -40,6 +40,7 @@ class Counters(models.Model):
         abstract = True
 
 
+MONEY_FIELDS = frozenset({"payout_approved", "payout_pending", "revenue_approved", "revenue_pending"})
 COUNTER_FIELDS: tuple[str, ...] = (
     "impressions",
     "clicks",

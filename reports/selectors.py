@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db.models import F, Min, QuerySet, Sum
 
+from config.money import MoneySum
 from partners.models import Landing, Offer
-from reports.models import COUNTER_FIELDS, DailyStat, SubStat, Watermark
+from reports.models import COUNTER_FIELDS, MONEY_FIELDS, DailyStat, SubStat, Watermark
 
 ZERO = Decimal("0")
 
@@ -79,7 +80,7 @@ def _ratio(numerator: Any, denominator: Any, *, places: Decimal = Decimal("0.01"
 
 
 def _sums() -> dict[str, Any]:
-    return {name: Sum(name) for name in COUNTER_FIELDS}
+    return {name: MoneySum(name) if name in MONEY_FIELDS else Sum(name) for name in COUNTER_FIELDS}
 
 
 def _rollup(partner_id: int, start: date, end: date, grouping: str, offer_id: int | None) -> QuerySet:
@@ -115,7 +116,9 @@ def _ids(partner_ids: Iterable[int]) -> Iterable[int]:
 
 def earnings_total(*, partner_ids: Iterable[int]) -> Decimal:
     """All approved payouts ever earned by these partners."""
-    total = DailyStat.objects.filter(partner_id__in=_ids(partner_ids)).aggregate(total=Sum("payout_approved"))
+    total = DailyStat.objects.filter(partner_id__in=_ids(partner_ids)).aggregate(
+        total=MoneySum("payout_approved")
+    )
     return total["total"] or ZERO
 
 
@@ -156,7 +159,7 @@ def earnings_by_partner(*, partner_ids: Iterable[int]) -> dict[int, Decimal]:
     rows = (
         DailyStat.objects.filter(partner_id__in=_ids(partner_ids))
         .values("partner_id")
-        .annotate(total=Sum("payout_approved"))
+        .annotate(total=MoneySum("payout_approved"))
         .order_by()
     )
     return {row["partner_id"]: row["total"] or ZERO for row in rows}
