@@ -7,7 +7,7 @@ publisher's object is exactly as absent (404) as a missing one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
@@ -179,7 +179,7 @@ def unpaid_leads(organization: Organization) -> QuerySet[Lead]:
 def unpaid_by_partner(organization: Organization) -> dict[int, Decimal]:
     """Each partner's unpaid approved amount, to the cent, in one query."""
     rows = unpaid_leads(organization).values("partner_id").annotate(total=Sum("payout")).order_by()
-    return {row["partner_id"]: Decimal(row["total"]).quantize(CENT) for row in rows}
+    return {row["partner_id"]: Decimal(row["total"]).quantize(CENT, ROUND_HALF_UP) for row in rows}
 
 
 def run_candidates(organization: Organization) -> list[tuple[Partner, Decimal, bool]]:

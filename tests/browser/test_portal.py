@@ -90,3 +90,26 @@ def test_a_publisher_reports_by_geo_exports_sets_a_postback_and_requests_a_payou
     expect(page.locator(".pd-messages")).to_contain_text("Payout requested")
     expect(page.locator("#payouts-table")).to_contain_text("10.00 USD")
     assert Payout.objects.get(partner=alpha.a.partner).amount == Decimal("10.00")
+
+
+def test_the_payment_method_form_shows_only_the_chosen_methods_fields(portal_page, alpha):
+    from playwright.sync_api import expect
+
+    page = portal_page
+    _log_in(page)
+    page.goto("/portal/payments/method/")
+    expect(page.get_by_label("PayPal e-mail")).to_be_visible()
+    expect(page.get_by_label("IBAN")).to_be_hidden()
+    expect(page.get_by_label("Wallet address")).to_be_hidden()
+
+    page.get_by_label("Method").select_option("bank")
+    expect(page.get_by_label("PayPal e-mail")).to_be_hidden()
+    page.get_by_label("Account holder").fill("Alpha Media")
+    page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 01")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The IBAN checksum is wrong")).to_be_visible()
+    expect(page.get_by_label("PayPal e-mail")).to_be_hidden()  # the chosen method stays chosen
+
+    page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Payment method saved.")).to_be_visible()
