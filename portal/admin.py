@@ -59,6 +59,9 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can_edit(request.user)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a draft is discarded from its page (its leads freed); others are history
+
     def get_urls(self) -> list[URLPattern]:
         def view(name: str, route: str, method: Any) -> URLPattern:
             return path(route, self.admin_site.admin_view(method), name=f"portal_payoutrun_{name}")
@@ -115,6 +118,8 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         run = self.get_object(request, object_id)
+        if not self.has_view_permission(request, run):
+            raise PermissionDenied("Your account has no access to this organization.")
         rows = selectors.run_payouts(run)
         context = {
             **self.admin_site.each_context(request),
@@ -215,6 +220,12 @@ class PayoutAdmin(OrganizationScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Payout | None = None) -> list[str]:
+        # A run's payout changes with its run (paid, discarded), so its leads stay linked rightly.
+        if obj is not None and obj.run_id:
+            return [*self.readonly_fields, "status", "reference"]
+        return list(self.readonly_fields)
 
     def get_urls(self) -> list[URLPattern]:
         statement = path(
