@@ -30,6 +30,11 @@ def money_text(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"))) if value.as_tuple().exponent > -2 else f"{value:f}"
 
 
+def amount_text(value: Any, currency: str) -> str:
+    """An amount for a file a machine reads (CSV, PayPal): plain, in the currency's minor units."""
+    return str(in_minor_units(value, currency))
+
+
 def minor_units(currency: str) -> int:
     """How many decimals the currency has: 2 for USD and EUR, 0 for JPY, 3 for KWD."""
     try:

@@ -211,6 +211,12 @@ CLEVERTAP_BASE_URL = env("CLEVERTAP_BASE_URL", default="")
 POSTBACK_PAUSE_AFTER_FAILURES = env.int("POSTBACK_PAUSE_AFTER_FAILURES", default=10)
 POSTBACK_PAUSE_WINDOW_HOURS = env.int("POSTBACK_PAUSE_WINDOW_HOURS", default=72)
 
+# The account payout runs pay bank transfers from (the SEPA file's debtor); a run's form can
+# override each value, and the SEPA export refuses to run while one is missing.
+PAYOUT_DEBTOR_NAME = env("PAYOUT_DEBTOR_NAME", default="")
+PAYOUT_DEBTOR_IBAN = env("PAYOUT_DEBTOR_IBAN", default="")
+PAYOUT_DEBTOR_BIC = env("PAYOUT_DEBTOR_BIC", default="")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -12,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from accounts.models import STAFF_ROLES, Role
 from accounts.permissions import membership_of
 from partners.urlsafety import validate_outbound
+from portal import banking
 from portal.models import PaymentMethod, PublisherSignup
 from portal.selectors import signup_of
 
@@ -62,7 +64,11 @@ class SignupForm(forms.Form):
 
 
 class PaymentMethodForm(forms.ModelForm):
-    """The payment method; the fields of the chosen kind are required."""
+    """The payment method: every field is shown, only the chosen kind's are required and checked.
+
+    Each detail field carries its kind (`data-method`), so the page's script can hide the other
+    kinds' fields; without the script the form still works, the other kinds' values are ignored.
+    """
 
     REQUIRED = {
         PaymentMethod.Kind.PAYPAL: ("paypal_email",),
@@ -75,20 +81,35 @@ class PaymentMethodForm(forms.ModelForm):
         fields = ["kind", "paypal_email", "account_holder", "iban", "bic", "wallet_network", "wallet_address"]
         labels = {"kind": "Method", "paypal_email": "PayPal e-mail", "iban": "IBAN", "bic": "BIC / SWIFT"}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].widget.attrs["data-method-kind"] = ""
+        for kind, names in PaymentMethod.DETAILS.items():
+            for name in names:
+                self.fields[name].widget.attrs["data-method"] = kind
+
     def clean_iban(self) -> str:
-        iban = self.cleaned_data["iban"].replace(" ", "").upper()
-        if iban and not (
-            iban[:2].isalpha() and iban[2:4].isdigit() and 15 <= len(iban) <= 34 and iban.isalnum()
-        ):
-            raise forms.ValidationError("This is not an IBAN: it starts with a country code and two digits.")
-        return iban
+        return banking.normalized(self.cleaned_data["iban"])
+
+    def clean_bic(self) -> str:
+        return banking.normalized(self.cleaned_data["bic"])
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        for name in self.REQUIRED.get(cleaned.get("kind"), ()):
+        kind = cleaned.get("kind")
+        for name in self.REQUIRED.get(kind, ()):
             if not cleaned.get(name):
                 self.add_error(name, "Required for this payment method.")
+        if kind == PaymentMethod.Kind.BANK:
+            self._check_bank(cleaned)
         return cleaned
+
+    def _check_bank(self, cleaned: dict) -> None:
+        iban, bic = cleaned.get("iban", ""), cleaned.get("bic", "")
+        if iban and (error := banking.iban_error(iban)):
+            self.add_error("iban", error)
+        if bic and (error := banking.bic_error(bic, iban)):
+            self.add_error("bic", error)
 
 
 class PayoutRequestForm(forms.Form):
@@ -117,3 +138,47 @@ class ProfileForm(forms.Form):
     contact_name = forms.CharField(max_length=200, required=False, label="Contact name")
     email = forms.EmailField(label="E-mail")
     website = forms.URLField(required=False, label="Website", assume_scheme="https")
+
+
+class PaymentMethodAdminForm(PaymentMethodForm):
+    """The admin's payment method: the portal form's checks, with the publisher to pay."""
+
+    class Meta(PaymentMethodForm.Meta):
+        fields = ["partner", *PaymentMethodForm.Meta.fields]
+
+
+class PayoutRunForm(forms.Form):
+    """A new payout run: the publishers picked (none: all at or above the threshold) and the debtor."""
+
+    partners = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Publishers",
+        help_text="Leave all unticked to pay every publisher at or above the threshold.",
+    )
+    debtor_name = forms.CharField(max_length=70, required=False, label="Debtor account holder")
+    debtor_iban = forms.CharField(max_length=42, required=False, label="Debtor IBAN")
+    debtor_bic = forms.CharField(max_length=11, required=False, label="Debtor BIC")
+
+    def __init__(self, *args: Any, candidates: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partners"].choices = [(partner.pk, str(partner)) for partner, _, _ in candidates]
+
+    def clean_debtor_iban(self) -> str:
+        iban = banking.normalized(self.cleaned_data["debtor_iban"])
+        if iban and (error := banking.iban_error(iban)):
+            raise forms.ValidationError(error)
+        return iban
+
+    def clean_debtor_bic(self) -> str:
+        bic = banking.normalized(self.cleaned_data["debtor_bic"])
+        if bic and (error := banking.bic_error(bic, self.cleaned_data.get("debtor_iban", ""))):
+            raise forms.ValidationError(error)
+        return bic
+
+
+class MarkPaidForm(forms.Form):
+    reference = forms.CharField(
+        max_length=200, label="Payment reference", help_text="The bank's or PayPal's batch id."
+    )

@@ -26,6 +26,13 @@ class PaymentMethod(models.Model):
     wallet_address = models.CharField(max_length=120, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The detail fields of each kind: the only ones a method of that kind keeps.
+    DETAILS = {
+        Kind.PAYPAL: ("paypal_email",),
+        Kind.BANK: ("account_holder", "iban", "bic"),
+        Kind.CRYPTO: ("wallet_network", "wallet_address"),
+    }
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary}"
 
@@ -39,8 +46,45 @@ class PaymentMethod(models.Model):
         return f"{self.wallet_network} · {self.wallet_address}"
 
 
+class PayoutRun(models.Model):
+    """A batch of payouts a manager reviews, exports as one mass-payment file and marks paid at once.
+
+    The debtor account (the organization's own bank account) is what the SEPA file pays from.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        EXPORTED = "exported", "Exported"
+        PAID = "paid", "Paid"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="payout_runs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    debtor_name = models.CharField(
+        max_length=70, blank=True, help_text="The account the SEPA transfers are paid from: its holder."
+    )
+    debtor_iban = models.CharField(max_length=34, blank=True, verbose_name="debtor IBAN")
+    debtor_bic = models.CharField(max_length=11, blank=True, verbose_name="debtor BIC")
+    reference = models.CharField(
+        max_length=200, blank=True, help_text="The payment batch's reference, copied onto each payout."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    exported_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Payout run #{self.pk} ({self.get_status_display()})"
+
+
 class Payout(models.Model):
-    """A payment to a publisher: requested in the portal, marked paid by a manager in the admin."""
+    """A payment to a publisher: requested in the portal or made by a payout run, marked paid by a manager."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"
@@ -64,6 +108,9 @@ class Payout(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reference = models.CharField(max_length=200, blank=True, help_text="The transfer's reference.")
+    run = models.ForeignKey(
+        PayoutRun, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts"
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -74,6 +121,25 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} to {self.partner_id} ({self.status})"
+
+
+class PayoutLead(models.Model):
+    """An approved lead a payout pays, with its amount as paid: the payout's statement line.
+
+    The unique constraint on the lead is what keeps a lead from being paid twice, whatever
+    two managers do at once.
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.CASCADE, related_name="lines")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["lead_id"]
+        constraints = [models.UniqueConstraint(fields=["lead"], name="payoutlead_lead_paid_once")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} in payout {self.payout_id}"
 
 
 class OfferAccessRequest(models.Model):

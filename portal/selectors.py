@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
@@ -16,7 +16,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
 from config.money import MoneySum, format_decimal, format_money
-from leads.models import Lead
+from leads.models import Lead, LeadStatus
 from leads.privacy import display_ip
 from leads.services import Terms
 from partners.models import (
@@ -30,11 +30,20 @@ from partners.models import (
     Status,
     TrackingLink,
 )
-from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
+from portal import banking
+from portal.models import (
+    OfferAccessRequest,
+    PaymentMethod,
+    Payout,
+    PayoutLead,
+    PayoutRun,
+    PublisherSignup,
+)
 from postbacks.models import Delivery
-from reports.selectors import earnings_total
+from reports.selectors import earnings_by_partner, earnings_total
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 OPEN_PAYOUTS = (Payout.Status.REQUESTED, Payout.Status.PAID)
 
 
@@ -210,6 +219,139 @@ def payouts_of(partner: Partner) -> QuerySet[Payout]:
 
 def payment_method_of(partner: Partner) -> PaymentMethod | None:
     return PaymentMethod.objects.filter(partner=partner).first()
+
+
+def payout_of(partner: Partner, pk: int) -> Payout:
+    """One of the publisher's own payouts; another publisher's is a 404 like a missing one."""
+    return get_object_or_404(payouts_of(partner), pk=pk)
+
+
+def statement_lines(payout: Payout) -> QuerySet[PayoutLead]:
+    """The leads a payout pays, oldest first, with their campaign and goal: its statement."""
+    return (
+        PayoutLead.objects.filter(payout=payout)
+        .select_related("lead__offer", "lead__goal")
+        .order_by("lead__created_at", "lead_id")
+    )
+
+
+# --- Payout runs -------------------------------------------------------------------------------
+
+
+def unpaid_leads(organization: Organization) -> QuerySet[Lead]:
+    """Approved leads in the organization's currency that no payout pays yet.
+
+    Leads in another currency wait for conversion to the payout currency (issue 13, point 1):
+    adding them up with the others would pay the wrong amount.
+    """
+    paid = PayoutLead.objects.filter(lead=OuterRef("pk"))
+    return Lead.objects.filter(
+        organization=organization,
+        status=LeadStatus.APPROVED,
+        currency=organization.currency,
+        payout__gt=0,
+    ).exclude(Exists(paid))
+
+
+def unpaid_by_partner(organization: Organization) -> dict[int, Decimal]:
+    """Each partner's unpaid approved amount, to the cent, in one query."""
+    rows = unpaid_leads(organization).values("partner_id").annotate(total=MoneySum("payout")).order_by()
+    return {row["partner_id"]: Decimal(row["total"]).quantize(CENT, ROUND_HALF_UP) for row in rows}
+
+
+def run_candidates(organization: Organization) -> list[tuple[Partner, Decimal, bool]]:
+    """Publishers with an unpaid balance: (partner, amount, at or above the threshold), largest first."""
+    totals = unpaid_by_partner(organization)
+    partners = Partner.objects.filter(organization=organization, pk__in=totals).order_by("name")
+    rows = [
+        (partner, totals[partner.pk], totals[partner.pk] >= organization.min_payout) for partner in partners
+    ]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def runs_of(organization: Organization) -> QuerySet[PayoutRun]:
+    return PayoutRun.objects.filter(organization=organization)
+
+
+@dataclass
+class RunPayout:
+    """A payout as the run page shows it: its method now, the file it goes into and what is wrong."""
+
+    payout: Payout
+    method: PaymentMethod | None
+    channel: str  # "paypal", "sepa" or "manual"
+    warnings: list[str]
+
+
+def run_payouts(run: PayoutRun) -> list[RunPayout]:
+    """The run's payouts with their publishers' payment methods and warnings, in three queries."""
+    payouts = list(
+        run.payouts.exclude(status=Payout.Status.CANCELLED)
+        .select_related("partner__payment_method")
+        .order_by("partner__name", "id")
+    )
+    overdrawn = _overdrawn(run.organization, [payout.partner_id for payout in payouts])
+    rows = []
+    for payout in payouts:
+        method = getattr(payout.partner, "payment_method", None)
+        channel, warnings = payout_channel(payout, method)
+        currency = run.organization.currency
+        if payout.amount < run.organization.min_payout:
+            warnings.append(f"Below the threshold of {format_money(run.organization.min_payout, currency)}.")
+        if payout.partner_id in overdrawn:
+            left = format_money(overdrawn[payout.partner_id], currency)
+            warnings.append(
+                "Earlier payouts not linked to leads already cover part of this: "
+                f"the balance left is {left}. Check before paying."
+            )
+        rows.append(RunPayout(payout=payout, method=method, channel=channel, warnings=warnings))
+    return rows
+
+
+def payout_channel(payout: Payout, method: PaymentMethod | None) -> tuple[str, list[str]]:
+    """Which export pays this payout, and why it cannot be exported when it cannot."""
+    if method is None:
+        return "manual", ["No payment method: ask the publisher to set one in Payments."]
+    if method.kind == PaymentMethod.Kind.PAYPAL:
+        if not method.paypal_email:
+            return "manual", ["No PayPal e-mail in the payment method."]
+        return "paypal", []
+    if method.kind == PaymentMethod.Kind.BANK:
+        problems = [
+            error
+            for error in (
+                banking.iban_error(method.iban),
+                method.bic and banking.bic_error(method.bic, method.iban),
+            )
+            if error
+        ]
+        if not method.account_holder:
+            problems.append("No account holder in the payment method.")
+        if payout.currency != "EUR":
+            problems.append(
+                f"SEPA transfers are in EUR and this payout is in {payout.currency}: pay it by hand."
+            )
+        return ("manual" if problems else "sepa"), [
+            f"Invalid IBAN: {p}" if p.startswith("The IBAN") else p for p in problems
+        ]
+    return "manual", ["Crypto wallets are in no export file: send this one by hand."]
+
+
+def _overdrawn(organization: Organization, partner_ids: list[int]) -> dict[int, Decimal]:
+    """Partners whose approved earnings are less than their paid and waiting payouts.
+
+    Payouts from before payout runs pay no leads, so a run could pay those leads again; this
+    is the warning that says so.
+    """
+    earned = earnings_by_partner(partner_ids=partner_ids)
+    owed = (
+        Payout.objects.filter(partner_id__in=partner_ids, status__in=OPEN_PAYOUTS)
+        .values("partner_id")
+        .annotate(total=MoneySum("amount", places=2))
+        .order_by()
+    )
+    left = {row["partner_id"]: earned.get(row["partner_id"], ZERO) - row["total"] for row in owed}
+    return {pk: amount.quantize(CENT) for pk, amount in left.items() if amount < 0}
 
 
 # --- Referrals -------------------------------------------------------------------------------

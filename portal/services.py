@@ -6,9 +6,11 @@ publisher only ever writes its own rows.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,8 +20,8 @@ from accounts.services import membership_create
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
-from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
-from portal.selectors import balance_of
+from portal.models import OfferAccessRequest, PaymentMethod, Payout, PayoutLead, PayoutRun, PublisherSignup
+from portal.selectors import balance_of, unpaid_by_partner, unpaid_leads
 
 
 def publisher_postback_errors(url: str) -> list[str]:
@@ -44,16 +46,10 @@ def publisher_postback_set(*, partner: Partner, url: str) -> Partner:
 
 @transaction.atomic
 def payment_method_set(*, partner: Partner, kind: str, **details: str) -> PaymentMethod:
-    """Replace the publisher's payment method; the details of the other kinds are cleared."""
-    fields = {
-        "paypal_email": "",
-        "account_holder": "",
-        "iban": "",
-        "bic": "",
-        "wallet_network": "",
-        "wallet_address": "",
-    }
-    fields.update({name: value.strip() for name, value in details.items() if name in fields})
+    """Replace the publisher's payment method; only the chosen kind's details are kept."""
+    fields = {name: "" for names in PaymentMethod.DETAILS.values() for name in names}
+    kept = PaymentMethod.DETAILS.get(kind, ())
+    fields.update({name: (details.get(name) or "").strip() for name in kept})
     method, _ = PaymentMethod.objects.update_or_create(partner=partner, defaults={"kind": kind, **fields})
     return method
 
@@ -96,6 +92,119 @@ def payout_mark_paid(*, payout: Payout, actor: Any, reference: str = "") -> bool
         status=Payout.Status.PAID, paid_at=timezone.now(), paid_by=actor, reference=reference
     )
     return bool(updated)
+
+
+# --- Payout runs -------------------------------------------------------------------------------
+
+
+class RunRefused(ValidationError):
+    """A payout run cannot do what was asked; the message says what to do instead."""
+
+
+@transaction.atomic
+def payout_run_create(
+    *,
+    organization: Organization,
+    actor: Any,
+    partner_ids: Iterable[int] | None = None,
+    debtor_name: str = "",
+    debtor_iban: str = "",
+    debtor_bic: str = "",
+) -> PayoutRun:
+    """A draft run paying every publisher whose unpaid approved balance reaches the threshold,
+    or the publishers picked (any unpaid balance); each payout is linked to the leads it pays.
+
+    Two runs at once cannot take the same lead: the lines' unique constraint refuses the
+    second (IntegrityError, the whole run is rolled back).
+    """
+    totals = unpaid_by_partner(organization)
+    if partner_ids is None:
+        chosen = sorted(pk for pk, total in totals.items() if total >= organization.min_payout)
+    else:
+        chosen = sorted(pk for pk in set(partner_ids) if totals.get(pk, Decimal("0")) > 0)
+    if not chosen:
+        raise RunRefused(
+            "No publisher has an unpaid approved balance "
+            + ("at or above the threshold." if partner_ids is None else "among those picked.")
+        )
+    run = PayoutRun.objects.create(
+        organization=organization,
+        created_by=actor,
+        debtor_name=debtor_name.strip() or settings.PAYOUT_DEBTOR_NAME,
+        debtor_iban=(debtor_iban or settings.PAYOUT_DEBTOR_IBAN).replace(" ", "").upper(),
+        debtor_bic=(debtor_bic or settings.PAYOUT_DEBTOR_BIC).replace(" ", "").upper(),
+    )
+    for partner in Partner.objects.select_for_update().filter(pk__in=chosen).order_by("pk"):
+        _run_payout(run, partner)
+    return run
+
+
+def _run_payout(run: PayoutRun, partner: Partner) -> Payout | None:
+    """The partner's payout in the run: its open request taken in, or a new one, with its leads."""
+    organization = run.organization
+    leads = list(unpaid_leads(organization).filter(partner=partner).values_list("pk", "payout"))
+    amount = sum((payout for _, payout in leads), Decimal("0")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if amount <= 0:
+        return None
+    method = PaymentMethod.objects.filter(partner=partner).first()
+    requests = Payout.objects.filter(partner=partner, status=Payout.Status.REQUESTED, run__isnull=True)
+    payout = requests.order_by("requested_at", "pk").first() or Payout(
+        organization=organization, partner=partner, currency=organization.currency
+    )
+    # Other open requests are covered by this payout, which pays the whole unpaid balance.
+    requests.exclude(pk=payout.pk).update(status=Payout.Status.CANCELLED, reference=_included_in(run))
+    payout.run, payout.amount = run, amount
+    payout.method = f"{method.get_kind_display()}: {method.summary}" if method else "(no payment method)"
+    payout.save()
+    PayoutLead.objects.bulk_create(
+        PayoutLead(payout=payout, lead_id=lead_id, amount=lead_amount) for lead_id, lead_amount in leads
+    )
+    return payout
+
+
+@transaction.atomic
+def payout_run_exported(*, run: PayoutRun) -> None:
+    """Note that the run's file was downloaded: it may be paid now, no longer discarded."""
+    PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.DRAFT).update(
+        status=PayoutRun.Status.EXPORTED, exported_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def payout_run_mark_paid(*, run: PayoutRun, actor: Any, reference: str) -> int:
+    """Every waiting payout of the run paid with the batch's reference, all or none; their count."""
+    locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    if locked.status == PayoutRun.Status.PAID:
+        raise RunRefused("This run is already paid.")
+    reference = reference.strip()
+    if not reference:
+        raise RunRefused("Give the payment's reference (the bank's or PayPal's batch id) to mark it paid.")
+    now = timezone.now()
+    paid = Payout.objects.filter(run=locked, status=Payout.Status.REQUESTED).update(
+        status=Payout.Status.PAID, paid_at=now, paid_by=actor, reference=reference
+    )
+    locked.status, locked.paid_at, locked.reference = PayoutRun.Status.PAID, now, reference
+    locked.save(update_fields=["status", "paid_at", "reference"])
+    return paid
+
+
+@transaction.atomic
+def payout_run_discard(*, run: PayoutRun) -> None:
+    """Undo a draft run: its leads are free again, requests it took in wait as requests again."""
+    locked = PayoutRun.objects.select_for_update().get(pk=run.pk)
+    if locked.status != PayoutRun.Status.DRAFT:
+        raise RunRefused("Only a draft run can be discarded: this one's file was already exported.")
+    PayoutLead.objects.filter(payout__run=locked).delete()
+    payouts = Payout.objects.filter(run=locked)
+    payouts.filter(requested_at__lt=locked.created_at).update(run=None)
+    payouts.delete()
+    cancelled = Payout.objects.filter(organization=locked.organization, status=Payout.Status.CANCELLED)
+    cancelled.filter(reference=_included_in(locked)).update(status=Payout.Status.REQUESTED, reference="")
+    locked.delete()
+
+
+def _included_in(run: PayoutRun) -> str:
+    return f"Included in payout run #{run.pk}"
 
 
 def access_request_create(*, partner: Partner, offer: Offer, message: str = "") -> OfferAccessRequest:
@@ -205,3 +314,13 @@ def profile_update(*, partner: Partner, user: Any, contact_name: str, email: str
     )
     user.email = email.strip()
     user.save(update_fields=["email"])
+
+
+def payout_run_set_debtor(*, run: PayoutRun, name: str, iban: str, bic: str) -> bool:
+    """Change the account a run pays from, until it is paid; False when it already is."""
+    updated = (
+        PayoutRun.objects.filter(pk=run.pk)
+        .exclude(status=PayoutRun.Status.PAID)
+        .update(debtor_name=name.strip(), debtor_iban=iban, debtor_bic=bic)
+    )
+    return bool(updated)

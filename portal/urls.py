@@ -60,6 +60,7 @@ urlpatterns = [
     path("payments/", views.PaymentsView.as_view(), name="payments"),
     path("payments/method/", views.PaymentMethodView.as_view(), name="payment_method"),
     path("payments/request/", views.PayoutRequestView.as_view(), name="payout_request"),
+    path("payments/<int:pk>/statement/", views.StatementView.as_view(), name="statement"),
     path("conversions/", views.ConversionLogView.as_view(), name="conversions"),
     path("conversions/export/<str:fmt>/", views.ConversionExportView.as_view(), name="conversions_export"),
     path("postback/", views.PostbackView.as_view(), name="postback"),

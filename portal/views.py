@@ -11,6 +11,7 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -27,6 +28,7 @@ from config.money import XLSX_MONEY_FORMAT, in_minor_units, money_chart_options,
 from partners.macros import preview
 from partners.services import signing_secret_of, signing_secret_set
 from partners.tracking import click_url
+from portal import exports as payout_exports
 from portal import selectors, services
 from portal.filters import ConversionFilter, PeriodForm, ReportForm
 from portal.forms import (
@@ -319,7 +321,7 @@ class PaymentsView(PublisherPage):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("payout_form", PayoutRequestForm())
         return super().get_context_data(
-            payouts=selectors.payouts_of(self.partner)[:100],
+            payouts=selectors.payouts_of(self.partner).annotate(lead_count=Count("lines"))[:100],
             method=selectors.payment_method_of(self.partner),
             **kwargs,
         )
@@ -339,6 +341,16 @@ class PaymentMethodView(PublisherMixin, FormView):
         services.payment_method_set(partner=self.partner, **data)
         messages.success(self.request, "Payment method saved.")
         return super().form_valid(form)
+
+
+class StatementView(PublisherMixin, View):
+    """A payout's statement (the leads it pays) as CSV; another publisher's payout is a 404."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payout = selectors.payout_of(self.partner, pk)
+        response = HttpResponse(payout_exports.statement_csv(payout), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="payout-{payout.pk}-statement.csv"'
+        return response
 
 
 class PayoutRequestView(PaymentsView):

@@ -1,4 +1,5 @@
-/* Partnerdesk portal: copy buttons, the custom-period toggle and the live postback preview. */
+/* Partnerdesk portal: copy buttons, the custom-period toggle, the live postback preview and the
+   payment method's fields (only the chosen method's are shown; without script all are). */
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -34,5 +35,17 @@
           .then(function (html) { document.getElementById("pd-postback-live").innerHTML = html; });
       }, 300);
     });
+  }
+
+  var kind = document.querySelector("select[data-method-kind]");
+  if (kind) {
+    var showChosen = function () {
+      document.querySelectorAll("[data-method]").forEach(function (input) {
+        var field = input.closest(".pd-field");
+        if (field) field.hidden = input.getAttribute("data-method") !== kind.value;
+      });
+    };
+    showChosen();
+    kind.addEventListener("change", showChosen);
   }
 })();

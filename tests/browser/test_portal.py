@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -56,13 +57,17 @@ def test_a_publisher_reports_by_geo_exports_sets_a_postback_and_requests_a_payou
     page.locator("select[name=period]").select_option("30d")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#kpi-clicks")).to_have_text(str(len(alpha.a.clicks)))
-    expect(page.locator("#pd-balance")).to_contain_text("USD")
+    # Money as people read it: the currency's symbol and two decimals, never a float's digits.
+    expect(page.locator("#pd-balance")).to_have_text(re.compile(r"^Balance\$\d[\d,]*\.\d{2}$"))
 
     page.get_by_role("link", name="Report").click()
     page.locator("select[name=period]").select_option("30d")
     page.locator("select[name=group_by]").select_option("geo")
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#report-table thead")).to_contain_text("Country")
+    earnings = page.locator("#report-table tbody tr td:nth-child(10)").all_inner_texts()
+    assert earnings and all(re.fullmatch(r"\$\d[\d,]*\.\d{2}", cell) for cell in earnings), earnings
+    assert not re.search(r"\d+\.\d{6,}", page.locator("#report-table").inner_text())
     with page.expect_download() as download_info:
         page.locator("#export-csv").click()
     rows = list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8"))))
@@ -88,5 +93,28 @@ def test_a_publisher_reports_by_geo_exports_sets_a_postback_and_requests_a_payou
     page.get_by_label("Amount").fill("10.00")
     page.get_by_role("button", name="Request payout").click()
     expect(page.locator(".pd-messages")).to_contain_text("Payout requested")
-    expect(page.locator("#payouts-table")).to_contain_text("10.00 USD")
+    expect(page.locator("#payouts-table")).to_contain_text("$10.00")
     assert Payout.objects.get(partner=alpha.a.partner).amount == Decimal("10.00")
+
+
+def test_the_payment_method_form_shows_only_the_chosen_methods_fields(portal_page, alpha):
+    from playwright.sync_api import expect
+
+    page = portal_page
+    _log_in(page)
+    page.goto("/portal/payments/method/")
+    expect(page.get_by_label("PayPal e-mail")).to_be_visible()
+    expect(page.get_by_label("IBAN")).to_be_hidden()
+    expect(page.get_by_label("Wallet address")).to_be_hidden()
+
+    page.get_by_label("Method").select_option("bank")
+    expect(page.get_by_label("PayPal e-mail")).to_be_hidden()
+    page.get_by_label("Account holder").fill("Alpha Media")
+    page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 01")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The IBAN checksum is wrong")).to_be_visible()
+    expect(page.get_by_label("PayPal e-mail")).to_be_hidden()  # the chosen method stays chosen
+
+    page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Payment method saved.")).to_be_visible()

@@ -74,6 +74,9 @@ PROBES: dict[str, Probe] = {
     "payout_request": Probe(
         lambda w: reverse("portal:payout_request"), method="post", data={"amount": "11.00"}
     ),
+    "statement": Probe(
+        lambda w: reverse("portal:statement", args=[w.b.partner.payouts.get().pk]), expect_404=True
+    ),
     "conversions": Probe(lambda w: reverse("portal:conversions")),
     "conversions_export": Probe(lambda w: reverse("portal:conversions_export", args=["csv"])),
     "postback": Probe(lambda w: reverse("portal:postback")),

@@ -202,4 +202,4 @@ def test_the_referral_balance_is_the_share_of_referred_approved_payouts(world, c
     earned = sum(lead.payout for lead in world.b.leads if lead.status == "approved")
     share = (earned * world.organization.referral_share / 100).quantize(Decimal("0.01"))
     page = client_a.get(reverse("portal:referrals")).content.decode()
-    assert f"Referral balance<strong>{share} USD" in page
+    assert f"Referral balance<strong>${share:,.2f}<" in page
