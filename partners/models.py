@@ -7,7 +7,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from config import crypto
@@ -754,9 +754,11 @@ class SmartLinkEntry(models.Model):
 
     def clean(self) -> None:
         """An entry is one of the smart link's partner's own links."""
-        if self.smart_link_id is None or self.link_id is None:
+        try:
+            smart_link, link = self.smart_link, self.link
+        except ObjectDoesNotExist:  # the form reports the missing choice itself
             return
-        if self.link.partner_id != self.smart_link.partner_id:
+        if smart_link.partner_id is not None and link.partner_id != smart_link.partner_id:
             raise ValidationError(
-                {"link": f"Choose a link of {self.smart_link.partner}: this one is {self.link.partner}'s."}
+                {"link": f"Choose a link of {smart_link.partner}: this one is {link.partner}'s."}
             )

@@ -1,4 +1,4 @@
-"""Smart links `/s/<code>`: each click goes to one entry, by priority or weight, skipping what cannot take it."""
+"""Smart links `/s/<code>`: each click goes to one entry, by priority or weight, skipping the ineligible."""
 
 from __future__ import annotations
 
