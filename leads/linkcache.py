@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from config import hotcache
 from partners.models import (
@@ -527,6 +527,13 @@ def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         goal_table_forget(offer_id)
 
 
+def _forget_fallback_links(sender: type[Model], instance: Offer, **kwargs: Any) -> None:
+    """Before an offer goes, forget the links falling back to it (after, SET_NULL hides them)."""
+    link_cache_forget(
+        TrackingLink.objects.filter(offer__fallback_offer_id=instance.pk).values_list("code", flat=True)
+    )
+
+
 def _forget_old_smart_code(sender: type[Model], instance: SmartLink, **kwargs: Any) -> None:
     """A renamed smart-link code stops resolving at once."""
     if instance.pk and not kwargs.get("raw"):
@@ -578,6 +585,7 @@ pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.link
 _connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
 _connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
 _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
+pre_delete.connect(_forget_fallback_links, sender=Offer, dispatch_uid="leads.linkcache.fallback_offer_delete")
 pre_save.connect(_forget_old_smart_code, sender=SmartLink, dispatch_uid="leads.linkcache.smart_code_change")
 _connect(_forget_smart_links, (SmartLink, SmartLinkEntry, TrackingLink, Partner), "smart_links")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")

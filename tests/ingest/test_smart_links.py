@@ -7,10 +7,13 @@ import time
 
 import pytest
 
-from leads import linkcache, routing
+from ingest.models import InboundPostback
+from ingest.services import inbound_replay
+from leads import clicks, linkcache, routing
 from leads.models import Click
 from partners.models import SmartLink, SmartLinkEntry, Status
 from tests.factories import IntegrationFactory, LandingFactory, OfferFactory, TrackingLinkFactory
+from tests.ingest.test_failures import _break
 from tests.ingest.test_targeting import ANDROID, IPHONE
 
 
@@ -177,6 +180,24 @@ def test_pausing_an_entrys_link_takes_effect_on_the_next_click(client, integrati
     links[0].save()
 
     assert visit(client, smart_link)["Location"].startswith("https://second.example/")
+
+
+def test_a_smart_click_we_fail_to_record_is_replayed_on_the_same_link_and_smart_link(
+    client, integration, links, manager, monkeypatch
+):
+    links[0].offer.allowed_countries = "US"
+    links[0].offer.save()
+    smart_link = smart(integration, links)
+    real_insert = clicks.insert_click
+    _break(monkeypatch, clicks, "insert_click", RuntimeError("the database is gone"))
+    response = visit(client, smart_link, country="DE")
+    monkeypatch.setattr(clicks, "insert_click", real_insert)
+
+    inbound_replay(inbound=InboundPostback.objects.get(outcome="failed"), actor=manager)
+
+    click = Click.objects.get()
+    assert response["Location"] == f"https://second.example/?cid={click.click_id}"
+    assert (click.link_id, click.smart_link_id, click.redirect_reason) == (links[1].pk, smart_link.pk, "")
 
 
 def test_a_smart_click_on_a_warm_cache_costs_one_insert(

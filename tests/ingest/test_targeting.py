@@ -220,6 +220,16 @@ def test_a_new_landing_of_the_fallback_offer_reaches_the_links_pointing_at_it(cl
     assert response["Location"].startswith("https://moved.example/?cid=")
 
 
+def test_deleting_the_fallback_offer_leaves_the_404_page_at_once(client, link, offer, backup):
+    target(offer, allowed_countries="DE", fallback_offer=backup)
+    visit(client, link, country="DE")  # the link's data, fallback included, is now cached
+
+    backup.delete()
+
+    assert visit(client, link, country="FR").status_code == 404
+    assert list(Click.objects.values_list("offer_id", flat=True)) == [offer.pk, offer.pk]
+
+
 # -- a landing's own targeting ----------------------------------------------------------------
 
 
