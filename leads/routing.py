@@ -111,19 +111,27 @@ def eligible(link: LinkData, country: str, device_type: str, os: str, now: float
 def choose(
     smart: dict[str, Any], country: str, device_type: str, os: str, rng: random.Random | None = None
 ) -> Choice:
-    """The entry this click goes to, by the smart link's mode; the catch-all when none may take it."""
+    """The entry this click goes to, by the smart link's mode; the catch-all when none may take it.
+
+    Priority mode stops at the first eligible entry; weight mode weighs every eligible one (an
+    entry of weight 0 takes nothing). The catch-all is recorded on the first live entry's link.
+    """
     now = time.time()
-    live: list[tuple[LinkData, int]] = []
+    first_live: LinkData | None = None
+    candidates: list[tuple[LinkData, int]] = []
+    by_priority = smart["mode"] != SmartLink.Mode.WEIGHT
     for entry in smart["entries"]:
         link = link_data(entry["code"])
-        if link is not None:
-            live.append((link, entry["weight"]))
-    candidates = [(link, weight) for link, weight in live if eligible(link, country, device_type, os, now)]
-    if smart["mode"] == SmartLink.Mode.WEIGHT:
-        candidates = [(link, weight) for link, weight in candidates if weight > 0]
-        if candidates:
-            links, weights = zip(*candidates, strict=True)
-            return Choice((rng or random).choices(links, weights)[0], catch_all=False)
-    elif candidates:
-        return Choice(candidates[0][0], catch_all=False)
-    return Choice(live[0][0] if live else None, catch_all=True)
+        if link is None:
+            continue
+        first_live = first_live or link
+        if not eligible(link, country, device_type, os, now):
+            continue
+        if by_priority:
+            return Choice(link, catch_all=False)
+        if entry["weight"] > 0:
+            candidates.append((link, entry["weight"]))
+    if candidates:
+        links, weights = zip(*candidates, strict=True)
+        return Choice((rng or random).choices(links, weights)[0], catch_all=False)
+    return Choice(first_live, catch_all=True)
