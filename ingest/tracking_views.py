@@ -1,6 +1,9 @@
 """Tracking links and pixels (`/c/<code>`, `/i/<code>`) and the server-to-server click APIs.
 
-`/c/` and `/i/` are the hottest paths: they read the link from the cache, write one row
+`/s/<code>` is a smart link: it picks one of its entries' links (leads.routing) and records
+the click on that link, with the smart link named on the click.
+
+`/c/`, `/s/` and `/i/` are the hottest paths: they read the link from the cache, write one row
 and touch neither the session nor the user. The APIs (ingest.traffic_api)
 authenticate the integration's token and keep every request in the inbound log with what it
 was answered.
@@ -16,6 +19,7 @@ Screening rules never block: a screened click is recorded with its verdict.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.template.loader import render_to_string
@@ -27,18 +31,22 @@ from ingest import traffic_api
 from ingest.clientip import client_ip
 from ingest.log import Arrival, failure_keep, readable_params
 from ingest.params import BadParameters, request_params
+from leads import routing
 from leads.clicks import (
     CDN_COUNTRY,
     click_draft,
+    click_macros,
     click_record,
     impression_record,
     landing_redirect,
     landing_url,
     source_refusal,
     tracking_fields,
+    visitor_facts,
 )
-from leads.linkcache import LinkData, link_data
+from leads.linkcache import LinkData, link_data, smart_link_data
 from leads.models import Click
+from partners.macros import render
 
 # A transparent 1×1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -123,30 +131,69 @@ def _keep_failed_visit(
     """
     extra = {kind.time_param: timezone.now().strftime(traffic_api.TIME_FORMAT)}
     if click is not None:
-        extra[traffic_api.REPLAYED_CLICK_ID] = click.click_id
+        extra |= traffic_api.visit_memo(click)
     arrival = _visit_arrival(request, kind, link, fields, others, **extra)
     failure_keep(arrival=arrival, error=error, integration_id=link["integration_id"])
 
 
-@require_safe
-def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
-    """Record the click, then send the user to the landing with our macros filled."""
-    link = link_data(code)
-    if link is None:
-        response = HttpResponseNotFound(render_to_string("leads/unknown_link.html"))
-        response["Cache-Control"] = "no-store"
-        return response
-    fields, others = _visit_fields(request, link)
+def _unknown_link() -> HttpResponse:
+    response = HttpResponseNotFound(render_to_string("leads/unknown_link.html"))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _click(
+    request: HttpRequest, link: LinkData, fields: dict[str, str], others: dict[str, str], **extra: Any
+) -> Click:
+    """Record the visit's click (routed by leads.routing); a click we fail to record is kept."""
     refusal = source_refusal(link, fields)
     if refusal:
         # The person is not stranded: the landing, but only the inbound log keeps the visit.
         _log_refused_visit(request, traffic_api.CLICK_API, link, fields, others, refusal)
-        return landing_redirect(landing_url(link, click_draft(link=link, fields=fields, params=others)))
+        return click_draft(link=link, fields=fields, params=others, **extra)
     try:
-        click = click_record(link=link, fields=fields, params=others)
+        return click_record(link=link, fields=fields, params=others, **extra)
     except Exception as error:  # noqa: BLE001 - a failure of ours: the visitor still lands
-        click = click_draft(link=link, fields=fields, params=others)
+        click = click_draft(link=link, fields=fields, params=others, **extra)
         _keep_failed_visit(request, traffic_api.CLICK_API, link, fields, others, error, click=click)
+        return click
+
+
+@require_safe
+def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
+    """Record the click, then send the user to the landing (or its offer's fallback), macros filled."""
+    link = link_data(code)
+    if link is None:
+        return _unknown_link()
+    fields, others = _visit_fields(request, link)
+    return landing_redirect(landing_url(link, _click(request, link, fields, others)))
+
+
+@require_safe
+def smart_click(request: HttpRequest, code: str) -> HttpResponse:
+    """A smart link: pick one of its entries for this visitor, record the click on it, redirect.
+
+    Eligibility and the pick are `leads.routing.choose`; with no entry left the click is recorded
+    on the first live entry's link as `smartlink_catch_all` and goes to the catch-all URL (or
+    the "offer not available" page). Every read comes from the cache.
+    """
+    smart = smart_link_data(code)
+    if smart is None or not smart["entries"]:
+        return _unknown_link()
+    # The visitor's facts do not depend on the link: any entry's data sorts the parameters.
+    probe = next((data for entry in smart["entries"] if (data := link_data(entry["code"]))), None)
+    if probe is None:
+        return landing_redirect(render(smart["catch_all_url"], {}) if smart["catch_all_url"] else None)
+    fields, others = _visit_fields(request, probe)
+    choice = routing.choose(smart, *visitor_facts(fields))
+    link = choice.link or probe
+    if link is not probe:
+        fields, others = _visit_fields(request, link)
+    route = routing.SMARTLINK_CATCH_ALL if choice.catch_all else None
+    click = _click(request, link, fields, others, smart_link_id=smart["id"], route=route)
+    if choice.catch_all:
+        url = smart["catch_all_url"]
+        return landing_redirect(render(url, click_macros(link, click)) if url else None)
     return landing_redirect(landing_url(link, click))
 
 

@@ -36,10 +36,16 @@ Outcome = InboundPostback.Outcome
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Parameters that steer the API and are neither stored nor renamed.
-CONTROL_PARAMS = frozenset({"token", "no_redirect", "replayed_click_id"})
-# A `/c/` visit we failed to record is logged with the click id its redirect carried: its
-# replay records the click under that id (only a replay of our own failed row may set it).
+CONTROL_PARAMS = frozenset(
+    {"token", "no_redirect", "replayed_click_id", "replayed_route", "replayed_smart_link"}
+)
+# A `/c/` or `/s/` visit we failed to record is logged with the click id its redirect carried,
+# where that redirect sent it (its redirect reason, `landing` for none) and its smart link: its
+# replay records the same click (only a replay of our own failed row may set them).
 REPLAYED_CLICK_ID = "replayed_click_id"
+REPLAYED_ROUTE = "replayed_route"
+REPLAYED_SMART_LINK = "replayed_smart_link"
+NO_REROUTE = "landing"
 API_FIELD_NAMES = TRACKING_PARAM_NAMES | {"referer"}
 FIELD_LENGTHS = {f.name: f.max_length for f in Click._meta.fields if f.max_length}
 ID_RE = re.compile(r"^\d{1,18}$")
@@ -196,13 +202,7 @@ def _accept(
     refusal = source_refusal(link, data.fields)
     if refusal:
         raise Refusal(422, refusal)
-    extra = {}
-    if (
-        replay_of is not None
-        and replay_of.outcome == Outcome.FAILED
-        and arrival.params.get(REPLAYED_CLICK_ID)
-    ):
-        extra["click_id"] = arrival.params[REPLAYED_CLICK_ID]
+    extra = _replayed_visit(arrival, replay_of) if kind is CLICK_API else {}
     with transaction.atomic():
         record = kind.record(
             link=link, fields=data.fields, params=data.others, created_at=data.created_at, **extra
@@ -217,6 +217,28 @@ def _accept(
             replay_of=replay_of,
         )
     return Answered(response, inbound)
+
+
+def _replayed_visit(arrival: Arrival, replay_of: InboundPostback | None) -> dict[str, Any]:
+    """What a failed visit's redirect already decided (id, route, smart link), for its replay."""
+    params = arrival.params
+    if replay_of is None or replay_of.outcome != Outcome.FAILED or not params.get(REPLAYED_CLICK_ID):
+        return {}
+    extra: dict[str, Any] = {"click_id": params[REPLAYED_CLICK_ID]}
+    if params.get(REPLAYED_ROUTE):
+        route = params[REPLAYED_ROUTE]
+        extra["route"] = "" if route == NO_REROUTE else route
+    if ID_RE.match(params.get(REPLAYED_SMART_LINK, "")):
+        extra["smart_link_id"] = int(params[REPLAYED_SMART_LINK])
+    return extra
+
+
+def visit_memo(click: Click) -> dict[str, str]:
+    """The parameters a failed visit is logged with so that its replay records the same click."""
+    memo = {REPLAYED_CLICK_ID: click.click_id, REPLAYED_ROUTE: click.redirect_reason or NO_REROUTE}
+    if click.smart_link_id is not None:
+        memo[REPLAYED_SMART_LINK] = str(click.smart_link_id)
+    return memo
 
 
 def refused(
@@ -267,9 +289,19 @@ def replay(inbound: InboundPostback) -> InboundPostback:
 
 
 def _click_answer(params: dict[str, str], link: LinkData, click: Click) -> HttpResponse:
+    """The click id as JSON (`no_redirect`), else the redirect a browser follows.
+
+    A click sent to its offer's fallback says so in the JSON: `redirect_reason` (country,
+    device_type, os, cap) and `redirect_url`, where the redirect would go (null: the "offer not
+    available" page).
+    """
+    url = landing_url(link, click)
     if params.get("no_redirect", "").lower() in ("true", "1", "yes"):
-        return JsonResponse({"ok": True, "click_id": click.click_id})
-    return landing_redirect(landing_url(link, click))
+        answer: dict[str, Any] = {"ok": True, "click_id": click.click_id}
+        if click.redirect_reason:
+            answer |= {"redirect_reason": click.redirect_reason, "redirect_url": url}
+        return JsonResponse(answer)
+    return landing_redirect(url)
 
 
 def _impression_answer(params: dict[str, str], link: LinkData, impression: Impression) -> HttpResponse:

@@ -12,6 +12,7 @@ from ingest import tracking_views, views
 
 urlpatterns = [
     path("c/<str:code>", tracking_views.click_redirect, name="tracking-click"),
+    path("s/<str:code>", tracking_views.smart_click, name="tracking-smart-link"),
     path("i/<str:code>", tracking_views.impression_pixel, name="tracking-impression"),
     path("api/v1/clicks", tracking_views.click_api, name="click-api"),
     path("api/v1/impressions", tracking_views.impression_api, name="impression-api"),

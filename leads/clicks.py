@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotFound
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.inserts import RowInsert
-from leads import geoip, privacy, screening
+from leads import geoip, privacy, routing, screening
 from leads.linkcache import SUBS, LinkData
 from leads.models import Click, Impression
 from leads.privacy import truncate_ip
@@ -135,13 +136,17 @@ def click_draft(
     params: Mapping[str, str] | None = None,
     created_at: datetime | None = None,
     click_id: str | None = None,
+    smart_link_id: int | None = None,
+    route: str | None = None,
 ) -> Click:
     """The click as it would be recorded, not saved: recorded, screened or only redirected.
 
-    `click_id` is given only when a visit we failed to record is recorded later (its
-    redirect already carried that id); otherwise the model makes a new one.
+    Its routing is decided here (`leads.routing`: targeting, caps, the fallback), so every
+    path that records or only redirects a click sends it to the same place. `click_id` and
+    `route` are given only when a visit we failed to record is recorded later: its redirect
+    already carried that id and went where that redirect reason sent it.
     """
-    return Click(
+    click = Click(
         **({"click_id": click_id} if click_id else {}),
         **_link_ids(link),
         **_device_values(link, fields),
@@ -150,8 +155,11 @@ def click_draft(
         ref_id=_clean("ref_id", fields.get("ref_id", "")),
         creative_id=_clean("creative_id", fields.get("creative_id", "")),
         params=extra_params(params or {}, link["ip_privacy"]),
+        smart_link_id=smart_link_id,
         created_at=created_at or timezone.now(),
     )
+    routing.reroute(link, click, routing.redirect_reason(link, click) if route is None else route)
+    return click
 
 
 def _click_facts(click: Click) -> screening.Facts:
@@ -171,9 +179,19 @@ def click_record(
     params: Mapping[str, str] | None = None,
     created_at: datetime | None = None,
     click_id: str | None = None,
+    smart_link_id: int | None = None,
+    route: str | None = None,
 ) -> Click:
     """Screen and record one click with a single INSERT: the link and its rules come from the cache."""
-    click = click_draft(link=link, fields=fields, params=params, created_at=created_at, click_id=click_id)
+    click = click_draft(
+        link=link,
+        fields=fields,
+        params=params,
+        created_at=created_at,
+        click_id=click_id,
+        smart_link_id=smart_link_id,
+        route=route,
+    )
     verdict = screening.screen_click(link["screening"], _click_facts(click))
     if verdict is not None:
         for name, value in verdict.fields().items():
@@ -230,17 +248,35 @@ def click_macros(link: LinkData, click: Click) -> dict[str, object]:
     }
 
 
-def landing_url(link: LinkData, click: Click) -> str:
-    """Where the click goes: its landing (else the app's default URL) with our macros filled."""
-    template = link["landings"].get(str(click.landing_id)) or link["default_url"]
-    return render(template, click_macros(link, click))
+def landing_url(link: LinkData, click: Click) -> str | None:
+    """Where the click goes, with our macros filled: its landing (else the app's default URL),
+    or for a redirected click its offer's fallback; None: the "offer not available" page."""
+    if not click.redirect_reason:
+        template = link["landings"].get(str(click.landing_id)) or link["default_url"]
+        return render(template, click_macros(link, click))
+    template, macros = routing.fallback_template(link, click)
+    return None if template is None else render(template, {**click_macros(link, click), **macros})
 
 
-def landing_redirect(url: str) -> HttpResponse:
+def visitor_facts(fields: Mapping[str, str]) -> tuple[str, str, str]:
+    """The visitor's country, device type and OS, as a click from these fields records them."""
+    where = geoip.locate(
+        fields.get("ip", ""),
+        header=_country(fields.get(CDN_COUNTRY, "")),
+        param=_country(fields.get("country", "")),
+    )
+    parsed = parse_user_agent(fields.get("user_agent", ""))
+    return where.country, parsed.device_type, parsed.os
+
+
+def landing_redirect(url: str | None) -> HttpResponse:
     """A 302 to a landing, built by hand: landings may be app deeplinks (myapp://…), which
-    HttpResponseRedirect refuses."""
-    response = HttpResponse(status=302)
-    response["Location"] = url
+    HttpResponseRedirect refuses. No URL: the plain "offer not available" page (404)."""
+    if url is None:
+        response = HttpResponseNotFound(render_to_string("leads/offer_not_available.html"))
+    else:
+        response = HttpResponse(status=302)
+        response["Location"] = url
     response["Cache-Control"] = "no-store"
     return response
 

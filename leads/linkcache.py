@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from config import hotcache
 from partners.models import (
@@ -37,11 +37,14 @@ from partners.models import (
     Partner,
     PostbackTemplate,
     ScreeningRule,
+    SmartLink,
+    SmartLinkEntry,
     SourceListEntry,
     Status,
     TrackingLink,
     TrackingParameter,
 )
+from partners.targeting import compile_targeting
 from partners.tracking import TRACKING_PARAM_NAMES
 from postbacks.models import CleverTapDestination
 
@@ -58,7 +61,8 @@ LINK_CACHE_SECONDS = 600
 # Unknown codes are cached briefly too: junk traffic must not reach the database each time.
 MISSING_CACHE_SECONDS = 60
 # Bump when the shape of a cached value changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 2
+LINK_DATA_VERSION = 3
+SMART_LINK_DATA_VERSION = 1
 CONFIG_VERSION = 1
 LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 
@@ -210,10 +214,35 @@ def _config_macros(link: TrackingLink) -> dict[str, str]:
     }
 
 
+def _fallback_data(offer: Offer) -> dict[str, Any] | None:
+    """Where the offer's clicks go when they are outside its targeting (or it is capped).
+
+    A fallback offer: its id, its landings and first landing, and the macros naming it (the
+    click counts for it). A URL: the template. None: the plain "not available" page. A paused
+    fallback offer is no fallback (its clicks would have nowhere to go).
+    """
+    if offer.fallback_offer_id is not None:
+        fallback = Offer.objects.filter(pk=offer.fallback_offer_id, status=Status.ACTIVE).first()
+        if fallback is None:
+            return None
+        landings = {str(landing.pk): landing.url for landing in fallback.landings.all()}
+        return {
+            "offer_id": fallback.pk,
+            "landing_id": next((int(pk) for pk in landings), None),
+            "landings": landings,
+            "url": "",
+            "macros": {"campaign_id": str(fallback.pk), "campaign_name": fallback.name},
+        }
+    if offer.fallback_url:
+        return {"offer_id": None, "landing_id": None, "landings": {}, "url": offer.fallback_url, "macros": {}}
+    return None
+
+
 def _build_link_data(link: TrackingLink) -> LinkData:
-    landings = {str(landing.pk): landing.url for landing in link.offer.landings.all()}
-    if link.landing is not None:
-        landings[str(link.landing.pk)] = link.landing.url
+    offer_landings = list(link.offer.landings.all())
+    if link.landing is not None and all(landing.pk != link.landing.pk for landing in offer_landings):
+        offer_landings.append(link.landing)
+    landings = {str(landing.pk): landing.url for landing in offer_landings}
     parameters = list(link.integration.parameters.all())
     return {
         "link_id": link.pk,
@@ -233,6 +262,14 @@ def _build_link_data(link: TrackingLink) -> LinkData:
         "ip_privacy": link.integration.ip_privacy,
         "screening": build_config(link.integration),
         "macros": _config_macros(link),
+        # Targeting as frozensets (None: open to all), checked by leads.routing on every click.
+        "targeting": compile_targeting(link.offer),
+        "landing_targeting": {
+            str(landing.pk): targeting
+            for landing in offer_landings
+            if (targeting := compile_targeting(landing)) is not None
+        },
+        "fallback": _fallback_data(link.offer),
     }
 
 
@@ -264,6 +301,56 @@ def link_data(code: str) -> LinkData | None:
 def link_cache_forget(codes: Iterable[str]) -> None:
     """Drop the cached data of these link codes."""
     hotcache.forget(link_cache_key(code) for code in set(codes))
+
+
+# -- smart links ------------------------------------------------------------------------------
+
+
+def smart_link_cache_key(code: str) -> str:
+    return f"trk:smart:v{SMART_LINK_DATA_VERSION}:{code}"
+
+
+def _load_smart_link_data(code: str) -> dict[str, Any]:
+    """The live smart link's choice table, or `{}` for an unknown or paused code.
+
+    Entries name their links by code: each link's own data (targeting, cap, liveness) comes
+    from `link_data`, cached and forgotten on its own.
+    """
+    smart_link = (
+        SmartLink.objects.select_related("partner")
+        .filter(code=code, status=Status.ACTIVE, partner__status=Status.ACTIVE)
+        .first()
+    )
+    if smart_link is None:
+        return {}
+    entries = SmartLinkEntry.objects.filter(smart_link=smart_link).order_by("priority", "id")
+    return {
+        "id": smart_link.pk,
+        "code": smart_link.code,
+        "mode": smart_link.mode,
+        "catch_all_url": smart_link.catch_all_url,
+        "entries": [
+            {"code": code, "weight": weight} for code, weight in entries.values_list("link__code", "weight")
+        ],
+    }
+
+
+def smart_link_data(code: str) -> dict[str, Any] | None:
+    """The live smart link's mode, catch-all and entries (in priority order), or None."""
+    if not LINK_CODE_RE.match(code):
+        return None
+    data = hotcache.cached(
+        smart_link_cache_key(code),
+        lambda: _load_smart_link_data(code),
+        seconds=LINK_CACHE_SECONDS,
+        empty_seconds=MISSING_CACHE_SECONDS,
+    )
+    return data or None
+
+
+def smart_link_forget(codes: Iterable[str]) -> None:
+    """Drop the cached data of these smart-link codes."""
+    hotcache.forget(smart_link_cache_key(code) for code in set(codes))
 
 
 # -- goal tables ------------------------------------------------------------------------------
@@ -401,7 +488,11 @@ def _codes_affected_by(instance: Model) -> list[str]:
         return [instance.code]
     lookup = _LINKS_OF[type(instance)]
     value = getattr(instance, _KEY_OF.get(type(instance), "pk"))
-    return list(TrackingLink.objects.filter(**{lookup: value}).values_list("code", flat=True))
+    links = TrackingLink.objects.filter(**{lookup: value})
+    if isinstance(instance, (Offer, Landing)):
+        # Links of offers falling back to this one carry its landings and status in their data.
+        links = links | TrackingLink.objects.filter(offer__fallback_offer_id=value)
+    return list(links.values_list("code", flat=True))
 
 
 def _forget_old_code(sender: type[Model], instance: TrackingLink, **kwargs: Any) -> None:
@@ -436,6 +527,38 @@ def _forget_goals(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         goal_table_forget(offer_id)
 
 
+def _forget_fallback_links(sender: type[Model], instance: Offer, **kwargs: Any) -> None:
+    """Before an offer goes, forget the links falling back to it (after, SET_NULL hides them)."""
+    link_cache_forget(
+        TrackingLink.objects.filter(offer__fallback_offer_id=instance.pk).values_list("code", flat=True)
+    )
+
+
+def _forget_old_smart_code(sender: type[Model], instance: SmartLink, **kwargs: Any) -> None:
+    """A renamed smart-link code stops resolving at once."""
+    if instance.pk and not kwargs.get("raw"):
+        old = SmartLink.objects.filter(pk=instance.pk).values_list("code", flat=True).first()
+        if old and old != instance.code:
+            smart_link_forget([old])
+
+
+def _forget_smart_links(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    """A smart link's table follows its own row, its entries, its partner and its entries' links."""
+    if kwargs.get("raw"):
+        return
+    if isinstance(instance, SmartLink):
+        smart_link_forget([instance.code])
+        return
+    rows = SmartLink.objects.all()
+    if isinstance(instance, SmartLinkEntry):
+        rows = rows.filter(pk=instance.smart_link_id)
+    elif isinstance(instance, Partner):
+        rows = rows.filter(partner_id=instance.pk)
+    else:
+        rows = rows.filter(entries__link_id=instance.pk)
+    smart_link_forget(rows.values_list("code", flat=True))
+
+
 def _integrations_of(instance: Model) -> list[int]:
     if isinstance(instance, Integration):
         return [instance.pk]
@@ -462,4 +585,7 @@ pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.link
 _connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
 _connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
 _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
+pre_delete.connect(_forget_fallback_links, sender=Offer, dispatch_uid="leads.linkcache.fallback_offer_delete")
+pre_save.connect(_forget_old_smart_code, sender=SmartLink, dispatch_uid="leads.linkcache.smart_code_change")
+_connect(_forget_smart_links, (SmartLink, SmartLinkEntry, TrackingLink, Partner), "smart_links")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")

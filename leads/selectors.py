@@ -8,21 +8,25 @@ clicks, links or leads: those are simply not found, exactly like unknown ones.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import tablib
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Organization
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
 from leads.models import Click, Impression, Lead, LeadEvent, Verdict
+from leads.routing import SMARTLINK_CATCH_ALL
 from partners.models import (
     Goal,
     GoalPartnerPayout,
     ScreeningRule,
+    SmartLink,
     SourceListEntry,
     TrackingLink,
 )
@@ -273,3 +277,51 @@ def screening_report_dataset(rows: list[dict[str, Any]]) -> tablib.Dataset:
     for row in rows:
         dataset.append([row[name] for name, _ in REPORT_COLUMNS])
     return dataset
+
+
+# -- smart links --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitRow:
+    """One line of a smart link's split: an entry (or the catch-all) and its clicks."""
+
+    label: str
+    offer: str
+    clicks: int
+    share: float
+
+
+def smart_link_split(smart_link: SmartLink, *, days: int = 30) -> list[SplitRow]:
+    """Clicks per entry over the last `days` (the clicks' `smart_link` index), catch-all apart.
+
+    A link that was an entry once and is no more still shows with its clicks.
+    """
+    since = timezone.now() - timedelta(days=days)
+    counts: dict[tuple[int, bool], int] = {}
+    rows = (
+        Click.objects.filter(smart_link=smart_link, created_at__gte=since)
+        .values_list("link_id", "redirect_reason")
+        .annotate(total=Count("id"))
+        .order_by()
+    )
+    for link_id, reason, total in rows:
+        key = (link_id, reason == SMARTLINK_CATCH_ALL)
+        counts[key] = counts.get(key, 0) + total
+    grand = sum(counts.values()) or 1
+    links = {
+        link.pk: link
+        for link in TrackingLink.objects.filter(
+            Q(smart_link_entries__smart_link=smart_link) | Q(pk__in=[key[0] for key in counts])
+        ).select_related("offer")
+    }
+    order = [entry.link_id for entry in smart_link.entries.all()]
+    order += sorted(pk for pk in links if pk not in order)
+    split = [
+        SplitRow(f"#{pk} {links[pk].code}", links[pk].offer.name, counts.get((pk, False), 0), 0.0)
+        for pk in order
+    ]
+    catch_all = sum(total for (_, is_catch_all), total in counts.items() if is_catch_all)
+    if catch_all:
+        split.append(SplitRow("Catch-all", "—", catch_all, 0.0))
+    return [SplitRow(row.label, row.offer, row.clicks, row.clicks / grand) for row in split]

@@ -336,7 +336,9 @@ def lead_create(
     actor: Any = None,
 ) -> tuple[Lead, bool]:
     """Create a lead for a click (or a link), or answer the one that holds the same key."""
-    target = Target(click=click, link=None if click else link, offer=link.offer, exto=exto)
+    # A click sent to its offer's fallback offer counts for the offer the user saw: the click's.
+    offer = click.offer if click is not None else link.offer
+    target = Target(click=click, link=None if click else link, offer=offer, exto=exto)
     draft = _draft(target, app=app, goal=goal, status=status, money=Money(revenue, payout), params={})
     lead, created = _insert(draft, target)
     if created:

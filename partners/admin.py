@@ -13,14 +13,16 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, re_path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
 from leads.clicks import api_urls
 from leads.screening import parse_sources, source_list_paste
+from leads.selectors import smart_link_split
 from partners import admin_views
 from partners.forms import (
     GoalAliasInlineFormSet,
@@ -42,12 +44,14 @@ from partners.models import (
     Partner,
     PostbackTemplate,
     ScreeningRule,
+    SmartLink,
+    SmartLinkEntry,
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
 )
 from partners.services import signing_secret_of
-from partners.tracking import click_url, impression_url
+from partners.tracking import click_url, impression_url, smart_link_url
 from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
 from postbacks.outbound import mask_url
 
@@ -525,11 +529,18 @@ def integration_page_context(integration: Integration) -> dict[str, Any]:
     }
 
 
-class LandingInline(OrganizationScopedInline, admin.TabularInline):
-    """An offer's landing pages and deeplinks."""
+TARGETING_FIELDS = ("allowed_countries", "blocked_countries", "device_types", "operating_systems")
+
+
+class LandingInline(OrganizationScopedInline, admin.StackedInline):
+    """An offer's landing pages and deeplinks, each with optional targeting of its own."""
 
     model = Landing
     extra = 0
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "url")}),
+        ("Targeting of this landing (optional; narrows the offer's)", {"fields": TARGETING_FIELDS}),
+    )
 
 
 class CreativeInline(OrganizationScopedInline, admin.TabularInline):
@@ -560,6 +571,39 @@ class OfferAdmin(OrganizationScopedAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ("created_at",)
     inlines = (LandingInline, CreativeInline, GoalInline)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "app",
+                    "name",
+                    ("type", "rate", "currency"),
+                    "category",
+                    "description",
+                    ("visibility", "status"),
+                    "attribution_window_days",
+                    "created_at",
+                )
+            },
+        ),
+        (
+            "Targeting",
+            {
+                "fields": TARGETING_FIELDS,
+                "description": "Clicks outside the targeting are recorded as redirected and sent "
+                "to the fallback below. Empty fields restrict nothing.",
+            },
+        ),
+        (
+            "Fallback",
+            {
+                "fields": ("fallback_offer", "fallback_url"),
+                "description": "Where clicks outside the targeting (or while a cap is full) go: "
+                "another offer of the same app, a URL, or neither: a plain “offer not available” page.",
+            },
+        ),
+    )
 
 
 class GoalAliasInline(OrganizationScopedInline, admin.TabularInline):
@@ -609,3 +653,83 @@ class TrackingLinkAdmin(OfferChildChoices, OrganizationScopedAdmin):
     search_fields = ("=code", "partner__name", "offer__name")
     date_hierarchy = "created_at"
     readonly_fields = ("code", "partner", "created_at")
+
+
+class SmartLinkEntryFormSet(forms.BaseInlineFormSet):
+    """Entries choose among the smart link's partner's links only (the model checks it too)."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        partner_id = getattr(self.instance, "partner_id", None)
+        if partner_id is not None and "link" in form.fields:
+            form.fields["link"].queryset = form.fields["link"].queryset.filter(partner_id=partner_id)
+
+
+class SmartLinkEntryInline(OrganizationScopedInline, admin.TabularInline):
+    """A smart link's destinations: the partner's tracking links with priority and weight."""
+
+    model = SmartLinkEntry
+    formset = SmartLinkEntryFormSet
+    fields = ("link", "priority", "weight")
+    extra = 1
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "link":
+            kwargs["queryset"] = TrackingLink.objects.filter(
+                organization=organization_of(request.user)
+            ).select_related("offer", "partner")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+SPLIT_DAYS = 30
+
+
+@admin.register(SmartLink)
+class SmartLinkAdmin(OrganizationScopedAdmin):
+    """Smart links: one URL (`/s/<code>`) that sends each click to one of a partner's links."""
+
+    list_display = ("name", "partner", "mode", "status", "entry_count", "created_at")
+    list_filter = ("mode", "status", ("partner", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("partner",)
+    search_fields = ("name", "=code", "partner__name")
+    date_hierarchy = "created_at"
+    readonly_fields = ("code", "url", "split", "created_at")
+    fields = ("name", "partner", "mode", "status", "catch_all_url", "code", "url", "split", "created_at")
+    inlines = (SmartLinkEntryInline,)
+
+    class Media:
+        css = PARTNERS_CSS
+        js = PARTNERS_JS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(entries_total=Count("entries"))
+
+    @admin.display(description="Entries", ordering="entries_total")
+    def entry_count(self, obj: SmartLink) -> int:
+        return obj.entries_total  # type: ignore[attr-defined]
+
+    @admin.display(description="URL to hand out")
+    def url(self, obj: SmartLink) -> str:
+        if obj.pk is None:
+            return "Shown once the smart link is saved."
+        return render_to_string(
+            "admin/partners/partials/copy_url.html",
+            {"label": "Smart link", "id": f"pd-smart-{obj.pk}", "url": smart_link_url(obj.code)},
+        )
+
+    @admin.display(description=f"Split (clicks, last {SPLIT_DAYS} days)")
+    def split(self, obj: SmartLink) -> str:
+        if obj.pk is None:
+            return "—"
+        rows = smart_link_split(obj, days=SPLIT_DAYS)
+        if not rows:
+            return "No clicks yet."
+        return format_html(
+            "<table><thead><tr><th>Link</th><th>Offer</th><th>Clicks</th><th>Share</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((row.label, row.offer, row.clicks, f"{row.share:.1%}") for row in rows),
+            ),
+        )

@@ -34,6 +34,7 @@ from partners.models import (
     Offer,
     Partner,
     ScreeningRule,
+    SmartLink,
     SourceListEntry,
     TrackingLink,
 )
@@ -48,6 +49,7 @@ from partners.serializers import (
     OfferSerializer,
     PartnerSerializer,
     ScreeningRuleSerializer,
+    SmartLinkSerializer,
     SourceListEntrySerializer,
     SourceListPasteResultSerializer,
     SourceListPasteSerializer,
@@ -227,6 +229,17 @@ class TrackingLinkViewSet(OrganizationViewSet):
         serializer.instance = self.get_queryset().get(pk=link.pk)
 
 
+class SmartLinkViewSet(OrganizationViewSet):
+    """Smart links (`/s/<code>`): one URL sending each click to one of a partner's links."""
+
+    serializer_class = SmartLinkSerializer
+    filterset_class = filters.SmartLinkFilterSet
+    ordering_fields = ["id", "name", "created_at"]
+
+    def get_queryset(self) -> QuerySet[SmartLink]:
+        return selectors.smart_links_for(self.organization)
+
+
 class ScreeningRuleViewSet(OrganizationViewSet):
     """Screening filters of the organization's integrations; a change applies from the next click."""
 
@@ -279,5 +292,6 @@ def register(router: BaseRouter) -> None:
     router.register("offers", OfferViewSet, basename="offer")
     router.register("goals", GoalViewSet, basename="goal")
     router.register("links", TrackingLinkViewSet, basename="link")
+    router.register("smart-links", SmartLinkViewSet, basename="smart-link")
     router.register("screening-rules", ScreeningRuleViewSet, basename="screening-rule")
     router.register("source-lists", SourceListEntryViewSet, basename="source-list-entry")

@@ -23,6 +23,7 @@ from partners.models import (
     Offer,
     Partner,
     ScreeningRule,
+    SmartLink,
     SourceListEntry,
     TrackingLink,
 )
@@ -120,6 +121,17 @@ class TrackingLinkFilterSet(django_filters.FilterSet):
     class Meta:
         model = TrackingLink
         fields = ["partner", "offer", "status", "code"]
+
+
+class SmartLinkFilterSet(django_filters.FilterSet):
+    """Smart links by partner, mode, status and code."""
+
+    partner = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.partners_for))
+    code = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = SmartLink
+        fields = ["partner", "mode", "status", "code"]
 
 
 class ScreeningRuleFilterSet(django_filters.FilterSet):

@@ -7,10 +7,12 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from config import crypto
+from partners import targeting
+from partners.macros import errors_of
 from partners.urlsafety import validate_outbound
 
 
@@ -368,7 +370,51 @@ class TrackingParameter(models.Model):
         return f"{self.name}={self.placeholder}"
 
 
-class Offer(models.Model):
+class TargetingFields(models.Model):
+    """Who may see an offer or a landing (SPEC 4.5); `partners.targeting` checks and compiles it.
+
+    A click outside it is recorded as redirected with the reason and sent to the offer's fallback.
+    """
+
+    allowed_countries = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); "
+        "empty: every country.",
+    )
+    blocked_countries = models.CharField(
+        max_length=1000, blank=True, help_text="Never these countries (two-letter codes), e.g. CN, RU."
+    )
+    device_types = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=f"Only these device types: {', '.join(targeting.DEVICE_TYPES)}; empty: every device.",
+    )
+    operating_systems = models.CharField(
+        max_length=300,
+        blank=True,
+        verbose_name="operating systems",
+        help_text="Only these OS families, separated by commas (Android, iOS, Windows, Mac OS X, "
+        "Linux…); a family takes all its versions. Empty: every OS.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def targeting_words(self) -> list[str]:
+        """The targeting in words, for pages (empty: open to everyone)."""
+        return targeting.describe(self)
+
+    def clean_targeting(self) -> dict[str, str]:
+        """Errors of the targeting fields by field; without errors, the values in one spelling."""
+        errors = targeting.targeting_errors(self)
+        if not errors:
+            targeting.normalize(self)
+        return errors
+
+
+class Offer(TargetingFields):
     """What a partner can promote for an app; publishers see it as a campaign."""
 
     class Type(models.TextChoices):
@@ -394,6 +440,21 @@ class Offer(models.Model):
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     attribution_window_days = models.PositiveIntegerField(default=30)
+    fallback_offer = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="fallback_for",
+        help_text="Clicks outside the targeting (or while a cap is full) go to this offer of the same "
+        "app instead, and count for it.",
+    )
+    fallback_url = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Or send those clicks to this URL (our macros work, e.g. {click_id}). With neither, "
+        "they see a plain “offer not available” page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -405,9 +466,33 @@ class Offer(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Targeting in known terms, and a fallback that is one thing, of the same app, not itself."""
+        errors: dict[str, str] = self.clean_targeting()
+        fallback = self.fallback_offer
+        if fallback is not None and self.fallback_url:
+            errors["fallback_url"] = "Choose a fallback offer or a fallback URL, not both."
+        elif fallback is not None and self.pk is not None and fallback.pk == self.pk:
+            errors["fallback_offer"] = "An offer cannot be its own fallback: choose another offer."
+        elif fallback is not None and self.app_id is not None and fallback.app_id != self.app_id:
+            errors["fallback_offer"] = (
+                f"The fallback must be an offer of the same app ({self.app}): “{fallback}” belongs to "
+                f"{fallback.app}."
+            )
+        if self.fallback_url and "fallback_url" not in errors:
+            problems = errors_of(self.fallback_url)
+            if problems:
+                errors["fallback_url"] = " ".join(problems)
+        if errors:
+            raise ValidationError(errors)
 
-class Landing(models.Model):
-    """A destination URL of an offer: a landing page or an app deeplink."""
+
+class Landing(TargetingFields):
+    """A destination URL of an offer: a landing page or an app deeplink.
+
+    Its own targeting (optional) narrows the offer's: a click on this landing outside it goes to
+    the offer's fallback, like a click outside the offer's targeting.
+    """
 
     class Kind(models.TextChoices):
         LANDING = "landing", "Landing"
@@ -425,6 +510,11 @@ class Landing(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = self.clean_targeting()
+        if errors:
+            raise ValidationError(errors)
 
 
 class Creative(models.Model):
@@ -661,3 +751,14 @@ class SmartLinkEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.smart_link} → {self.link}"
+
+    def clean(self) -> None:
+        """An entry is one of the smart link's partner's own links."""
+        try:
+            smart_link, link = self.smart_link, self.link
+        except ObjectDoesNotExist:  # the form reports the missing choice itself
+            return
+        if smart_link.partner_id is not None and link.partner_id != smart_link.partner_id:
+            raise ValidationError(
+                {"link": f"Choose a link of {smart_link.partner}: this one is {link.partner}'s."}
+            )

@@ -20,6 +20,8 @@ from partners.models import (
     Offer,
     Partner,
     PostbackTemplate,
+    SmartLink,
+    SmartLinkEntry,
     TrackingLink,
     TrackingParameter,
 )
@@ -68,6 +70,15 @@ def landings_for(organization: Organization | None) -> QuerySet[Landing]:
 
 def goals_for(organization: Organization | None) -> QuerySet[Goal]:
     return Goal.objects.filter(offer__organization=organization).prefetch_related("aliases")
+
+
+def smart_links_for(organization: Organization | None) -> QuerySet[SmartLink]:
+    """Smart links with their partner and entries (in priority order)."""
+    return (
+        SmartLink.objects.filter(organization=organization)
+        .select_related("partner")
+        .prefetch_related(Prefetch("entries", queryset=SmartLinkEntry.objects.order_by("priority", "id")))
+    )
 
 
 def links_for(organization: Organization | None) -> QuerySet[TrackingLink]:

@@ -6,6 +6,7 @@ rows only, so another organization's id is refused exactly like an id that does 
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +22,7 @@ from accounts.models import Organization
 from accounts.permissions import can_edit, organization_of
 from config.masking import mask_url
 from partners import selectors
+from partners.macros import errors_of
 from partners.models import (
     App,
     Channel,
@@ -32,13 +34,23 @@ from partners.models import (
     Partner,
     PostbackTemplate,
     ScreeningRule,
+    SmartLink,
+    SmartLinkEntry,
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
 )
-from partners.services import goal_save
-from partners.tracking import DEFAULT_PARAMETER_ROWS, TRACKING_PARAM_NAMES, click_url, impression_url
+from partners.services import goal_save, smart_link_save
+from partners.tracking import (
+    DEFAULT_PARAMETER_ROWS,
+    TRACKING_PARAM_NAMES,
+    click_url,
+    impression_url,
+    smart_link_url,
+)
 from partners.urlsafety import validate_outbound
+
+TARGETING_FIELDS = ["allowed_countries", "blocked_countries", "device_types", "operating_systems"]
 
 
 def request_organization(context: dict[str, Any]) -> Organization | None:
@@ -332,7 +344,7 @@ class LandingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Landing
-        fields = ["id", "name", "kind", "url"]
+        fields = ["id", "name", "kind", "url", *TARGETING_FIELDS]
 
 
 class CreativeSerializer(serializers.ModelSerializer):
@@ -347,6 +359,7 @@ class OfferSerializer(serializers.ModelSerializer):
     """An offer (a campaign to publishers) with its landings and creatives."""
 
     app = OrganizationRelatedField(selector=selectors.apps_for)
+    fallback_offer = OrganizationRelatedField(selector=selectors.offers_for, allow_null=True, required=False)
     landings = LandingSerializer(many=True, read_only=True)
     creatives = CreativeSerializer(many=True, read_only=True)
 
@@ -364,6 +377,9 @@ class OfferSerializer(serializers.ModelSerializer):
             "visibility",
             "status",
             "attribution_window_days",
+            *TARGETING_FIELDS,
+            "fallback_offer",
+            "fallback_url",
             "landings",
             "creatives",
             "created_at",
@@ -386,7 +402,18 @@ class OfferSerializer(serializers.ModelSerializer):
             _refuse_taken_name(selectors.offers_of(app), name, self.instance, "offer of this app")
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"name": exc.detail}) from exc
-        return attrs
+        return self._routing(attrs)
+
+    def _routing(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Targeting and fallback checked by the model's own rules; targeting kept in one spelling."""
+        probe = copy.copy(self.instance) if self.instance is not None else Offer()
+        for name, value in attrs.items():
+            setattr(probe, name, value)
+        try:
+            probe.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs | {name: getattr(probe, name) for name in TARGETING_FIELDS if name in attrs}
 
 
 class AliasCodesField(serializers.ListField):
@@ -646,3 +673,87 @@ class DestinationResumeResultSerializer(serializers.Serializer):
     destination = serializers.CharField()
     resent = serializers.IntegerField(help_text="How many deliveries will be sent again.")
     detail = serializers.CharField()
+
+
+class SmartLinkEntrySerializer(serializers.ModelSerializer):
+    """One destination of a smart link: a tracking link of its partner, with priority and weight."""
+
+    link = OrganizationRelatedField(selector=selectors.links_for)
+
+    class Meta:
+        model = SmartLinkEntry
+        fields = ["id", "link", "priority", "weight"]
+        read_only_fields = ["id"]
+
+
+class SmartLinkSerializer(serializers.ModelSerializer):
+    """A smart link (`/s/<code>`): its entries are replaced as a whole when `entries` is sent."""
+
+    partner = OrganizationRelatedField(selector=selectors.partners_for)
+    entries = SmartLinkEntrySerializer(many=True, required=False)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SmartLink
+        fields = [
+            "id",
+            "name",
+            "code",
+            "partner",
+            "mode",
+            "status",
+            "catch_all_url",
+            "entries",
+            "url",
+            "created_at",
+        ]
+        read_only_fields = ["code"]
+        validators: list[Any] = []
+
+    def get_url(self, smart_link: SmartLink) -> str:
+        return smart_link_url(smart_link.code)
+
+    def validate_catch_all_url(self, value: str) -> str:
+        problems = errors_of(value) if value else []
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        name = attrs.get("name", self.instance.name if self.instance else "")
+        try:
+            _refuse_taken_name(
+                selectors.smart_links_for(request_organization(self.context)),
+                name,
+                self.instance,
+                "smart link",
+            )
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"name": exc.detail}) from exc
+        partner = attrs.get("partner") or getattr(self.instance, "partner", None)
+        foreign = [
+            entry["link"].code for entry in attrs.get("entries", []) if entry["link"].partner_id != partner.pk
+        ]
+        if foreign:
+            raise serializers.ValidationError(
+                {"entries": [f"Entries must be {partner}'s own links; not: {', '.join(foreign)}."]}
+            )
+        links = [entry["link"].pk for entry in attrs.get("entries", [])]
+        if len(links) != len(set(links)):
+            raise serializers.ValidationError({"entries": ["Each link may be an entry once."]})
+        moved = self.instance is not None and attrs.get("partner", partner) != self.instance.partner
+        if moved and "entries" not in attrs and self.instance.entries.exists():
+            raise serializers.ValidationError(
+                {"partner": ["Send the new partner's links as `entries` when changing the partner."]}
+            )
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> SmartLink:
+        entries = validated_data.pop("entries", [])
+        return smart_link_save(smart_link=SmartLink(**validated_data), entries=entries)
+
+    def update(self, instance: SmartLink, validated_data: dict[str, Any]) -> SmartLink:
+        entries = validated_data.pop("entries", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return smart_link_save(smart_link=instance, entries=entries)

@@ -18,6 +18,8 @@ from partners.models import (
     Offer,
     Partner,
     PostbackTemplate,
+    SmartLink,
+    SmartLinkEntry,
     Status,
     TrackingLink,
     TrackingParameter,
@@ -106,6 +108,27 @@ def goal_save(*, goal: Goal, aliases: list[str] | None) -> Goal:
             GoalAlias(goal=goal, offer_id=goal.offer_id, code=code) for code in aliases if code not in kept
         )
     return goal
+
+
+@transaction.atomic
+def smart_link_save(*, smart_link: SmartLink, entries: Sequence[dict[str, Any]] | None) -> SmartLink:
+    """Save the smart link and, when `entries` is given, make them exactly its entries.
+
+    Entries are saved one by one (a smart link has a handful), so the cache receivers of
+    `leads.linkcache` forget its table as they would for an admin edit.
+    """
+    smart_link.save()
+    if entries is not None:
+        smart_link.entries.exclude(link__in=[entry["link"] for entry in entries]).delete()
+        current = {entry.link_id: entry for entry in smart_link.entries.all()}
+        for fields in entries:
+            entry = current.get(fields["link"].pk) or SmartLinkEntry(
+                smart_link=smart_link, link=fields["link"]
+            )
+            entry.priority = fields.get("priority", entry.priority)
+            entry.weight = fields.get("weight", entry.weight)
+            entry.save()
+    return smart_link
 
 
 def tracking_link_create(

@@ -69,5 +69,10 @@ def click_url(code: str, parameters: Iterable[tuple[str, str]]) -> str:
     return build_tracking_url(f"/c/{code}", parameters)
 
 
+def smart_link_url(code: str) -> str:
+    """A smart link's URL: the publisher adds its own parameters like on any click URL."""
+    return build_tracking_url(f"/s/{code}", ())
+
+
 def impression_url(code: str, parameters: Iterable[tuple[str, str]]) -> str:
     return build_tracking_url(f"/i/{code}", parameters)

@@ -437,7 +437,16 @@ def test_offer_shows_its_landings_and_creatives_with_a_file_url(client, organiza
     )
     body = client.get(f"/api/v1/offers/{offer.pk}/").json()
     assert body["landings"] == [
-        {"id": landing.pk, "name": "Main", "kind": "landing", "url": "https://example.com/?c={click_id}"}
+        {
+            "id": landing.pk,
+            "name": "Main",
+            "kind": "landing",
+            "url": "https://example.com/?c={click_id}",
+            "allowed_countries": "",
+            "blocked_countries": "",
+            "device_types": "",
+            "operating_systems": "",
+        }
     ]
     [creative] = body["creatives"]
     assert creative["name"] == "Banner"
