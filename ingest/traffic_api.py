@@ -266,14 +266,19 @@ def replay(inbound: InboundPostback) -> InboundPostback:
         return refused(arrival, integration, refusal, inbound).inbound
 
 
+def _where(record: Click | Impression) -> dict[str, Any]:
+    """Where the visitor is, as recorded: the sender's own tools can act on it at once."""
+    return {"country": record.country, "asn": record.asn, "as_org": record.as_org}
+
+
 def _click_answer(params: dict[str, str], link: LinkData, click: Click) -> HttpResponse:
     if params.get("no_redirect", "").lower() in ("true", "1", "yes"):
-        return JsonResponse({"ok": True, "click_id": click.click_id})
+        return JsonResponse({"ok": True, "click_id": click.click_id, **_where(click)})
     return landing_redirect(landing_url(link, click))
 
 
 def _impression_answer(params: dict[str, str], link: LinkData, impression: Impression) -> HttpResponse:
-    return JsonResponse({"ok": True, "impression_id": impression.pk})
+    return JsonResponse({"ok": True, "impression_id": impression.pk, **_where(impression)})
 
 
 CLICK_API = ApiKind(Endpoint.CLICK, "click_time", click_record, _click_answer)
