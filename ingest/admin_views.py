@@ -39,7 +39,8 @@ def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResp
 
 
 def ip_lookup(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
-    """What our GeoIP data says of an address: country, ASN, organization, which database, private."""
+    """What our GeoIP data says of an address: country, ASN, organization, which database, private,
+    and whether the viewer's organization counts its network as a data centre (`leads.datacenters`)."""
     organization = require_staff(request)
     form = IpLookupForm(request.GET if "ip" in request.GET else None)
     network, datacenter = None, None
