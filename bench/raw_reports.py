@@ -10,23 +10,62 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 
 from leads.models import Click, Impression, Lead, LeadStatus
+from leads.rollups import lead_network_value, network_value
 from reports.selectors import ReportRow
+
+# Groupings that count only what has a value: redirected clicks, smart-link clicks (and their leads).
+SPARSE = {"redirect": "redirect_reason", "smartlink": "smart_link_id"}
 
 
 def _int(expression: Any) -> Coalesce:
     return Coalesce(expression, Value(0), output_field=BigIntegerField())
 
 
+def _smart_link_pair(prefix: str) -> Concat:
+    """ "smart link id:offer id", as the report keys a smart link's row."""
+    return Concat(
+        Cast(f"{prefix}smart_link_id", CharField()),
+        Value(":"),
+        Cast("offer_id", CharField()),
+        output_field=CharField(),
+    )
+
+
 def _traffic_dim(grouping: str, *, impressions: bool) -> Any:
+    if grouping in SPARSE and impressions:  # impressions are never redirected nor smart-linked
+        return Value("")
+    if grouping == "network":
+        return network_value("asn", "as_org")
+    if grouping == "smartlink":
+        return _smart_link_pair("")
     if grouping == "date":
         return TruncDate("created_at")
     if grouping == "landing":
         return Value(0, output_field=BigIntegerField()) if impressions else _int(F("landing_id"))
-    names = {"campaign": "offer_id", "geo": "country", "device": "device_type", "os": "os"}
+    names = {
+        "campaign": "offer_id",
+        "geo": "country",
+        "device": "device_type",
+        "os": "os",
+        "redirect": "redirect_reason",
+    }
     return F(names.get(grouping, grouping))
 
 
@@ -37,7 +76,17 @@ def _lead_dim(grouping: str) -> Any:
         return F("offer_id")
     if grouping == "landing":
         return _int(Coalesce("click__landing_id", "link__landing_id"))
-    names = {"geo": "country", "device": "device_type", "os": "os"}
+    if grouping == "geo":  # the conversion's own country, else its click's
+        return Case(
+            When(country="", then=Coalesce("click__country", Value(""))),
+            default=F("country"),
+            output_field=CharField(),
+        )
+    if grouping == "network":
+        return lead_network_value("")
+    if grouping == "smartlink":
+        return _smart_link_pair("click__")
+    names = {"device": "device_type", "os": "os", "redirect": "redirect_reason"}
     return Coalesce(f"click__{names.get(grouping, grouping)}", Value(""))
 
 
@@ -75,6 +124,11 @@ def _raw_parts(
         dim=_traffic_dim(grouping, impressions=True)
     )
     leads = _raw_filter(Lead.objects, partner_id, start, end, offer_id).annotate(dim=_lead_dim(grouping))
+    if grouping in SPARSE:
+        field = SPARSE[grouping]
+        present = ~Q(**{field: ""}) if field == "redirect_reason" else Q(**{f"{field}__isnull": False})
+        clicks, impressions = clicks.filter(present), impressions.none()
+        leads = leads.filter(click__in=Click.objects.filter(present).values("id"))
     return [
         clicks.values("dim").annotate(**click_counts).order_by(),
         impressions.values("dim").annotate(impressions=Count("id")).order_by(),

@@ -25,6 +25,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
+from leads import datacenters, geoip
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.rollups import rollup_rebuild
@@ -43,6 +44,7 @@ from partners.models import (
     PayoutType,
     Platform,
     PostbackTemplate,
+    ScreeningRule,
     Status,
     TrackingLink,
 )
@@ -58,6 +60,8 @@ TRAFFIC_DAYS = 60
 LEAD_RATE = 0.08
 SECOND_LEAD_RATE = 0.15
 BOT_RATE = 0.02
+# Clicks from cloud servers: the data-centre screening rule flags them.
+DATACENTER_RATE = 0.04
 BATCH_SIZE = 1000
 
 # (username, role, the partner of a publisher login)
@@ -345,6 +349,24 @@ COUNTRIES: dict[str, tuple[str, int]] = {
     "MX": ("es", 5),
     "JP": ("ja", 4),
 }
+# Country → /16 networks of its consumer ISPs: the demo's visitors come from real public
+# ranges, so the GeoIP data shipped with the product places them (country and organization),
+# as it would real traffic. Checked against leads.geoip.lookup().
+VISITOR_NETWORKS: dict[str, tuple[str, ...]] = {
+    "US": ("73.15", "73.170", "98.210", "172.56", "99.100"),  # Comcast, T-Mobile, AT&T
+    "GB": ("86.150", "82.10", "2.100", "81.100"),  # BT, Virgin Media, TalkTalk
+    "DE": ("87.150", "79.200", "91.50", "188.100"),  # Deutsche Telekom, Vodafone
+    "FR": ("90.50", "86.200", "78.200", "82.65"),  # Orange, Free
+    "BR": ("177.100", "189.40", "179.100", "191.200"),  # Claro, TIM, Vivo
+    "IN": ("49.36", "122.170", "106.200"),  # Jio, Airtel
+    "CA": ("99.230", "70.30", "174.90"),  # Rogers, Bell
+    "AU": ("120.150", "1.130", "101.180"),  # Telstra
+    "ES": ("83.40", "88.20", "79.150"),  # Telefónica
+    "MX": ("187.140", "189.200"),  # Telmex, Megacable
+    "JP": ("153.200", "106.150", "126.100"),  # NTT, KDDI, SoftBank
+}
+# Cloud providers' networks (AWS, Google Cloud, Azure, DigitalOcean, Hetzner, OVH, Vultr, Linode).
+DATACENTER_NETWORKS = ("52.95", "34.102", "20.190", "167.99", "88.198", "51.38", "45.32", "139.162")
 _WEBKIT = "AppleWebKit/537.36 (KHTML, like Gecko)"
 _SAFARI = "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4"
 _PIXEL = f"Mozilla/5.0 (Linux; Android 14; Pixel 8) {_WEBKIT} Chrome/124.0.0.0 Mobile Safari/537.36"
@@ -408,6 +430,8 @@ class _Seeder:
         self.specs = {spec.name: spec for spec in PARTNERS}
         self.link_weights: dict[int, float] = {}
         self.exto_counter = 0
+        self.datacenter_rules: dict[int, ScreeningRule] = {}
+        self.datacenters = datacenters.networks_of(list(datacenters.shipped()))
 
     def run(self) -> SeedResult:
         self.organization = Organization.objects.create(name=DEMO_NAME, slug=DEMO_SLUG, currency="USD")
@@ -542,6 +566,13 @@ class _Seeder:
         Integration.objects.filter(
             organization=self.organization, partner__name__in=IP_PRIVACY_PARTNERS
         ).update(ip_privacy=IpPrivacy.REPORTS)
+        for integration in Integration.objects.filter(organization=self.organization):
+            self.datacenter_rules[integration.pk] = ScreeningRule.objects.create(
+                integration=integration,
+                kind=ScreeningRule.Kind.DATACENTER,
+                action=ScreeningRule.Action.FLAG,
+                reason_code="datacenter",
+            )
 
     def add_deeplink_links(self, integration: Integration) -> None:
         """Publishers get a second link per mobile offer that opens the app directly."""
@@ -575,14 +606,18 @@ class _Seeder:
         platform = link.offer.app.platform
         device_type, os_name, browser, user_agent = rng.choice(DEVICES[platform])
         country, language = self.country()
+        ip = self.visitor_ip(country)
+        where = geoip.lookup(ip)
         fields: dict[str, Any] = {
             "device_type": device_type,
             "os": os_name,
             "browser": browser,
             "user_agent": user_agent,
-            "country": country,
+            "country": where.country,
+            "asn": where.asn,
+            "as_org": where.as_org,
             "language": language,
-            "ip": f"{rng.choice(('203.0.113', '198.51.100'))}.{rng.randint(1, 254)}",
+            "ip": ip,
             "sub1": link.sub1 or rng.choice(self.specs[link.partner.name].sources),
             "sub2": rng.choice(CAMPAIGNS),
             "sub3": f"adset{rng.randint(1, 12)}",
@@ -594,6 +629,12 @@ class _Seeder:
         elif platform == Platform.IOS:
             fields["idfa"] = device_id.upper()
         return fields
+
+    def visitor_ip(self, country: str) -> str:
+        """A public address of the country's ISPs, now and then a cloud server's instead."""
+        rng = self.rng
+        networks = DATACENTER_NETWORKS if rng.random() < DATACENTER_RATE else VISITOR_NETWORKS[country]
+        return f"{rng.choice(networks)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
     def link_ids(self, link: TrackingLink) -> dict[str, int]:
         """The foreign keys every traffic row copies from its link (ids: thousands of rows)."""
@@ -630,6 +671,11 @@ class _Seeder:
             click.user_agent = rng.choice(BOT_AGENTS)
             click.device_type, click.os, click.browser = "bot", "", ""
             click.verdict, click.verdict_reason = Verdict.REJECTED, "Bot user agent"
+        matched = self.datacenters.match(click.asn, click.as_org)
+        if matched is not None and click.verdict == Verdict.OK:  # what the demo's data-centre rule says
+            click.verdict, click.verdict_reason = Verdict.FLAGGED, "datacenter"
+            click.verdict_rule = self.datacenter_rules[link.integration_id]
+            click.verdict_details = {"asn": click.asn, "as_org": click.as_org, "matched": matched}
         return click
 
     def create_impressions(self, links: Sequence[TrackingLink]) -> int:
@@ -701,6 +747,9 @@ class _Seeder:
             payout=payout,
             revenue=revenue,
             currency=link.offer.currency,
+            country=click.country,
+            asn=click.asn,
+            as_org=click.as_org,
             created_at=created_at,
             status_changed_at=changed_at,
         )

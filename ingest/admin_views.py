@@ -10,11 +10,12 @@ from django.conf import settings
 from django.contrib.admin import ModelAdmin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.permissions import require_staff
 from ingest.debugger import DebugRefused, postback_debug
 from ingest.forms import IpLookupForm, PostbackDebugForm
-from leads import geoip
+from leads import datacenters, geoip
 
 
 def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
@@ -38,18 +39,22 @@ def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResp
 
 
 def ip_lookup(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
-    """What our GeoIP data says of an address: country, ASN, organization, which database, private."""
-    require_staff(request)
+    """What our GeoIP data says of an address: country, ASN, organization, which database, private,
+    and whether the viewer's organization counts its network as a data centre (`leads.datacenters`)."""
+    organization = require_staff(request)
     form = IpLookupForm(request.GET if "ip" in request.GET else None)
-    network = None
+    network, datacenter = None, None
     if form.is_bound and form.is_valid():
         network = geoip.lookup(form.cleaned_data["ip"])
+        datacenter = datacenters.datacenter_of(organization.pk, network.asn, network.as_org)
     context = {
         **model_admin.admin_site.each_context(request),
         "title": "IP lookup",
         "opts": model_admin.model._meta,
         "form": form,
         "network": network,
+        "datacenter": datacenter,
+        "datacenter_list_url": reverse("admin:partners_datacenternetwork_changelist"),
         "database": geoip.database_name(),
         "sources": settings.GEOIP_COUNTRY_SOURCES,
     }

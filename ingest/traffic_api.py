@@ -288,6 +288,11 @@ def replay(inbound: InboundPostback) -> InboundPostback:
         return refused(arrival, integration, refusal, inbound).inbound
 
 
+def _where(record: Click | Impression) -> dict[str, Any]:
+    """Where the visitor is, as recorded: the sender's own tools can act on it at once."""
+    return {"country": record.country, "asn": record.asn, "as_org": record.as_org}
+
+
 def _click_answer(params: dict[str, str], link: LinkData, click: Click) -> HttpResponse:
     """The click id as JSON (`no_redirect`), else the redirect a browser follows.
 
@@ -297,7 +302,7 @@ def _click_answer(params: dict[str, str], link: LinkData, click: Click) -> HttpR
     """
     url = landing_url(link, click)
     if params.get("no_redirect", "").lower() in ("true", "1", "yes"):
-        answer: dict[str, Any] = {"ok": True, "click_id": click.click_id}
+        answer: dict[str, Any] = {"ok": True, "click_id": click.click_id, **_where(click)}
         if click.redirect_reason:
             answer |= {"redirect_reason": click.redirect_reason, "redirect_url": url}
         return JsonResponse(answer)
@@ -305,7 +310,7 @@ def _click_answer(params: dict[str, str], link: LinkData, click: Click) -> HttpR
 
 
 def _impression_answer(params: dict[str, str], link: LinkData, impression: Impression) -> HttpResponse:
-    return JsonResponse({"ok": True, "impression_id": impression.pk})
+    return JsonResponse({"ok": True, "impression_id": impression.pk, **_where(impression)})
 
 
 CLICK_API = ApiKind(Endpoint.CLICK, "click_time", click_record, _click_answer)

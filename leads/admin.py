@@ -234,6 +234,8 @@ class LeadAdmin(PrivateIpAdmin):
         "exto",
         "click",
         "source",
+        "country",
+        "as_org",
         "verdict",
         "verdict_reason",
         "third_party_status",
@@ -245,6 +247,7 @@ class LeadAdmin(PrivateIpAdmin):
         ("partner", admin.RelatedOnlyFieldListFilter),
         "verdict",
         "verdict_reason",
+        "country",
     )
     search_fields = ("=exto", "=click__click_id", "=source")
     list_select_related = ("goal", "offer", "partner", "click", "integration")

@@ -168,6 +168,8 @@ def _click_facts(click: Click) -> screening.Facts:
         user_agent=click.user_agent,
         device_id=click.idfa or click.gaid or click.android_id or click.device_id,
         country=click.country,
+        asn=click.asn,
+        as_org=click.as_org,
         offer_id=click.offer_id,
     )
 

@@ -25,9 +25,11 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from config import hotcache
+from leads import datacenters
 from partners.models import (
     App,
     Channel,
+    DatacenterNetwork,
     Goal,
     GoalAlias,
     GoalPartnerPayout,
@@ -61,9 +63,9 @@ LINK_CACHE_SECONDS = 600
 # Unknown codes are cached briefly too: junk traffic must not reach the database each time.
 MISSING_CACHE_SECONDS = 60
 # Bump when the shape of a cached value changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 3
+LINK_DATA_VERSION = 4
 SMART_LINK_DATA_VERSION = 1
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
 LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 
 SUBS = ("sub1", "sub2", "sub3", "sub4", "sub5")
@@ -74,7 +76,9 @@ API_TO_TRACKING = {
     "impression_ip": "ip",
     "external_transaction_id": "partner_click_id",
 }
-CLICK_KINDS = frozenset({Kind.CLICKS_PER_IP, Kind.CLICKS_PER_DEVICE, Kind.COUNTRY, Kind.BOT_USER_AGENT})
+CLICK_KINDS = frozenset(
+    {Kind.CLICKS_PER_IP, Kind.CLICKS_PER_DEVICE, Kind.COUNTRY, Kind.BOT_USER_AGENT, Kind.DATACENTER}
+)
 CONVERSION_KINDS = frozenset(
     {
         Kind.CTIT,
@@ -84,6 +88,7 @@ CONVERSION_KINDS = frozenset(
         Kind.BOT_USER_AGENT,
         Kind.DUPLICATE_DEVICE,
         Kind.CLICK_TOO_OLD,
+        Kind.DATACENTER,
     }
 )
 
@@ -137,8 +142,17 @@ def _rule_data(rule: ScreeningRule) -> dict[str, Any]:
 
 
 def build_config(integration: Integration) -> Config:
-    """The integration's screening configuration as plain, cacheable data (two queries)."""
+    """The integration's screening configuration as plain, cacheable data (two queries).
+
+    A `datacenter` rule carries the organization's list of data-centre networks (a third
+    query, only when such a rule is active), so a click is checked without reading it.
+    """
     rules = [_rule_data(rule) for rule in integration.screening_rules.filter(is_active=True).order_by("id")]
+    if any(rule["kind"] == Kind.DATACENTER for rule in rules):
+        networks = datacenters.effective(integration.organization_id)
+        for rule in rules:
+            if rule["kind"] == Kind.DATACENTER:
+                rule["networks"] = networks
     lists: dict[str, set[str]] = {SourceListEntry.List.BLACK: set(), SourceListEntry.List.WHITE: set()}
     for kind, source in integration.source_entries.values_list("list", "source"):
         lists[kind].add(source)
@@ -164,6 +178,16 @@ def screening_forget(integration_id: int) -> None:
     """Drop the integration's screening configuration and its links' data (which embed it)."""
     hotcache.forget([config_cache_key(integration_id)])
     codes = TrackingLink.objects.filter(integration_id=integration_id).values_list("code", flat=True)
+    link_cache_forget(codes)
+
+
+def datacenters_forget(organization_id: int) -> None:
+    """An organization's list of data-centre networks changed: every configuration embedding it goes."""
+    integration_ids = list(
+        Integration.objects.filter(organization_id=organization_id).values_list("pk", flat=True)
+    )
+    hotcache.forget(config_cache_key(pk) for pk in integration_ids)
+    codes = TrackingLink.objects.filter(integration_id__in=integration_ids).values_list("code", flat=True)
     link_cache_forget(codes)
 
 
@@ -574,6 +598,11 @@ def _forget_outbound(sender: type[Model], instance: Model, **kwargs: Any) -> Non
         outbound_config_forget(_integrations_of(instance))
 
 
+def _forget_datacenters(sender: type[Model], instance: DatacenterNetwork, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        datacenters_forget(instance.organization_id)
+
+
 def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
     for model in models:
         uid = f"leads.linkcache.{name}.{model.__name__}"
@@ -584,6 +613,7 @@ def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
 pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.linkcache.link_code_change")
 _connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
 _connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
+_connect(_forget_datacenters, (DatacenterNetwork,), "datacenters")
 _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
 pre_delete.connect(_forget_fallback_links, sender=Offer, dispatch_uid="leads.linkcache.fallback_offer_delete")
 pre_save.connect(_forget_old_smart_code, sender=SmartLink, dispatch_uid="leads.linkcache.smart_code_change")

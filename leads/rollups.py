@@ -25,14 +25,31 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, F, Max, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Substr, Trim, TruncDate
 from django.utils import timezone
 
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
 from reports.models import (
     KEY_FIELDS_DAILY,
     KEY_FIELDS_SUB,
+    SLOT_NETWORK,
+    SLOT_REDIRECT_REASON,
+    SLOT_SMART_LINK,
+    SPARSE_SLOTS,
     ClickFingerprint,
     DailyStat,
     SubStat,
@@ -77,6 +94,65 @@ def _upsert_select(model: type, keys: Sequence[str], queryset: QuerySet, aliases
     sql = _upsert_sql(model, keys, [c.removeprefix("c_") for c in counters], source)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+# --- The dimensions beyond the columns ---------------------------------------------------------
+
+
+def network_value(asn: str, as_org: str) -> Any:
+    """A network as its report row names it: "AS15169 GOOGLE", "GOOGLE" without a number, '' unknown.
+
+    `_network_sql` is the same text in SQL (the PostgreSQL rebuild); both must agree.
+    """
+    numbered = Concat(Value("AS"), Cast(asn, CharField()), Value(" "), as_org, output_field=CharField())
+    named = Case(When(**{f"{asn}__isnull": True}, then=F(as_org)), default=numbered, output_field=CharField())
+    return Substr(Trim(named), 1, 255)
+
+
+def _network_sql(alias: str) -> str:
+    numbered = f"'AS' || CAST({alias}.asn AS TEXT) || ' ' || {alias}.as_org"
+    named = f"CASE WHEN {alias}.asn IS NULL THEN {alias}.as_org ELSE {numbered} END"
+    return f"SUBSTR(TRIM({named}), 1, 255)"
+
+
+def _smart_link_value(field: str) -> Any:
+    return Coalesce(Cast(field, CharField()), Value(""))
+
+
+def _traffic_slots(model: type) -> dict[int, Any]:
+    """Each SubStat slot of a click or impression → its value."""
+    slots: dict[int, Any] = {slot: F(f"sub{slot}") for slot in SUB_SLOTS}
+    slots[SLOT_NETWORK] = network_value("asn", "as_org")
+    if model is Click:
+        slots[SLOT_REDIRECT_REASON] = F("redirect_reason")
+        slots[SLOT_SMART_LINK] = _smart_link_value("smart_link_id")
+    return slots
+
+
+def lead_network_value(prefix: str) -> Any:
+    """A lead's own network (its conversion's), else its click's."""
+    own = Q(**{f"{prefix}asn__isnull": False}) | ~Q(**{f"{prefix}as_org": ""})
+    clicks = Coalesce(network_value(f"{prefix}click__asn", f"{prefix}click__as_org"), Value(""))
+    return Case(
+        When(own, then=network_value(f"{prefix}asn", f"{prefix}as_org")),
+        default=clicks,
+        output_field=CharField(),
+    )
+
+
+def _lead_slots(prefix: str) -> dict[int, Any]:
+    """Each SubStat slot of a lead → its value: its click's subs, redirect and smart link; its network."""
+    slots: dict[int, Any] = {slot: Coalesce(f"{prefix}click__sub{slot}", Value("")) for slot in SUB_SLOTS}
+    slots[SLOT_NETWORK] = lead_network_value(prefix)
+    slots[SLOT_REDIRECT_REASON] = Coalesce(f"{prefix}click__redirect_reason", Value(""))
+    slots[SLOT_SMART_LINK] = _smart_link_value(f"{prefix}click__smart_link_id")
+    return slots
+
+
+def _slot_rows(queryset: QuerySet, slot: int, value: Any) -> QuerySet:
+    """The rows of `queryset` keyed for one slot; a sparse slot keeps only rows with a value."""
+    keyed = queryset.annotate(k_slot=Value(slot), k_value=value)
+    return keyed.exclude(k_value="") if slot in SPARSE_SLOTS else keyed
 
 
 # --- Clicks and impressions ------------------------------------------------------------------
@@ -130,9 +206,9 @@ def _fold_traffic(model: type, lo: int, hi: int) -> None:
     )
     keys = ["organization_id", "k_day", "partner_id", "offer_id", "k_landing", "country", "device_type", "os"]
     _upsert_select(DailyStat, KEY_FIELDS_DAILY, daily, [*keys, *counters])
-    for slot in SUB_SLOTS:
+    for slot, value in _traffic_slots(model).items():
         sub = (
-            base.annotate(k_slot=Value(slot), k_value=F(f"sub{slot}"))
+            _slot_rows(base, slot, value)
             .values("organization_id", "k_day", "partner_id", "offer_id", "k_slot", "k_value")
             .annotate(**counters)
         )
@@ -190,6 +266,7 @@ def _lead_key(prefix: str) -> dict[str, Any]:
     """Where a lead counts (reached through `prefix`): its day, and its click's dimensions or empty ones.
 
     None of these ever changes for a lead, so each of its events counts where the lead does.
+    Its country is its own (the conversion's, `leads.services._where`), else its click's.
     """
     return {
         "k_org": F(f"{prefix}organization_id"),
@@ -197,7 +274,11 @@ def _lead_key(prefix: str) -> dict[str, Any]:
         "k_partner": F(f"{prefix}partner_id"),
         "k_offer": F(f"{prefix}offer_id"),
         "k_landing": _int(Coalesce(f"{prefix}click__landing_id", f"{prefix}link__landing_id")),
-        "k_country": Coalesce(f"{prefix}click__country", Value("")),
+        "k_country": Case(
+            When(**{f"{prefix}country": ""}, then=Coalesce(f"{prefix}click__country", Value(""))),
+            default=F(f"{prefix}country"),
+            output_field=CharField(),
+        ),
         "k_device": Coalesce(f"{prefix}click__device_type", Value("")),
         "k_os": Coalesce(f"{prefix}click__os", Value("")),
     }
@@ -208,12 +289,8 @@ def _fold_leads(queryset: QuerySet, prefix: str, counters: Mapping[str, Any]) ->
     keyed = queryset.annotate(**_lead_key(prefix)).order_by()
     daily = keyed.values(*_DAILY_ALIASES).annotate(**counters)
     _upsert_select(DailyStat, KEY_FIELDS_DAILY, daily, [*_DAILY_ALIASES, *counters])
-    for slot in SUB_SLOTS:
-        sub = (
-            keyed.annotate(k_slot=Value(slot), k_value=Coalesce(f"{prefix}click__sub{slot}", Value("")))
-            .values(*_SUB_ALIASES)
-            .annotate(**counters)
-        )
+    for slot, value in _lead_slots(prefix).items():
+        sub = _slot_rows(keyed, slot, value).values(*_SUB_ALIASES).annotate(**counters)
         _upsert_select(SubStat, KEY_FIELDS_SUB, sub, [*_SUB_ALIASES, *counters])
 
 
@@ -303,23 +380,34 @@ def rollup_refresh(*, settle_seconds: float | None = None) -> int:
 # The day of a row as `TruncDate` computes it with TIME_ZONE = "UTC".
 _DAY = "(({alias}.created_at AT TIME ZONE 'UTC')::date)"
 _SUB_VALUES = ", ".join(f"sub{slot}" for slot in SUB_SLOTS)
+# The facts' column of each SubStat slot (the facts name them so, whatever the raw table).
+_SLOT_COLUMNS = {
+    **{slot: f"sub{slot}" for slot in SUB_SLOTS},
+    SLOT_NETWORK: "network",
+    SLOT_REDIRECT_REASON: "redirect_reason",
+    SLOT_SMART_LINK: "smart_link",
+}
+_SLOT_VALUES = ", ".join(_SLOT_COLUMNS.values())
 
 
 def _slot_case() -> str:
-    """Which sub slot a grouping-set row belongs to (NULL for the daily set)."""
-    arms = " ".join(f"WHEN GROUPING(sub{slot}) = 0 THEN {slot}" for slot in SUB_SLOTS)
+    """Which slot a grouping-set row belongs to (NULL for the daily set)."""
+    arms = " ".join(f"WHEN GROUPING({column}) = 0 THEN {slot}" for slot, column in _SLOT_COLUMNS.items())
     return f"CASE {arms} END"
 
 
 def _grouped_sql(facts: str, counters: Sequence[str]) -> str:
-    """One pass over `facts` grouped by the daily key and by each sub slot's key (GROUPING SETS)."""
+    """One pass over `facts` grouped by the daily key and by each slot's key (GROUPING SETS).
+
+    In a slot's grouping set the other slots' columns are NULL, so COALESCE picks its value.
+    """
     common = "organization_id, day, partner_id, offer_id"
     daily = f"({common}, landing_id, country, device_type, os)"
-    subs = ", ".join(f"({common}, sub{slot})" for slot in SUB_SLOTS)
+    subs = ", ".join(f"({common}, {column})" for column in _SLOT_COLUMNS.values())
     sums = ", ".join(f"SUM({c}) AS {c}" for c in counters)
     return (
         f"SELECT {common}, landing_id, country, device_type, os, {_slot_case()} AS slot, "
-        f"COALESCE({_SUB_VALUES}) AS value, {sums} FROM ({facts}) facts "
+        f"COALESCE({_SLOT_VALUES}) AS value, {sums} FROM ({facts}) facts "
         f"GROUP BY GROUPING SETS ({daily}, {subs})"
     )
 
@@ -342,6 +430,7 @@ def _rollup_sql(facts: str, counters: Sequence[str], *, prelude: str = "") -> st
         KEY_FIELDS_SUB,
         counters,
         f"SELECT {', '.join([*KEY_FIELDS_SUB, *counters])} FROM grouped WHERE slot IS NOT NULL "
+        f"AND (slot NOT IN ({', '.join(map(str, SPARSE_SLOTS))}) OR value <> '') "
         "ORDER BY partner_id, slot, day",
     )
     return f"WITH {prelude}grouped AS ({_grouped_sql(facts, counters)}), daily AS ({daily}) {sub}"
@@ -365,7 +454,9 @@ def _click_facts_sql() -> str:
     facts = (
         f"SELECT c.organization_id, {day} AS day, c.partner_id, c.offer_id, "
         f"COALESCE(c.landing_id, 0) AS landing_id, c.country, c.device_type, c.os, {_SUB_VALUES}, "
-        "1 AS clicks, CASE WHEN r.first_id IS NULL OR r.first_id = c.id THEN 1 ELSE 0 END AS unique_clicks "
+        f"{_network_sql('c')} AS network, c.redirect_reason, "
+        "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, 1 AS clicks, "
+        "CASE WHEN r.first_id IS NULL OR r.first_id = c.id THEN 1 ELSE 0 END AS unique_clicks "
         f"FROM leads_click c LEFT JOIN groups r ON r.n > 1 AND r.day = {day} "
         "AND r.link_id = c.link_id AND r.ip = c.ip WHERE c.id <= %(clicks)s"
     )
@@ -375,14 +466,16 @@ def _click_facts_sql() -> str:
 def _impression_facts_sql() -> str:
     facts = (
         f"SELECT i.organization_id, {_DAY.format(alias='i')} AS day, i.partner_id, i.offer_id, "
-        f"0 AS landing_id, i.country, i.device_type, i.os, {_SUB_VALUES}, 1 AS impressions "
+        f"0 AS landing_id, i.country, i.device_type, i.os, {_SUB_VALUES}, {_network_sql('i')} AS network, "
+        "'' AS redirect_reason, '' AS smart_link, 1 AS impressions "
         "FROM leads_impression i WHERE i.id <= %(impressions)s"
     )
     return _rollup_sql(facts, ["impressions"])
 
 
 def _lead_facts_sql() -> str:
-    """Each lead with its click's dimensions (a lead without a click has empty ones), as `_lead_key` does.
+    """Each lead with its click's dimensions (a lead without a click has empty ones), as `_lead_key` does;
+    its country and network are its own, else its click's.
 
     The same statement stamps every event not folded yet: the leads it reads already include
     them, and one statement reads and stamps in one snapshot, so an event committed meanwhile
@@ -394,9 +487,13 @@ def _lead_facts_sql() -> str:
     subs = ", ".join(f"COALESCE(c.sub{slot}, '') AS sub{slot}" for slot in SUB_SLOTS)
     facts = (
         f"SELECT l.organization_id, {_DAY.format(alias='l')} AS day, l.partner_id, l.offer_id, "
-        "COALESCE(c.landing_id, k.landing_id, 0) AS landing_id, COALESCE(c.country, '') AS country, "
+        "COALESCE(c.landing_id, k.landing_id, 0) AS landing_id, "
+        "CASE WHEN l.country <> '' THEN l.country ELSE COALESCE(c.country, '') END AS country, "
         "COALESCE(c.device_type, '') AS device_type, COALESCE(c.os, '') AS os, "
-        f"{subs}, 1 AS leads_total, "
+        f"{subs}, CASE WHEN l.asn IS NOT NULL OR l.as_org <> '' THEN {_network_sql('l')} "
+        f"ELSE COALESCE({_network_sql('c')}, '') END AS network, "
+        "COALESCE(c.redirect_reason, '') AS redirect_reason, "
+        "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, 1 AS leads_total, "
         f"CASE WHEN {approved} THEN 1 ELSE 0 END AS leads_approved, "
         f"CASE WHEN {pending} THEN 1 ELSE 0 END AS leads_pending, "
         f"CASE WHEN {rejected} THEN 1 ELSE 0 END AS leads_rejected, "

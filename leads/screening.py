@@ -129,13 +129,15 @@ def source_list_paste(
 
 @dataclass(frozen=True)
 class Facts:
-    """What the rules look at: the user's (stored) IP, agent, device, country, and for a
+    """What the rules look at: the user's (stored) IP, agent, device, country and network, and for a
     conversion its click's time, its own time and the offer's attribution window."""
 
     ip: str = ""
     user_agent: str = ""
     device_id: str = ""
     country: str = ""
+    asn: int | None = None
+    as_org: str = ""
     offer_id: int = 0
     user_agent_known: bool = True
     click_at: datetime | None = None
@@ -181,6 +183,11 @@ def _instant(rule: dict[str, Any], facts: Facts) -> dict[str, Any] | None:
     kind = rule["kind"]
     if kind == Kind.COUNTRY:
         return {"country": facts.country} if facts.country and facts.country in rule["countries"] else None
+    if kind == Kind.DATACENTER:
+        matched = rule["networks"].match(facts.asn, facts.as_org)
+        if matched is None:
+            return None
+        return {"asn": facts.asn, "as_org": facts.as_org, "matched": matched}
     if kind == Kind.BOT_USER_AGENT:
         if facts.user_agent_known and is_bot_user_agent(facts.user_agent):
             return {"user_agent": facts.user_agent[:200]}

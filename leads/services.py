@@ -295,10 +295,31 @@ def _draft(
         currency=target.offer.currency,
         source=_source(target, params),
         params=privacy.stored_params(kept, ip_privacy),
+        **_where(params, target.click),
     )
     _set_money(lead, money)
     _price(lead, Terms.of(goal, partner_id=target.partner_id, offer=target.offer))
     return lead
+
+
+def _where(params: dict[str, str], click: Click | None) -> dict[str, Any]:
+    """A conversion's country and network: its own IP's (and `country`), else its click's.
+
+    The sent IP is looked up as sent, before IP privacy truncates what is stored, and its
+    country weighed against a `country` parameter in GEOIP_COUNTRY_SOURCES' order. Country
+    and network are taken separately: a conversion naming only its country keeps its
+    click's network.
+    """
+    sent_ip = params.get("conversion_ip") or params.get("ip") or ""
+    where = geoip.locate(sent_ip, param=geoip.country_code(params.get("country", "")))
+    own_network = where.asn is not None or bool(where.as_org)
+    if click is None:
+        return {"country": where.country, "asn": where.asn, "as_org": where.as_org[:255]}
+    return {
+        "country": where.country or click.country,
+        "asn": where.asn if own_network else click.asn,
+        "as_org": where.as_org[:255] if own_network else click.as_org,
+    }
 
 
 def _source(target: Target, params: dict[str, str]) -> str:
@@ -416,14 +437,14 @@ def _verdict_change(lead: Lead, verdict: str, note: str = "") -> list[LeadEvent]
 
 
 def _conversion_facts(lead: Lead, target: Target, params: dict[str, str], ip_privacy: str) -> screening.Facts:
-    """What the rules see of a conversion: its own IP, agent, device and country, else its click's."""
+    """What the rules see of a conversion: its own IP, agent and device, else its click's.
+
+    Its country and network are the lead's own (`_where`: the conversion's IP, else its click's).
+    """
     click = target.click
     # The click's IP is stored already as privacy wants it; a sent one is stored the same way.
     sent_ip = params.get("conversion_ip") or params.get("ip") or ""
     ip = privacy.stored_ip(sent_ip, ip_privacy)
-    # The conversion's own country: its `country`, or its IP's lookup (looked up before privacy
-    # truncates it, in GEOIP_COUNTRY_SOURCES' order); else its click's.
-    country = geoip.locate(sent_ip, param=geoip.country_code(params.get("country", ""))).country
     agent = params.get("user_agent", "")
     device = params.get("device_id") or params.get("idfa") or params.get("gaid") or ""
     if click is not None:
@@ -434,7 +455,9 @@ def _conversion_facts(lead: Lead, target: Target, params: dict[str, str], ip_pri
         ip=ip,
         user_agent=agent,
         device_id=device,
-        country=country or (click.country if click is not None else ""),
+        country=lead.country,
+        asn=lead.asn,
+        as_org=lead.as_org,
         offer_id=target.offer.pk,
         # A server-to-server postback without a click says nothing of the user's agent.
         user_agent_known=bool(agent) or click is not None,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
+from leads import datacenters
 from leads.clicks import api_urls
 from leads.screening import parse_sources, source_list_paste
 from leads.selectors import smart_link_split
@@ -35,6 +36,7 @@ from partners.models import (
     App,
     Channel,
     Creative,
+    DatacenterNetwork,
     Goal,
     GoalAlias,
     GoalPartnerPayout,
@@ -317,6 +319,32 @@ class ScreeningRuleInline(OrganizationScopedInline, admin.TabularInline):
     fields = ("kind", "threshold", "window_seconds", "action", "reason_code", "countries", "is_active")
     extra = 0
     verbose_name = "screening filter"
+
+
+@admin.register(DatacenterNetwork)
+class DatacenterNetworkAdmin(OrganizationScopedAdmin):
+    """The organization's changes to the shipped data-centre list that the `datacenter` rule checks.
+
+    The page lists the shipped networks and the effective list, so a manager sees what an
+    addition or an exclusion does; saving one forgets the cached screening configurations.
+    """
+
+    list_display = ("change", "asn", "as_org", "note", "created_at")
+    list_filter = ("change",)
+    search_fields = ("as_org", "note", "=asn")
+    fields = ("change", "asn", "as_org", "note")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        organization = organization_of(request.user)
+        effective = datacenters.effective_entries(organization.pk) if organization is not None else []
+        context = {
+            **(extra_context or {}),
+            "shipped_networks": datacenters.shipped(),
+            "effective_networks": effective,
+        }
+        return super().changelist_view(request, extra_context=context)
 
 
 def _list_field(label: str, help_text: str) -> forms.CharField:

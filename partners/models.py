@@ -250,6 +250,7 @@ class ScreeningRule(models.Model):
         BOT_USER_AGENT = "bot_user_agent", "Bot or empty user agent"
         DUPLICATE_DEVICE = "duplicate_device", "Duplicate device id on the same offer (conversions)"
         CLICK_TOO_OLD = "click_too_old", "Click older than the offer's attribution window"
+        DATACENTER = "datacenter", "Data-centre network (hosting, cloud, VPN exits)"
 
     class Action(models.TextChoices):
         FLAG = "flag", "Flag (kept and paid, marked for review)"
@@ -260,7 +261,8 @@ class ScreeningRule(models.Model):
     threshold = models.PositiveIntegerField(
         default=0,
         help_text="Count rules: the count at which the rule fires. Click-to-conversion time: the "
-        "fewest seconds a real user takes. Not used by country, user-agent and attribution rules.",
+        "fewest seconds a real user takes. Not used by country, user-agent, attribution and "
+        "data-centre rules.",
     )
     window_seconds = models.PositiveIntegerField(
         default=3600, help_text="Count rules: the length of the counting window, in seconds."
@@ -318,6 +320,62 @@ THRESHOLD_KINDS = frozenset(
         ScreeningRule.Kind.DUPLICATE_DEVICE,
     }
 )
+
+
+class DatacenterNetwork(models.Model):
+    """An organization's change to the shipped list of data-centre networks (`leads.datacenters`).
+
+    The `datacenter` screening rule fires for traffic whose network is on the organization's
+    effective list: the networks shipped with the product, minus the ones it excludes here,
+    plus the ones it adds here. A network is named by its AS number, by its organization name
+    as the IP lookup answers it, or both (the shipped GeoIP data has names but no numbers).
+    """
+
+    class Change(models.TextChoices):
+        ADD = "add", "Add: traffic from this network is data-centre traffic"
+        EXCLUDE = "exclude", "Exclude: a shipped network that is not data-centre traffic for us"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="datacenter_networks"
+    )
+    change = models.CharField(max_length=10, choices=Change.choices, default=Change.ADD)
+    asn = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="AS number",
+        help_text="The network's AS number, e.g. 16509 (without “AS”). Matches only when the IP "
+        "lookup knows numbers (an ASN .mmdb database is configured).",
+    )
+    as_org = models.CharField(
+        max_length=255,
+        blank=True,
+        verbose_name="Organization name",
+        help_text="The network's name exactly as Admin › IP lookup shows it, e.g. “Hetzner Online GmbH”; "
+        "* stands for any characters (“Hetzner*”). Case does not matter. To exclude a shipped "
+        "network, give its AS number or its name as the shipped list writes it.",
+    )
+    note = models.CharField(max_length=255, blank=True, help_text="Why, for the next person who reads this.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["change", "as_org", "asn"]
+        verbose_name = "data-centre network"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(asn__isnull=False) | ~models.Q(as_org=""),
+                name="datacenternetwork_names_a_network",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        named = " ".join(part for part in (f"AS{self.asn}" if self.asn else "", self.as_org) if part)
+        return f"{self.get_change_display().split(':')[0]} {named}"
+
+    def clean(self) -> None:
+        """A network needs a number or a name."""
+        self.as_org = self.as_org.strip()
+        if self.asn is None and not self.as_org:
+            raise ValidationError("Give the network's AS number, its organization name, or both.")
 
 
 class SourceListEntry(models.Model):

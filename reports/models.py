@@ -109,10 +109,13 @@ KEY_FIELDS_DAILY: tuple[str, ...] = (
 
 
 class SubStat(Counters):
-    """Traffic and conversions per UTC day, partner, offer and one sub id (slot 1–5 and its value).
+    """Traffic and conversions per UTC day, partner, offer and one more dimension (a slot and its value).
 
-    Every click, impression and lead counts once in each of the five slots, so grouping by
-    sub3 reads slot 3 alone.
+    Slots 1–5 are the sub ids; slot 6 the network ("AS15169 GOOGLE", or the organization alone
+    when the GeoIP data has no number); slot 7 the redirect reason of redirected clicks; slot 8
+    the smart link (its id) of clicks that came through one. Every click, impression and lead
+    counts once in each of slots 1–6, so grouping by sub3 reads slot 3 alone; slots 7 and 8
+    hold only what has a value (redirected clicks, smart-link clicks, and their leads).
     """
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
@@ -136,6 +139,11 @@ class SubStat(Counters):
 
 
 KEY_FIELDS_SUB: tuple[str, ...] = ("organization_id", "day", "partner_id", "offer_id", "slot", "value")
+SLOT_NETWORK = 6
+SLOT_REDIRECT_REASON = 7
+SLOT_SMART_LINK = 8
+# Slots whose empty value is not kept: most clicks are neither redirected nor smart-link clicks.
+SPARSE_SLOTS = (SLOT_REDIRECT_REASON, SLOT_SMART_LINK)
 
 
 class Watermark(models.Model):

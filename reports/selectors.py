@@ -12,11 +12,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Min, QuerySet, Sum
+from django.db.models import CharField, F, Min, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Concat
 
 from config.money import MoneySum
-from partners.models import Landing, Offer
-from reports.models import COUNTER_FIELDS, MONEY_FIELDS, DailyStat, SubStat, Watermark
+from partners.models import Landing, Offer, SmartLink
+from reports.models import (
+    COUNTER_FIELDS,
+    MONEY_FIELDS,
+    SLOT_NETWORK,
+    SLOT_REDIRECT_REASON,
+    SLOT_SMART_LINK,
+    DailyStat,
+    SubStat,
+    Watermark,
+)
 
 ZERO = Decimal("0")
 
@@ -33,6 +43,23 @@ GROUPINGS: dict[str, str] = {
     "sub3": "Sub 3",
     "sub4": "Sub 4",
     "sub5": "Sub 5",
+    "network": "Network (ASN / organization)",
+    "redirect": "Redirect reason",
+    "smartlink": "Smart link → offer",
+}
+# Groupings read from SubStat: name → slot.
+_SLOTS = {
+    **{f"sub{n}": n for n in range(1, 6)},
+    "network": SLOT_NETWORK,
+    "redirect": SLOT_REDIRECT_REASON,
+    "smartlink": SLOT_SMART_LINK,
+}
+# Why a click went to its offer's fallback (Click.redirect_reason), as a report names it.
+REDIRECT_REASONS = {
+    "country": "Outside the targeting: country",
+    "device_type": "Outside the targeting: device type",
+    "os": "Outside the targeting: OS",
+    "cap": "The offer's cap is full",
 }
 _DAILY_FIELDS = {
     "date": "day",
@@ -84,8 +111,12 @@ def _sums() -> dict[str, Any]:
 
 
 def _rollup(partner_id: int, start: date, end: date, grouping: str, offer_id: int | None) -> QuerySet:
-    if grouping.startswith("sub"):
-        queryset = SubStat.objects.filter(slot=int(grouping[3:])).annotate(dim=F("value"))
+    if grouping == "smartlink":
+        # One row per smart link and the offer its clicks went to: "12:7".
+        key = Concat(F("value"), Value(":"), Cast("offer_id", CharField()), output_field=CharField())
+        queryset = SubStat.objects.filter(slot=SLOT_SMART_LINK).annotate(dim=key)
+    elif grouping in _SLOTS:
+        queryset = SubStat.objects.filter(slot=_SLOTS[grouping]).annotate(dim=F("value"))
     else:
         queryset = DailyStat.objects.annotate(dim=F(_DAILY_FIELDS[grouping]))
     queryset = queryset.filter(partner_id=partner_id, day__gte=start, day__lte=end)
@@ -122,11 +153,26 @@ def earnings_total(*, partner_ids: Iterable[int]) -> Decimal:
     return total["total"] or ZERO
 
 
+def _smart_link_labels(keys: Sequence[str]) -> dict[Any, str]:
+    """ "smart link id:offer id" → "Smart link → Offer" (two queries)."""
+    pairs = [tuple(int(part) for part in key.split(":")) for key in keys]
+    links = dict(SmartLink.objects.filter(pk__in={p[0] for p in pairs}).values_list("pk", "name"))
+    offers = dict(Offer.objects.filter(pk__in={p[1] for p in pairs}).values_list("pk", "name"))
+    return {
+        key: f"{links.get(link, f'#{link}')} → {offers.get(offer, f'#{offer}')}"
+        for key, (link, offer) in zip(keys, pairs, strict=True)
+    }
+
+
 def _labels(grouping: str, keys: Sequence[Any]) -> dict[Any, str]:
     if grouping == "campaign":
         return dict(Offer.objects.filter(pk__in=keys).values_list("pk", "name"))
     if grouping == "landing":
         return dict(Landing.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if grouping == "smartlink":
+        return _smart_link_labels(keys)
+    if grouping == "redirect":
+        return REDIRECT_REASONS
     return {}
 
 
@@ -134,8 +180,8 @@ def _label(grouping: str, key: Any, names: Mapping[Any, str]) -> str:
     if grouping in ("campaign", "landing"):
         return names.get(key, "(none)" if not key else f"#{key}")
     if key in ("", None):
-        return "(empty)"
-    return str(key)
+        return "(unknown network)" if grouping == "network" else "(empty)"
+    return names.get(key, str(key))
 
 
 def label_rows(rows: list[ReportRow], grouping: str) -> list[ReportRow]:

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, Role
 from demo.seed import DEMO_PASSWORD, lead_money
+from leads import datacenters, geoip
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
 from partners.macros import errors_of
 from partners.models import (
@@ -31,6 +32,7 @@ from partners.models import (
     Offer,
     Partner,
     PostbackTemplate,
+    ScreeningRule,
 )
 
 pytestmark = pytest.mark.django_db
@@ -252,6 +254,31 @@ def test_seed_demo_refuses_when_a_demo_username_is_taken(django_user_model):
 
 class _Undo(Exception):
     """Raised to roll a seeded database back inside a test."""
+
+
+def test_the_demos_clicks_are_placed_by_the_shipped_geoip_lookup():
+    seed_demo()
+
+    clicks = list(Click.objects.values_list("ip", "country", "as_org", "verdict_reason"))
+    looked_up = {ip: geoip.lookup(ip) for ip, *_ in clicks}
+    assert all(
+        (country, org) == (looked_up[ip].country, looked_up[ip].as_org) for ip, country, org, _ in clicks
+    )
+    assert all(country and org for _ip, country, org, _ in clicks)
+    assert len({country for _ip, country, _org, _ in clicks}) >= 8
+    assert not Lead.objects.filter(country="").exists()
+
+
+def test_the_demo_flags_its_data_centre_clicks_with_its_datacenter_rule():
+    seed_demo()
+
+    rules = ScreeningRule.objects.filter(kind=ScreeningRule.Kind.DATACENTER)
+    assert rules.count() == Integration.objects.count()
+    flagged = Click.objects.filter(verdict_reason="datacenter")
+    assert 0 < flagged.count() < CLICKS // 10
+    assert not flagged.exclude(verdict="flagged").exists()
+    assert set(flagged.values_list("verdict_rule__kind", flat=True)) == {"datacenter"}
+    assert datacenters.networks_of(list(datacenters.shipped())).match(None, flagged.first().as_org)
 
 
 def traffic_shape() -> tuple[list[tuple], list[tuple]]:

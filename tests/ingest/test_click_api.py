@@ -38,7 +38,13 @@ def test_no_redirect_answers_the_click_id_as_json(client, link, token):
     response = client.get("/api/v1/clicks", {"token": token, "offer": link.offer_id, "no_redirect": "true"})
 
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "click_id": Click.objects.get().click_id}
+    assert response.json() == {
+        "ok": True,
+        "click_id": Click.objects.get().click_id,
+        "country": "",
+        "asn": None,
+        "as_org": "",
+    }
 
 
 def test_the_click_keeps_the_24metrics_parameters(client, link, token):
@@ -196,7 +202,13 @@ def test_the_impression_api_answers_the_impression_id(client, link, token):
     )
 
     impression = Impression.objects.get()
-    assert response.json() == {"ok": True, "impression_id": impression.pk}
+    assert response.json() == {
+        "ok": True,
+        "impression_id": impression.pk,
+        "country": "",
+        "asn": None,
+        "as_org": "",
+    }
     assert (impression.ip, impression.referer) == ("192.0.2.1", "https://s.example/")
     assert InboundPostback.objects.get().endpoint == "impression"
 
@@ -231,3 +243,23 @@ def test_the_integration_page_shows_each_api_url_with_a_copy_button(client, link
     assert "Click API" in html and "Impression API" in html and "Conversion API" in html
     assert f"/api/v1/clicks?token={link.integration.token}" in html
     assert f"/api/v1/conversions?token={link.integration.app.token}" in html
+
+
+def test_no_redirect_answers_where_the_click_came_from(client, link, token):
+    # 8.8.8.8 is Google's, in the United States, in the GeoIP data shipped with geoip2fast.
+    response = client.get(
+        "/api/v1/clicks",
+        {"token": token, "offer": link.offer_id, "no_redirect": "true", "click_ip": "8.8.8.8"},
+    )
+
+    body = response.json()
+    assert (body["ok"], body["country"], body["asn"], body["as_org"]) == (True, "US", None, "GOOGLE")
+    assert body["click_id"] == Click.objects.get().click_id
+
+
+def test_the_impression_api_answers_where_the_impression_came_from(client, link, token):
+    response = client.get(
+        "/api/v1/impressions", {"token": token, "offer": link.offer_id, "impression_ip": "1.1.1.1"}
+    )
+
+    assert (response.json()["country"], response.json()["as_org"]) == ("AU", "CLOUDFLARENET")

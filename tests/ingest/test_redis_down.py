@@ -223,14 +223,26 @@ def test_the_click_api_answers_the_click_id(client, world, redis_down):
     )
 
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "click_id": Click.objects.get().click_id}
+    assert response.json() == {
+        "ok": True,
+        "click_id": Click.objects.get().click_id,
+        "country": "",
+        "asn": None,
+        "as_org": "",
+    }
 
 
 def test_the_impression_api_answers_the_impression_id(client, world, redis_down):
     response = client.get("/api/v1/impressions", {"token": world.integration.token, "offer": world.offer.pk})
 
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "impression_id": Impression.objects.get().pk}
+    assert response.json() == {
+        "ok": True,
+        "impression_id": Impression.objects.get().pk,
+        "country": "",
+        "asn": None,
+        "as_org": "",
+    }
 
 
 def test_the_conversion_api_creates_the_lead(client, world, redis_down):

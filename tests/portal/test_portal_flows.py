@@ -203,3 +203,26 @@ def test_the_referral_balance_is_the_share_of_referred_approved_payouts(world, c
     share = (earned * world.organization.referral_share / 100).quantize(Decimal("0.01"))
     page = client_a.get(reverse("portal:referrals")).content.decode()
     assert f"Referral balance<strong>${share:,.2f}<" in page
+
+
+@pytest.mark.parametrize(
+    ("grouping", "header", "label"),
+    [
+        ("network", "Network (ASN / organization)", "AS24940 Hetzner Online GmbH"),
+        ("redirect", "Redirect reason", "The offer's cap is full"),
+        ("smartlink", "Smart link → offer", "Alpha Media smart link → Space Farm CPI"),
+    ],
+)
+def test_the_report_groups_by_network_redirect_reason_and_smart_link(
+    world, client_a, grouping, header, label
+):
+    query = f"?period=30d&group_by={grouping}"
+
+    page = client_a.get(reverse("portal:report") + query).content.decode()
+    csv_lines = (
+        _text(client_a.get(reverse("portal:report_export", args=["csv"]) + query)).strip().splitlines()
+    )
+
+    assert label.replace("'", "&#x27;") in page
+    assert csv_lines[0].startswith(f'"{header}",Impressions,Clicks') or csv_lines[0].startswith(f"{header},")
+    assert any(line.startswith((label, f'"{label}"')) for line in csv_lines[1:])

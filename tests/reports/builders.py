@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadStatus
-from partners.models import Goal, Integration, Landing, Offer, Partner, TrackingLink
+from partners.models import Goal, Integration, Landing, Offer, Partner, SmartLink, TrackingLink
 from tests.factories import (
     AppFactory,
     GoalFactory,
@@ -31,6 +31,9 @@ PASSWORD = "pass-word-123"
 COUNTRIES = ("DE", "US", "FR", "")
 DEVICES = (("mobile", "Android"), ("mobile", "iOS"), ("desktop", "Windows"), ("", ""))
 STATUSES = tuple(LeadStatus)
+# (ASN, organization): with and without a number (the shipped GeoIP data has none), and unknown.
+NETWORKS = ((None, ""), (None, "GOOGLE"), (15169, "GOOGLE"), (24940, "Hetzner Online GmbH"), (64512, ""))
+REDIRECT_REASONS = ("", "", "country", "os", "cap")
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Publisher:
     links: list[TrackingLink] = field(default_factory=list)
     clicks: list[Click] = field(default_factory=list)
     leads: list[Lead] = field(default_factory=list)
+    smart_link: SmartLink | None = None
 
     @property
     def user(self):
@@ -71,7 +75,10 @@ def make_publisher(organization: Organization, app, name: str, username: str) ->
         partner=partner,
     )
     integration = IntegrationFactory(organization=organization, app=app, partner=partner)
-    return Publisher(partner=partner, membership=membership, integration=integration)
+    smart_link = SmartLink.objects.create(
+        organization=organization, partner=partner, name=f"{name} smart link"
+    )
+    return Publisher(partner=partner, membership=membership, integration=integration, smart_link=smart_link)
 
 
 def make_world(*, min_payout: Decimal = Decimal("50.00")) -> World:
@@ -111,9 +118,12 @@ def _moment(rng: random.Random, days: int) -> datetime:
 
 def make_clicks(publisher: Publisher, count: int, *, seed: int = 1, days: int = 10) -> list[Click]:
     rng = random.Random(seed)
+    # Its own sequence, so the other columns stay what they were before these existed.
+    routing = random.Random(seed + 1000)
     clicks = []
     for n in range(count):
         link = rng.choice(publisher.links)
+        asn, as_org = routing.choice(NETWORKS)
         device, os_name = rng.choice(DEVICES)
         landing = rng.choice([link.landing_id, None, *link.offer.landings.values_list("pk", flat=True)])
         clicks.append(
@@ -132,6 +142,10 @@ def make_clicks(publisher: Publisher, count: int, *, seed: int = 1, days: int = 
                 sub1=rng.choice(["siteA", "siteB", ""]),
                 sub2=rng.choice(["x", ""]),
                 sub5=rng.choice(["p", "q"]),
+                asn=asn,
+                as_org=as_org,
+                redirect_reason=routing.choice(REDIRECT_REASONS),
+                smart_link=routing.choice([None, publisher.smart_link]),
                 created_at=_moment(rng, days),
             )
         )
@@ -141,9 +155,11 @@ def make_clicks(publisher: Publisher, count: int, *, seed: int = 1, days: int = 
 
 def make_impressions(publisher: Publisher, count: int, *, seed: int = 2, days: int = 10) -> None:
     rng = random.Random(seed)
+    networks = random.Random(seed + 1000)
     rows = []
     for _ in range(count):
         link = rng.choice(publisher.links)
+        asn, as_org = networks.choice(NETWORKS)
         rows.append(
             Impression(
                 organization_id=link.organization_id,
@@ -153,6 +169,8 @@ def make_impressions(publisher: Publisher, count: int, *, seed: int = 2, days: i
                 offer_id=link.offer_id,
                 country=rng.choice(COUNTRIES),
                 sub1=rng.choice(["siteA", ""]),
+                asn=asn,
+                as_org=as_org,
                 created_at=_moment(rng, days),
             )
         )
@@ -162,9 +180,13 @@ def make_impressions(publisher: Publisher, count: int, *, seed: int = 2, days: i
 def make_leads(world: World, publisher: Publisher, count: int, *, seed: int = 3) -> list[Lead]:
     """Leads on random clicks (each click at most once), plus one lead by flow without a click."""
     rng = random.Random(seed)
+    # Some conversions were placed by their own IP (another country or network than their click's).
+    places = random.Random(seed + 1000)
     leads = []
     for click in rng.sample(publisher.clicks, min(count, len(publisher.clicks))):
         goal = world.goals[click.offer_id]
+        own = places.random() < 0.3
+        asn, as_org = places.choice(NETWORKS) if own else (None, "")
         leads.append(
             Lead(
                 organization_id=click.organization_id,
@@ -179,6 +201,9 @@ def make_leads(world: World, publisher: Publisher, count: int, *, seed: int = 3)
                 payout=Decimal(rng.choice(["1.50", "2.25", "10.00"])),
                 revenue=Decimal("3.00"),
                 verdict_reason=rng.choice(["", "too fast"]),
+                country=places.choice(COUNTRIES) if own else "",
+                asn=asn,
+                as_org=as_org,
                 created_at=click.created_at + timedelta(minutes=5),
             )
         )
