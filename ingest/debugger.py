@@ -35,7 +35,7 @@ from ingest.middleware import ENDPOINTS, INGESTION_PATHS, IngestionErrorsMiddlew
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.selectors import token_organization_id
-from leads.models import Lead, LeadEvent, LeadStatus, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import Partner
 from postbacks.models import Delivery
 
@@ -450,8 +450,8 @@ def _money_text(lead: Lead | None) -> str:
         f"Payout {money_text(lead.payout)} {lead.currency} (from {payout_from}), "
         f"revenue {money_text(lead.revenue)} {lead.currency} (from {revenue_from})."
     )
-    if lead.verdict == Verdict.REJECTED:
-        text += " The payout is held at 0 while the lead is rejected."
+    if lead.verdict in WITHHOLDING_VERDICTS:
+        text += f" The payout is held at 0 while the lead is {lead.verdict}."
     return text
 
 

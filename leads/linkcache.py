@@ -18,15 +18,21 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.db.models.signals import post_delete, post_save, pre_save
+from django.utils import timezone
 
+from accounts.models import Organization
 from config import hotcache
+from leads.caprules import FOREVER, CapRule
+from leads.models import CapUse
 from partners.models import (
     App,
+    Cap,
     Channel,
     Goal,
     GoalAlias,
@@ -58,7 +64,7 @@ LINK_CACHE_SECONDS = 600
 # Unknown codes are cached briefly too: junk traffic must not reach the database each time.
 MISSING_CACHE_SECONDS = 60
 # Bump when the shape of a cached value changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 2
+LINK_DATA_VERSION = 3
 CONFIG_VERSION = 1
 LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 
@@ -233,6 +239,8 @@ def _build_link_data(link: TrackingLink) -> LinkData:
         "ip_privacy": link.integration.ip_privacy,
         "screening": build_config(link.integration),
         "macros": _config_macros(link),
+        # Epoch seconds until which the offer is full for this partner; None while it is not.
+        "capped_until": capped_until(link.offer_id, link.partner_id),
     }
 
 
@@ -321,6 +329,64 @@ def goal_table(offer_id: int) -> GoalTable:
 def goal_table_forget(offer_id: int) -> None:
     """Drop an offer's cached goal table."""
     hotcache.forget([_goal_table_key(offer_id)])
+
+
+# -- caps ---------------------------------------------------------------------------------------
+
+CAPS_CACHE_SECONDS = 600
+
+
+def _caps_key(offer_id: int) -> str:
+    return f"leads:caps:v1:{offer_id}"
+
+
+def _load_offer_caps(offer_id: int) -> tuple[CapRule, ...]:
+    caps = Cap.objects.filter(offer_id=offer_id, is_active=True).select_related("organization").order_by("id")
+    return tuple(CapRule.of(cap, cap.organization.time_zone) for cap in caps)
+
+
+def offer_caps(offer_id: int) -> tuple[CapRule, ...]:
+    """The offer's active caps in id order (the order conversions claim them in); read per conversion."""
+    return hotcache.cached(
+        _caps_key(offer_id), lambda: _load_offer_caps(offer_id), seconds=CAPS_CACHE_SECONDS
+    )
+
+
+def capped_until(offer_id: int, partner_id: int, *, now: datetime | None = None) -> float | None:
+    """Until when (epoch seconds) the offer is full for this partner's clicks; None when it is not.
+
+    Offer caps and this partner's caps without a goal count: when one of them is full, clicks
+    wait for the end of its period (the latest end, when several are full). One query, and
+    none when the offer has no such cap.
+    """
+    rules = [
+        rule for rule in offer_caps(offer_id) if rule.guards_clicks and rule.partner_id in (None, partner_id)
+    ]
+    if not rules:
+        return None
+    now = now or timezone.now()
+    starts = {rule.id: rule.period_start(now) for rule in rules}
+    wanted = Q()
+    for cap_id, start in starts.items():
+        wanted |= Q(cap_id=cap_id, period_start=start)
+    uses = {row[0]: row[1:] for row in CapUse.objects.filter(wanted).values_list("cap_id", "used", "refused")}
+    ends = [
+        rule.resets_at(now) or FOREVER for rule in rules if rule.id in uses and rule.is_full(*uses[rule.id])
+    ]
+    return max(ends).timestamp() if ends else None
+
+
+def offer_caps_forget(offer_ids: Iterable[int]) -> None:
+    """Drop the offers' cached caps and their links' data (which says whether they are capped)."""
+    offer_ids = set(offer_ids)
+    if offer_ids:
+        hotcache.forget(_caps_key(pk) for pk in offer_ids)
+        offer_links_forget(offer_ids)
+
+
+def offer_links_forget(offer_ids: Iterable[int]) -> None:
+    """Drop the data of the offers' links: a cap filled, so clicks must see `capped_until`."""
+    link_cache_forget(TrackingLink.objects.filter(offer_id__in=set(offer_ids)).values_list("code", flat=True))
 
 
 # -- an integration's outbound configuration (read on every lead change) ------------------------
@@ -451,6 +517,15 @@ def _forget_outbound(sender: type[Model], instance: Model, **kwargs: Any) -> Non
         outbound_config_forget(_integrations_of(instance))
 
 
+def _forget_caps(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    if isinstance(instance, Organization):  # its time zone moves every period of its caps
+        offer_caps_forget(Offer.objects.filter(organization_id=instance.pk).values_list("pk", flat=True))
+    else:
+        offer_caps_forget([instance.offer_id])  # type: ignore[attr-defined]
+
+
 def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
     for model in models:
         uid = f"leads.linkcache.{name}.{model.__name__}"
@@ -462,4 +537,5 @@ pre_save.connect(_forget_old_code, sender=TrackingLink, dispatch_uid="leads.link
 _connect(_forget_links, (TrackingLink, *_LINKS_OF), "links")
 _connect(_forget_config, (Integration, ScreeningRule, SourceListEntry), "config")
 _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
+_connect(_forget_caps, (Cap, Organization), "caps")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")

@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Organization
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
-from leads.models import Click, Impression, Lead, LeadEvent, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Click, Impression, Lead, LeadEvent, Verdict
 from partners.models import (
     Goal,
     GoalPartnerPayout,
@@ -240,7 +240,8 @@ def _screened(
         .values("partner__name", "offer__name", source, "verdict_reason")
         .annotate(
             flagged=Count("id", filter=Q(verdict=Verdict.FLAGGED)),
-            rejected=Count("id", filter=Q(verdict=Verdict.REJECTED)),
+            # A lead over a cap is turned away like a rejected one; its reason says cap_reached.
+            rejected=Count("id", filter=Q(verdict__in=WITHHOLDING_VERDICTS)),
         )
         .order_by()
     )
