@@ -43,7 +43,10 @@ _OPEN = (
 )
 # `used <= limit - amount` is `used + amount <= limit` with the bound computed here: SQLite
 # compares a bound parameter with the column's numeric affinity only when it stands alone.
-_TAKE = f"UPDATE {_TABLE} SET used = used + %s WHERE cap_id = %s AND period_start = %s AND used <= %s RETURNING used"
+_TAKE = (
+    f"UPDATE {_TABLE} SET used = used + %s "
+    "WHERE cap_id = %s AND period_start = %s AND used <= %s RETURNING used"
+)
 _GIVE_BACK = f"UPDATE {_TABLE} SET used = used - %s WHERE cap_id = %s AND period_start = %s"
 _REFUSE = f"UPDATE {_TABLE} SET refused = refused + 1 WHERE cap_id = %s AND period_start = %s RETURNING used"
 
