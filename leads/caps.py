@@ -31,6 +31,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from config.money import money_text
 from leads import linkcache
 from leads.caprules import CapRule
 from leads.models import CapUse
@@ -149,3 +150,22 @@ def cap_uses(caps: Iterable[Cap], *, now: datetime | None = None) -> dict[int, C
         )
         for rule in rules
     }
+
+
+_PERIOD_WORDS = {"daily": "today", "monthly": "this month", "total": "in total"}
+
+
+def _amount_text(value: Decimal, cap: Cap) -> str:
+    if cap.metric == Cap.Metric.CONVERSIONS:
+        return f"{value.normalize():f}"
+    return f"{money_text(value)} {cap.offer.currency}"
+
+
+def cap_use_text(cap: Cap, use: CapUseNow) -> str:
+    """ "7 / 10 today, resets 2026-11-29 00:00 Europe/Berlin" — a cap's use as managers read it."""
+    text = f"{_amount_text(use.used, cap)} / {_amount_text(use.limit, cap)} {_PERIOD_WORDS[cap.period]}"
+    if use.refused:
+        text += f", {use.refused} refused"
+    if use.resets_at is None:
+        return f"{text}, never resets"
+    return f"{text}, resets {use.resets_at:%Y-%m-%d %H:%M} {cap.organization.time_zone}"
