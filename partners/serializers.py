@@ -23,8 +23,8 @@ from config.masking import mask_url
 from leads.caps import CapUseNow, cap_uses
 from partners import selectors
 from partners.models import (
-    Cap,
     App,
+    Cap,
     Channel,
     Creative,
     Goal,
