@@ -102,7 +102,8 @@ def caps_claim(
                 used = Decimal(str(cursor.fetchone()[0]))
                 for done, done_day, done_amount in taken:
                     cursor.execute(_GIVE_BACK, [done_amount, done.id, done_day])
-                linkcache.offer_links_forget([offer_id])
+                if rule.guards_clicks:
+                    linkcache.offer_links_forget([offer_id])
                 return Refusal(rule, start, used, amount)
             taken.append((rule, day, amount))
             filled = filled or (rule.guards_clicks and rule.is_full(Decimal(str(row[0])), 0))
