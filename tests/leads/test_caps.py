@@ -293,3 +293,16 @@ def test_raising_the_limit_uncaps_the_offers_clicks(client, world):
     daily.save()
 
     assert linkcache.link_data(world.link.code)["capped_until"] is None
+
+
+def test_a_lead_under_one_cap_costs_two_more_statements(client, world, django_assert_num_queries):
+    cap(world, "10")
+    click = world.click()
+    client.get(world.url("/postback/lead", click=click.click_id, exto="warm"))  # warms the caches
+
+    # The four of a lead's creation (see tests/ingest/test_postback_errors.py) plus the cap's two:
+    # the period's counter row (INSERT … ON CONFLICT DO NOTHING) and the conditional UPDATE.
+    with django_assert_num_queries(4 + 2 + 2):
+        response = client.get(world.url("/postback/lead", click=click.click_id, exto="q1"))
+
+    assert response.json()["lead"]["payout"] == "1.50"
