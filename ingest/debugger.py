@@ -462,7 +462,9 @@ def _verdict_text(lead: Lead | None) -> str:
         return "ok: no screening rule fired."
     details = ", ".join(f"{name}={value}" for name, value in lead.verdict_details.items())
     details = f"; {details}" if details else ""
-    return f"{lead.verdict}: {lead.verdict_reason} (rule #{lead.verdict_rule_id}){details}."
+    # A cap's verdict names its cap in the details; only screening has a rule.
+    rule = f" (rule #{lead.verdict_rule_id})" if lead.verdict_rule_id else ""
+    return f"{lead.verdict}: {lead.verdict_reason}{rule}{details}."
 
 
 def _record_text(record: Any) -> str:
