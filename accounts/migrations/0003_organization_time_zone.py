@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organization',
             name='time_zone',
-            field=models.CharField(default='UTC', help_text='An IANA name (Europe/Berlin). Daily and monthly caps start at midnight and on the 1st here.', max_length=64, validators=[accounts.models.validate_time_zone]),
+            field=models.CharField(default='UTC', help_text='An IANA name (Europe/Berlin). Daily and monthly caps start at midnight and the 1st here.', max_length=64, validators=[accounts.models.validate_time_zone]),
         ),
     ]
