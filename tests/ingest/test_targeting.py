@@ -310,6 +310,9 @@ def test_the_click_api_says_why_and_where_a_redirected_click_goes(client, link, 
     assert response.json() == {
         "ok": True,
         "click_id": click.click_id,
+        "country": "FR",
+        "asn": None,
+        "as_org": "",
         "redirect_reason": "country",
         "redirect_url": f"https://elsewhere.example/?c={click.click_id}",
     }
