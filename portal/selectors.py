@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum, format_decimal, format_money, money_text
+from config.money import MoneySum, format_decimal, format_money
 from leads.caps import cap_uses
 from leads.models import Lead, LeadStatus
 from leads.privacy import display_ip
@@ -162,7 +162,7 @@ class CapLeft:
 def _cap_amount(cap: Cap, value: Decimal, currency: str) -> str:
     if cap.metric == Cap.Metric.CONVERSIONS:
         return f"{value.normalize():f}"
-    return f"{money_text(value)} {currency}"
+    return format_money(value, currency)
 
 
 def caps_left(partner: Partner, offer: Offer) -> list[CapLeft]:
