@@ -75,9 +75,9 @@ admin.site.register(Group, SuperuserGroupAdmin)
 class OrganizationAdmin(admin.ModelAdmin):
     """An organization's settings: every member sees their own, its admins change them."""
 
-    list_display = ("name", "slug", "currency", "min_payout", "referral_share", "created_at")
+    list_display = ("name", "slug", "currency", "time_zone", "min_payout", "referral_share", "created_at")
     search_fields = ("name", "slug")
-    fields = ("name", "slug", "currency", "min_payout", "referral_share", "created_at")
+    fields = ("name", "slug", "currency", "time_zone", "min_payout", "referral_share", "created_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name zoneinfo knows ("Europe/Berlin"), so periods can be computed in it."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(
+            f"“{value}” is not a time zone: use an IANA name such as Europe/Berlin or UTC."
+        ) from error
 
 
 class Organization(models.Model):
@@ -26,6 +38,12 @@ class Organization(models.Model):
         default=Decimal("5.00"),
         help_text="Percent of a referred publisher's approved payouts earned by the referrer.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="An IANA name (Europe/Berlin). Daily and monthly caps start at midnight and the 1st here.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +51,10 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
 
 class Role(models.TextChoices):

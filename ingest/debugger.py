@@ -35,7 +35,7 @@ from ingest.middleware import ENDPOINTS, INGESTION_PATHS, IngestionErrorsMiddlew
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.selectors import token_organization_id
-from leads.models import Lead, LeadEvent, LeadStatus, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import Partner
 from postbacks.models import Delivery
 
@@ -450,8 +450,8 @@ def _money_text(lead: Lead | None) -> str:
         f"Payout {money_text(lead.payout)} {lead.currency} (from {payout_from}), "
         f"revenue {money_text(lead.revenue)} {lead.currency} (from {revenue_from})."
     )
-    if lead.verdict == Verdict.REJECTED:
-        text += " The payout is held at 0 while the lead is rejected."
+    if lead.verdict in WITHHOLDING_VERDICTS:
+        text += f" The payout is held at 0 while the lead is {lead.verdict}."
     return text
 
 
@@ -462,7 +462,9 @@ def _verdict_text(lead: Lead | None) -> str:
         return "ok: no screening rule fired."
     details = ", ".join(f"{name}={value}" for name, value in lead.verdict_details.items())
     details = f"; {details}" if details else ""
-    return f"{lead.verdict}: {lead.verdict_reason} (rule #{lead.verdict_rule_id}){details}."
+    # A cap's verdict names its cap in the details; only screening has a rule.
+    rule = f" (rule #{lead.verdict_rule_id})" if lead.verdict_rule_id else ""
+    return f"{lead.verdict}: {lead.verdict_reason}{rule}{details}."
 
 
 def _record_text(record: Any) -> str:

@@ -18,16 +18,22 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.utils import timezone
 
+from accounts.models import Organization
 from config import hotcache
 from leads import datacenters
+from leads.caprules import FOREVER, CapRule
+from leads.models import CapUse
 from partners.models import (
     App,
+    Cap,
     Channel,
     DatacenterNetwork,
     Goal,
@@ -63,7 +69,7 @@ LINK_CACHE_SECONDS = 600
 # Unknown codes are cached briefly too: junk traffic must not reach the database each time.
 MISSING_CACHE_SECONDS = 60
 # Bump when the shape of a cached value changes, so a deploy never reads old entries.
-LINK_DATA_VERSION = 4
+LINK_DATA_VERSION = 5
 SMART_LINK_DATA_VERSION = 1
 CONFIG_VERSION = 2
 LINK_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -294,6 +300,8 @@ def _build_link_data(link: TrackingLink) -> LinkData:
             if (targeting := compile_targeting(landing)) is not None
         },
         "fallback": _fallback_data(link.offer),
+        # Epoch seconds until which the offer is full for this partner; None while it is not.
+        "capped_until": capped_until(link.offer_id, link.partner_id),
     }
 
 
@@ -432,6 +440,64 @@ def goal_table(offer_id: int) -> GoalTable:
 def goal_table_forget(offer_id: int) -> None:
     """Drop an offer's cached goal table."""
     hotcache.forget([_goal_table_key(offer_id)])
+
+
+# -- caps ---------------------------------------------------------------------------------------
+
+CAPS_CACHE_SECONDS = 600
+
+
+def _caps_key(offer_id: int) -> str:
+    return f"leads:caps:v1:{offer_id}"
+
+
+def _load_offer_caps(offer_id: int) -> tuple[CapRule, ...]:
+    caps = Cap.objects.filter(offer_id=offer_id, is_active=True).select_related("organization").order_by("id")
+    return tuple(CapRule.of(cap, cap.organization.time_zone) for cap in caps)
+
+
+def offer_caps(offer_id: int) -> tuple[CapRule, ...]:
+    """The offer's active caps in id order (the order conversions claim them in); read per conversion."""
+    return hotcache.cached(
+        _caps_key(offer_id), lambda: _load_offer_caps(offer_id), seconds=CAPS_CACHE_SECONDS
+    )
+
+
+def capped_until(offer_id: int, partner_id: int, *, now: datetime | None = None) -> float | None:
+    """Until when (epoch seconds) the offer is full for this partner's clicks; None when it is not.
+
+    Offer caps and this partner's caps without a goal count: when one of them is full, clicks
+    wait for the end of its period (the latest end, when several are full). One query, and
+    none when the offer has no such cap.
+    """
+    rules = [
+        rule for rule in offer_caps(offer_id) if rule.guards_clicks and rule.partner_id in (None, partner_id)
+    ]
+    if not rules:
+        return None
+    now = now or timezone.now()
+    starts = {rule.id: rule.period_start(now) for rule in rules}
+    wanted = Q()
+    for cap_id, start in starts.items():
+        wanted |= Q(cap_id=cap_id, period_start=start)
+    uses = {row[0]: row[1:] for row in CapUse.objects.filter(wanted).values_list("cap_id", "used", "refused")}
+    ends = [
+        rule.resets_at(now) or FOREVER for rule in rules if rule.id in uses and rule.is_full(*uses[rule.id])
+    ]
+    return max(ends).timestamp() if ends else None
+
+
+def offer_caps_forget(offer_ids: Iterable[int]) -> None:
+    """Drop the offers' cached caps and their links' data (which says whether they are capped)."""
+    offer_ids = set(offer_ids)
+    if offer_ids:
+        hotcache.forget(_caps_key(pk) for pk in offer_ids)
+        offer_links_forget(offer_ids)
+
+
+def offer_links_forget(offer_ids: Iterable[int]) -> None:
+    """Drop the data of the offers' links: a cap filled, so clicks must see `capped_until`."""
+    link_cache_forget(TrackingLink.objects.filter(offer_id__in=set(offer_ids)).values_list("code", flat=True))
 
 
 # -- an integration's outbound configuration (read on every lead change) ------------------------
@@ -603,6 +669,15 @@ def _forget_datacenters(sender: type[Model], instance: DatacenterNetwork, **kwar
         datacenters_forget(instance.organization_id)
 
 
+def _forget_caps(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    if isinstance(instance, Organization):  # its time zone moves every period of its caps
+        offer_caps_forget(Offer.objects.filter(organization_id=instance.pk).values_list("pk", flat=True))
+    else:
+        offer_caps_forget([instance.offer_id])  # type: ignore[attr-defined]
+
+
 def _connect(receiver: Any, models: Iterable[type[Model]], name: str) -> None:
     for model in models:
         uid = f"leads.linkcache.{name}.{model.__name__}"
@@ -618,4 +693,5 @@ _connect(_forget_goals, (Offer, Goal, GoalAlias, GoalPartnerPayout), "goals")
 pre_delete.connect(_forget_fallback_links, sender=Offer, dispatch_uid="leads.linkcache.fallback_offer_delete")
 pre_save.connect(_forget_old_smart_code, sender=SmartLink, dispatch_uid="leads.linkcache.smart_code_change")
 _connect(_forget_smart_links, (SmartLink, SmartLinkEntry, TrackingLink, Partner), "smart_links")
+_connect(_forget_caps, (Cap, Organization), "caps")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")

@@ -21,12 +21,18 @@ class Verdict(models.TextChoices):
     OK = "ok", "Passed"
     FLAGGED = "flagged", "Flagged"
     REJECTED = "rejected", "Rejected"
+    CAP_REACHED = "cap_reached", "Cap reached"
+
+
+# Verdicts under which a lead pays nothing and is not posted back as a conversion: its payout is
+# withheld (leads.services) and restored when a manager overrides the verdict.
+WITHHOLDING_VERDICTS = frozenset({Verdict.REJECTED, Verdict.CAP_REACHED})
 
 
 class ScreenedFields(models.Model):
     """A screening verdict with the rule that gave it and the values that triggered it."""
 
-    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.OK)
+    verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.OK)
     verdict_reason = models.CharField(
         max_length=200, blank=True, help_text="The reason code of the rule that screened it."
     )
@@ -305,3 +311,27 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of lead {self.lead_id}"
+
+
+class CapUse(models.Model):
+    """How much of a cap one period has used: the counter conversions claim.
+
+    One row per cap and period (`period_start`: the local date a day or month starts on in the
+    organization's time zone; `TOTAL_PERIOD_START` for a total cap). A conversion claims it with
+    `UPDATE … SET used = used + amount WHERE used + amount <= limit` (`leads.caps`): the row
+    count decides, so racing conversions never overshoot. A new period is a new row, so caps
+    reset at the boundary with no job. `refused` counts conversions the cap turned away.
+    """
+
+    cap = models.ForeignKey("partners.Cap", on_delete=models.CASCADE, related_name="uses")
+    period_start = models.DateField()
+    used = models.DecimalField(max_digits=16, decimal_places=4, default=Decimal("0"))
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cap", "period_start"], name="capuse_unique_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cap {self.cap_id} from {self.period_start}: {self.used}"

@@ -15,10 +15,12 @@ changed the lead. The postbacks app then sends them, knowing nothing of leads.
 Every delivery names its destination (`destination_key`, see postbacks.pausing); one planned
 for a paused destination is written `paused` and waits there until a manager resumes it.
 
-A lead whose screening verdict is "rejected" is not posted back as a conversion to its partner
-or publisher and never reported to CleverTap as an attribution; status sync still follows it.
+A lead whose verdict is "rejected" (screening) or "cap_reached" (over a cap) is not posted back
+as a conversion to its partner or publisher and never reported to CleverTap as an attribution;
+status sync still follows it.
 A partner whose conversion template carries `{reject_reason}` asks to hear of rejections: it
-is sent that template on the rejected lead's creation, with `{status}` = `rejected`.
+is sent that template on the rejected lead's creation, with `{status}` = `rejected` and
+`{reject_reason}` the reason code (`cap_reached` for a lead over a cap).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from django.utils import timezone
 
 from config.money import money_text
 from leads.linkcache import SUBS, OutboundConfig, outbound_config
-from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Click, Lead, LeadEvent, LeadStatus
 from leads.privacy import truncate_ip
 from partners.macros import REJECTED_STATUS, REJECTION_MACRO, render, render_text, uses_macro
 from partners.models import Integration, IpPrivacy, Offer, Platform, PostbackTemplate
@@ -102,7 +104,7 @@ def lead_macro_values(lead: Lead) -> dict[str, object]:
         "conversion_time": lead.created_at,
         "timestamp": int(timezone.now().timestamp()),
         "platform": lead.app.platform,
-        "reject_reason": lead.verdict_reason if lead.verdict == Verdict.REJECTED else None,
+        "reject_reason": lead.verdict_reason if lead.verdict in WITHHOLDING_VERDICTS else None,
         **{name: getattr(link, name) for name in SUBS},
     }
     if click is not None:
@@ -189,7 +191,7 @@ def _for_trigger(
     event = CONVERSION if trigger.created else STATUS
     values = {**values, "status": trigger.to_status}
     planned: list[Delivery] = []
-    postable = lead.verdict != Verdict.REJECTED
+    postable = lead.verdict not in WITHHOLDING_VERDICTS
     template = _template_for(templates, event=event, goal_id=lead.goal_id)
     if template is not None and (postable or (trigger.created and uses_macro(template.url, REJECTION_MACRO))):
         filled = values if postable else {**values, "status": REJECTED_STATUS}

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
-from leads.models import Click, Impression, Lead, LeadEvent, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Click, Impression, Lead, LeadEvent, Verdict
 from leads.routing import SMARTLINK_CATCH_ALL
 from partners.models import (
     Goal,
@@ -244,7 +244,8 @@ def _screened(
         .values("partner__name", "offer__name", source, "verdict_reason")
         .annotate(
             flagged=Count("id", filter=Q(verdict=Verdict.FLAGGED)),
-            rejected=Count("id", filter=Q(verdict=Verdict.REJECTED)),
+            # A lead over a cap is turned away like a rejected one; its reason says cap_reached.
+            rejected=Count("id", filter=Q(verdict__in=WITHHOLDING_VERDICTS)),
         )
         .order_by()
     )

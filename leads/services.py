@@ -14,6 +14,10 @@ call them directly.
   its payout is held at 0 whatever later postbacks say (`_withhold`), the amount it would
   pay is kept in `verdict_details["withheld_payout"]` and restored when a manager overrides
   the verdict (`lead_set_verdict`, which records a verdict event).
+- Caps (SPEC 4.5), on creation only, after screening: a lead that is not rejected claims every
+  cap of its offer that applies (`leads.caps`, the database decides). A lead a cap refuses is
+  kept with verdict `cap_reached` and treated like a rejected one: its payout is withheld, a
+  manager's override restores it, and it is not posted back as a conversion.
 - Report rollups are not touched here: the fold (`leads.rollups`) reads the events later,
   so no request transaction writes a shared aggregate row.
 """
@@ -31,8 +35,8 @@ from django.utils import timezone
 from config.inserts import RowInsert
 from config.transient import retry_transient
 from config.updates import RowUpdate
-from leads import geoip, linkcache, outbound, privacy, screening, selectors
-from leads.models import Click, Lead, LeadEvent, LeadStatus, Verdict
+from leads import caps, geoip, linkcache, outbound, privacy, screening, selectors
+from leads.models import WITHHOLDING_VERDICTS, Click, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.services import deliveries_record
 
@@ -70,6 +74,7 @@ CHANGE_FIELDS = [
 update_lead_changes = RowUpdate(Lead, CHANGE_FIELDS)
 VERDICT_FIELDS = ["verdict", "verdict_reason", "verdict_rule", "verdict_details", "payout", "updated_at"]
 WITHHELD = "withheld_payout"
+CAP_REACHED_REASON = "cap_reached"
 
 
 class LeadRefused(Exception):
@@ -171,14 +176,14 @@ def _set_money(lead: Lead, money: Money) -> None:
 
 
 def _withhold(lead: Lead) -> None:
-    """A rejected lead pays nothing; what it would pay is kept to restore on an override."""
-    if lead.verdict == Verdict.REJECTED and lead.payout:
+    """A rejected (or cap_reached) lead pays nothing; what it would pay is kept to restore on an override."""
+    if lead.verdict in WITHHOLDING_VERDICTS and lead.payout:
         lead.verdict_details = {**lead.verdict_details, WITHHELD: str(lead.payout)}
         lead.payout = Decimal("0")
 
 
 def _release(lead: Lead) -> None:
-    """A lead no longer rejected pays again: the withheld amount, else what its goal computes."""
+    """A lead no longer withheld pays again: the withheld amount, else what its goal computes."""
     details = dict(lead.verdict_details)
     withheld = details.pop(WITHHELD, None)
     lead.verdict_details = details
@@ -363,7 +368,7 @@ def lead_create(
     draft = _draft(target, app=app, goal=goal, status=status, money=Money(revenue, payout), params={})
     lead, created = _insert(draft, target)
     if created:
-        _record_changes(lead, [_created_event(lead)], source=source, actor=actor)
+        _record_changes(lead, [_created_event(lead), *_cap(lead)], source=source, actor=actor)
     return lead, created
 
 
@@ -411,7 +416,8 @@ def lead_set_verdict(*, lead: Lead, verdict: str, source: str, actor: Any = None
 
     The rule and reason code that screened the lead stay, so its page still says why it was
     screened; the verdict event says who overrode it. Rejecting withholds the payout,
-    un-rejecting restores it.
+    un-rejecting restores it; a `cap_reached` lead is overridden the same way (passing it pays
+    it, without consuming the cap: the manager decided).
     """
     locked = _locked(lead)
     changed = _save(locked, _verdict_change(locked, Verdict(verdict), note), source=source, actor=actor)
@@ -424,9 +430,9 @@ def _verdict_change(lead: Lead, verdict: str, note: str = "") -> list[LeadEvent]
         return []
     before, old = _state(lead), lead.verdict
     lead.verdict = verdict
-    if verdict == Verdict.REJECTED:
+    if verdict in WITHHOLDING_VERDICTS:
         _withhold(lead)
-    elif old == Verdict.REJECTED:
+    elif old in WITHHOLDING_VERDICTS:
         _release(lead)
     event = _event(lead, LeadEvent.Kind.VERDICT, before)
     event.note = f"verdict {old} → {verdict}{': ' + note if note else ''}"[:255]
@@ -493,6 +499,33 @@ def _screen(lead: Lead, target: Target, params: dict[str, str], config: screenin
     return [event]
 
 
+def _cap(lead: Lead) -> list[LeadEvent]:
+    """Claim the caps a new lead counts toward; over a cap it is kept as `cap_reached` and pays nothing.
+
+    A rejected lead claims nothing: it would not pay anyway. Payout caps count the publisher
+    payout the lead would pay (before anything is withheld).
+    """
+    if lead.verdict == Verdict.REJECTED:
+        return []
+    refusal = caps.caps_claim(
+        offer_id=lead.offer_id,
+        partner_id=lead.partner_id,
+        goal_id=lead.goal_id,
+        payout=lead.payout,
+        at=lead.created_at,
+    )
+    if refusal is None:
+        return []
+    before = _state(lead)
+    lead.verdict, lead.verdict_reason, lead.verdict_rule = Verdict.CAP_REACHED, CAP_REACHED_REASON, None
+    lead.verdict_details = refusal.details()
+    _withhold(lead)
+    lead.save(update_fields=VERDICT_FIELDS)
+    event = _event(lead, LeadEvent.Kind.VERDICT, before)
+    event.note = f"cap reached: {refusal.rule.period} {refusal.rule.metric} cap #{refusal.rule.id}"[:255]
+    return [event]
+
+
 # --- Changes a postback asks for ----------------------------------------------------------------
 
 
@@ -526,7 +559,8 @@ def lead_insert(
     lead, created = _insert(draft, target)
     if not created:
         return lead, False, []
-    return lead, True, [_created_event(lead), *_screen(lead, target, params, config)]
+    screened = _screen(lead, target, params, config)
+    return lead, True, [_created_event(lead), *screened, *_cap(lead)]
 
 
 def lead_apply(lead: Lead, *, goal: Goal | None, money: Money, status: str | None) -> list[LeadEvent]:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
 from leads import datacenters
+from leads.caps import cap_use_text, cap_uses
 from leads.clicks import api_urls
 from leads.screening import parse_sources, source_list_paste
 from leads.selectors import smart_link_split
@@ -34,6 +35,7 @@ from partners.forms import (
 )
 from partners.models import (
     App,
+    Cap,
     Channel,
     Creative,
     DatacenterNetwork,
@@ -579,6 +581,28 @@ class CreativeInline(OrganizationScopedInline, admin.TabularInline):
     readonly_fields = ("created_at",)
 
 
+class CapUseDisplay:
+    """A cap's use in its current period, read-only next to its settings."""
+
+    @admin.display(description="Use this period")
+    def use_now(self, obj: Cap) -> str:
+        if obj.pk is None:
+            return "—"
+        return cap_use_text(obj, cap_uses([obj])[obj.pk])
+
+
+class CapInline(CapUseDisplay, OfferChildChoices, OrganizationScopedInline, admin.TabularInline):
+    """An offer's caps with each one's use this period; the counters themselves change only by claims."""
+
+    model = Cap
+    fields = ("partner", "goal", "metric", "period", "limit", "is_active", "use_now")
+    readonly_fields = ("use_now",)
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("organization", "offer", "partner", "goal")
+
+
 class GoalInline(OrganizationScopedInline, admin.TabularInline):
     """An offer's goals; aliases and partner payouts are on each goal's page."""
 
@@ -598,7 +622,7 @@ class OfferAdmin(OrganizationScopedAdmin):
     search_fields = ("name", "app__name", "category")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at",)
-    inlines = (LandingInline, CreativeInline, GoalInline)
+    inlines = (LandingInline, CreativeInline, GoalInline, CapInline)
     fieldsets = (
         (
             None,
@@ -632,6 +656,34 @@ class OfferAdmin(OrganizationScopedAdmin):
             },
         ),
     )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Cap:  # a cap belongs to its offer's organization
+            for inline_form in formset.forms:
+                inline_form.instance.organization_id = form.instance.organization_id
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Cap)
+class CapAdmin(CapUseDisplay, OfferChildChoices, OrganizationScopedAdmin):
+    """Every cap of the organization with its use this period (SPEC 4.5)."""
+
+    list_display = (
+        "__str__",
+        "offer",
+        "partner",
+        "goal",
+        "metric",
+        "period",
+        "limit",
+        "is_active",
+        "use_now",
+    )
+    list_filter = ("metric", "period", "is_active", ("offer", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("organization", "offer", "partner", "goal")
+    search_fields = ("offer__name", "partner__name", "goal__code")
+    fields = ("offer", "partner", "goal", "metric", "period", "limit", "is_active", "use_now")
+    readonly_fields = ("use_now",)
 
 
 class GoalAliasInline(OrganizationScopedInline, admin.TabularInline):

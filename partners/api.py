@@ -1,4 +1,4 @@
-"""Management API viewsets of this app: apps, channels, partners, integrations, offers, goals, links.
+"""Management API viewsets of this app: apps, channels, partners, integrations, offers, goals, links, caps.
 
 Every queryset starts from the requesting user's organization (partners.selectors), so
 another organization's object answers 404 exactly like a missing one. Roles are
@@ -24,10 +24,12 @@ from rest_framework.serializers import as_serializer_error
 from accounts.models import Organization
 from accounts.permissions import organization_of
 from leads import selectors as screening_selectors
+from leads.caps import cap_uses
 from leads.screening import parse_sources, source_list_paste
 from partners import filters, selectors
 from partners.models import (
     App,
+    Cap,
     Channel,
     Goal,
     Integration,
@@ -40,6 +42,7 @@ from partners.models import (
 )
 from partners.serializers import (
     AppSerializer,
+    CapSerializer,
     ChannelSerializer,
     DestinationResumeResultSerializer,
     DestinationResumeSerializer,
@@ -283,6 +286,26 @@ class SourceListEntryViewSet(OrganizationViewSet):
         return Response(SourceListPasteResultSerializer(result).data)
 
 
+class CapViewSet(OrganizationViewSet):
+    """Caps of the organization's offers with each one's use this period (SPEC 4.5)."""
+
+    serializer_class = CapSerializer
+    filterset_class = filters.CapFilterSet
+    ordering_fields = ["id", "created_at"]
+
+    def get_queryset(self) -> QuerySet[Cap]:
+        return selectors.caps_for(self.organization)
+
+    def paginate_queryset(self, queryset: QuerySet[Cap]) -> list[Cap] | None:
+        # A page's caps read their use in one query, not one per cap.
+        page = super().paginate_queryset(queryset)
+        self._page_uses = cap_uses(page if page is not None else queryset)
+        return page
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "cap_uses": getattr(self, "_page_uses", None)}
+
+
 def register(router: BaseRouter) -> None:
     """Add this app's viewsets to the management API router."""
     router.register("apps", AppViewSet, basename="app")
@@ -295,3 +318,4 @@ def register(router: BaseRouter) -> None:
     router.register("smart-links", SmartLinkViewSet, basename="smart-link")
     router.register("screening-rules", ScreeningRuleViewSet, basename="screening-rule")
     router.register("source-lists", SourceListEntryViewSet, basename="source-list-entry")
+    router.register("caps", CapViewSet, basename="cap")

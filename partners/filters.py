@@ -16,6 +16,7 @@ from accounts.permissions import organization_of
 from partners import selectors
 from partners.models import (
     App,
+    Cap,
     Channel,
     Goal,
     GoalAlias,
@@ -152,3 +153,15 @@ class SourceListEntryFilterSet(django_filters.FilterSet):
     class Meta:
         model = SourceListEntry
         fields = ["integration", "list", "source"]
+
+
+class CapFilterSet(django_filters.FilterSet):
+    """Caps by offer, partner, goal, metric, period and whether they are active."""
+
+    offer = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.offers_for))
+    partner = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.partners_for))
+    goal = django_filters.ModelChoiceFilter(queryset=_scoped(selectors.goals_for))
+
+    class Meta:
+        model = Cap
+        fields = ["offer", "partner", "goal", "metric", "period", "is_active"]

@@ -820,3 +820,84 @@ class SmartLinkEntry(models.Model):
             raise ValidationError(
                 {"link": f"Choose a link of {smart_link.partner}: this one is {link.partner}'s."}
             )
+
+
+class Cap(models.Model):
+    """A limit on an offer's conversions or payout per day, month or in total.
+
+    Without a partner it counts every partner's conversions of the offer; with one, only that
+    partner's (partner × offer). With a goal it counts only conversions of that goal. Days and
+    months start at midnight and on the 1st in the organization's time zone. The count of each
+    period is a `leads.CapUse` row, claimed by a conditional UPDATE (`leads.caps`), so the
+    database decides between racing conversions.
+    """
+
+    class Metric(models.TextChoices):
+        CONVERSIONS = "conversions", "Conversions (count)"
+        PAYOUT = "payout", "Payout (publisher's, in the offer's currency)"
+
+    class Period(models.TextChoices):
+        DAILY = "daily", "Daily"
+        MONTHLY = "monthly", "Monthly"
+        TOTAL = "total", "Total"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="caps")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="caps")
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="caps",
+        help_text="Only this partner's conversions count (partner × offer); empty: every partner's.",
+    )
+    goal = models.ForeignKey(
+        Goal,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="caps",
+        help_text="Only conversions of this goal count; empty: every goal's.",
+    )
+    metric = models.CharField(max_length=12, choices=Metric.choices, default=Metric.CONVERSIONS)
+    period = models.CharField(max_length=10, choices=Period.choices, default=Period.DAILY)
+    limit = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        help_text="Conversions: how many. Payout: how much publisher payout, in the offer's currency.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["offer", "id"]
+        indexes = [models.Index(fields=["offer", "is_active"], name="cap_offer_active")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(limit__gte=0), name="cap_limit_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        scope = [
+            f"partner {self.partner}" if self.partner_id else "",
+            f"goal {self.goal}" if self.goal_id else "",
+        ]
+        where = ", ".join(part for part in scope if part)
+        return f"{self.get_period_display()} {self.metric} cap {self.limit.normalize():f}" + (
+            f" ({where})" if where else ""
+        )
+
+    def clean(self) -> None:
+        """The goal must be the offer's, a conversion count whole, the partner the offer's organization's."""
+        errors: dict[str, str] = {}
+        if self.goal_id and self.offer_id and self.goal.offer_id != self.offer_id:
+            errors["goal"] = "Choose a goal of this offer."
+        if (
+            self.metric == self.Metric.CONVERSIONS
+            and self.limit is not None
+            and self.limit != int(self.limit)
+        ):
+            errors["limit"] = "A conversions cap counts whole conversions: enter a whole number."
+        if self.partner_id and self.offer_id and self.partner.organization_id != self.offer.organization_id:
+            errors["partner"] = "Choose a partner of this offer's organization."
+        if errors:
+            raise ValidationError(errors)

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import Organization
 from partners.models import (
     App,
+    Cap,
     Channel,
     Goal,
     Integration,
@@ -110,3 +111,10 @@ def other_goals_of(offer: Offer, *, excluding: Goal | None = None) -> QuerySet[G
     if excluding is not None:
         goals = goals.exclude(pk=excluding.pk)
     return goals
+
+
+def caps_for(organization: Organization | None) -> QuerySet[Cap]:
+    """The organization's caps, with what their use and its wording need."""
+    return Cap.objects.filter(organization=organization).select_related(
+        "organization", "offer", "partner", "goal"
+    )

@@ -21,10 +21,12 @@ from rest_framework import serializers
 from accounts.models import Organization
 from accounts.permissions import can_edit, organization_of
 from config.masking import mask_url
+from leads.caps import CapUseNow, cap_uses
 from partners import selectors
 from partners.macros import errors_of
 from partners.models import (
     App,
+    Cap,
     Channel,
     Creative,
     Goal,
@@ -757,3 +759,77 @@ class SmartLinkSerializer(serializers.ModelSerializer):
         for name, value in validated_data.items():
             setattr(instance, name, value)
         return smart_link_save(smart_link=instance, entries=entries)
+
+
+class CapSerializer(serializers.ModelSerializer):
+    """A cap (SPEC 4.5) with its use in the current period: `used`, `remaining`, `resets_at`.
+
+    `resets_at` is the end of the current day or month in the organization's time zone
+    (null for a total cap). A list reads every cap's use in one query (the view passes it in
+    the context as `cap_uses`).
+    """
+
+    offer = OrganizationRelatedField(selector=selectors.offers_for)
+    partner = OrganizationRelatedField(selector=selectors.partners_for, required=False, allow_null=True)
+    goal = OrganizationRelatedField(selector=selectors.goals_for, required=False, allow_null=True)
+    used = serializers.SerializerMethodField()
+    remaining = serializers.SerializerMethodField()
+    refused = serializers.SerializerMethodField()
+    period_start = serializers.SerializerMethodField()
+    resets_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cap
+        fields = [
+            "id",
+            "offer",
+            "partner",
+            "goal",
+            "metric",
+            "period",
+            "limit",
+            "is_active",
+            "used",
+            "remaining",
+            "refused",
+            "period_start",
+            "resets_at",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The model's own rules: the goal is the offer's, a conversions cap is whole."""
+        names = ("offer", "partner", "goal", "metric", "period", "limit")
+        current = {name: getattr(self.instance, name) for name in names} if self.instance else {}
+        try:
+            Cap(**{**current, **attrs}).clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+    def _use(self, cap: Cap) -> CapUseNow:
+        uses = self.context.get("cap_uses") or {}
+        return uses.get(cap.pk) or cap_uses([cap])[cap.pk]
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_used(self, cap: Cap) -> str:
+        return f"{self._use(cap).used:f}"
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_remaining(self, cap: Cap) -> str:
+        return f"{self._use(cap).remaining:f}"
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_refused(self, cap: Cap) -> int:
+        """Conversions this cap turned away in the current period."""
+        return self._use(cap).refused
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_period_start(self, cap: Cap) -> str:
+        return self._use(cap).period_start.isoformat()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_resets_at(self, cap: Cap) -> str | None:
+        resets_at = self._use(cap).resets_at
+        return resets_at.isoformat() if resets_at else None

@@ -15,11 +15,13 @@ from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum, format_decimal, format_money
+from config.money import MoneySum, format_decimal, format_money, money_text
+from leads.caps import cap_uses
 from leads.models import Lead, LeadStatus
 from leads.privacy import display_ip
 from leads.services import Terms
 from partners.models import (
+    Cap,
     Creative,
     Goal,
     GoalPartnerPayout,
@@ -144,6 +146,54 @@ def offer_of(partner: Partner, pk: int) -> Offer:
         ),
     )
     return get_object_or_404(queryset, pk=pk)
+
+
+@dataclass(frozen=True)
+class CapLeft:
+    """What a publisher may still convert on a campaign under one cap, ready to show."""
+
+    scope: str
+    period: str
+    left: str
+    limit: str
+    resets: str
+
+
+def _cap_amount(cap: Cap, value: Decimal, currency: str) -> str:
+    if cap.metric == Cap.Metric.CONVERSIONS:
+        return f"{value.normalize():f}"
+    return f"{money_text(value)} {currency}"
+
+
+def caps_left(partner: Partner, offer: Offer) -> list[CapLeft]:
+    """The campaign's caps a publisher is subject to: the offer's, its own, and per goal.
+
+    Another partner's own caps are never read, so their numbers cannot show. Resets are in
+    the organization's time zone, named.
+    """
+    caps = list(
+        Cap.objects.filter(offer=offer, is_active=True)
+        .filter(Q(partner__isnull=True) | Q(partner=partner))
+        .select_related("organization", "goal")
+        .order_by("goal__position", "goal_id", "partner_id", "id")
+    )
+    uses = cap_uses(caps)
+    rows = []
+    for cap in caps:
+        use = uses[cap.pk]
+        whose = "yours" if cap.partner_id else "all publishers"
+        scope = f"{cap.goal.name} ({whose})" if cap.goal_id else f"This campaign ({whose})"
+        resets = f"{use.resets_at:%Y-%m-%d %H:%M} {cap.organization.time_zone}" if use.resets_at else "Never"
+        rows.append(
+            CapLeft(
+                scope=scope,
+                period=f"{cap.get_period_display()} {cap.metric}",
+                left=_cap_amount(cap, use.remaining, offer.currency),
+                limit=_cap_amount(cap, use.limit, offer.currency),
+                resets=resets,
+            )
+        )
+    return rows
 
 
 def creative_of(partner: Partner, pk: int) -> Creative:

@@ -168,7 +168,13 @@ class CampaignDetailView(PublisherPage):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         offer = selectors.with_rates([selectors.offer_of(self.partner, self.kwargs["pk"])], self.partner)[0]
         links = [(link, _publisher_click_url(link)) for link in offer.own_links]
-        return super().get_context_data(offer=offer, links=links, request_form=AccessRequestForm(), **kwargs)
+        return super().get_context_data(
+            offer=offer,
+            links=links,
+            caps=selectors.caps_left(self.partner, offer),
+            request_form=AccessRequestForm(),
+            **kwargs,
+        )
 
 
 def _publisher_click_url(link: Any) -> str:

@@ -54,6 +54,7 @@ CHANGES = {
     "accounts_organization": lambda obj: {
         "name": obj.name,
         "currency": "EUR",
+        "time_zone": "UTC",
         "min_payout": "20.00",
         "referral_share": "5.00",
     },

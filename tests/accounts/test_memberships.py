@@ -250,14 +250,21 @@ def _organization_url(organization) -> str:
 
 
 def test_an_admin_changes_the_organizations_settings(admin_client, organization):
-    data = {"name": "Acme Games", "currency": "EUR", "min_payout": "25.00", "referral_share": "7.50"}
+    data = {
+        "name": "Acme Games",
+        "currency": "EUR",
+        "time_zone": "Europe/Berlin",
+        "min_payout": "25.00",
+        "referral_share": "7.50",
+    }
     assert admin_client.post(_organization_url(organization), data).status_code == 302
     organization.refresh_from_db()
-    assert (organization.currency, organization.min_payout, organization.referral_share) == (
-        "EUR",
-        Decimal("25.00"),
-        Decimal("7.50"),
-    )
+    assert (
+        organization.currency,
+        organization.time_zone,
+        organization.min_payout,
+        organization.referral_share,
+    ) == ("EUR", "Europe/Berlin", Decimal("25.00"), Decimal("7.50"))
     assert organization.slug == "acme"
 
 

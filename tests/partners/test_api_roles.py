@@ -11,6 +11,7 @@ from django.db.models import Model
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, Role
+from partners.models import Cap
 from tests.factories import (
     AppFactory,
     ChannelFactory,
@@ -92,6 +93,12 @@ RESOURCES = [
         lambda org: TrackingLinkFactory(integration=IntegrationFactory(organization=org)),
         _link_payload,
         {"status": "paused"},
+    ),
+    Resource(
+        "/api/v1/caps/",
+        lambda org: Cap.objects.create(organization=org, offer=OfferFactory(organization=org), limit=10),
+        lambda org: {"offer": OfferFactory(organization=org).pk, "limit": "10"},
+        {"limit": "20.0000"},
     ),
 ]
 
