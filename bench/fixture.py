@@ -2,7 +2,10 @@
 
 The bench link's integration screens its clicks with two rules, as a live one would: a count
 rule (clicks per IP: one Redis round trip per click) and the bot user-agent rule. Both only
-flag, so every click is still recorded and redirected.
+flag, so every click is still recorded and redirected. Its offer is targeted (countries,
+devices, systems) with a fallback URL and has a daily cap; a smart link splits the partner's
+clicks between it and a second offer. The click sections come from many public addresses
+through one trusted proxy, so each click is placed by the GeoIP lookup.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from leads.clicks import click_record
 from leads.linkcache import link_data
 from partners.models import (
     App,
+    Cap,
     Goal,
     GoalAlias,
     Integration,
@@ -122,6 +126,15 @@ def create_fixture() -> Fixture:
     _screening_rules(integration)
     link = integration.links.get()
     smart_link = _smart_link(link)
+    # One cap, as a live offer has: the clicks read its state from the link's cached data, every
+    # lead claims it (one conditional UPDATE); it is far from full, so nothing is redirected.
+    Cap.objects.create(
+        organization=organization,
+        offer=link.offer,
+        metric=Cap.Metric.CONVERSIONS,
+        period=Cap.Period.DAILY,
+        limit=Decimal("100000000"),
+    )
     click = click_record(
         link=link_data(link.code),
         fields={"ip": "203.0.113.7", "user_agent": USER_AGENT, "partner_click_id": "bench", "sub1": "s"},
