@@ -84,10 +84,21 @@ def baseline(base_url: str, fixture: Fixture) -> Target:
     return Target(path)
 
 
+def _visits(base_url: str, path: str, what: str) -> Target:
+    """Clicks from many public addresses (GeoIP looked up, targeting checked), as a CDN forwards them."""
+    status, _ = fetch(base_url + path)
+    if status != 302:
+        raise Unavailable(f"{what} answered HTTP {status} instead of 302")
+    script = LUA / "click_geo.lua"
+    return Target(path, script, warmup_args=(path,), round_args=tuple((path,) for _ in range(ROUNDS)))
+
+
 def click(base_url: str, fixture: Fixture) -> Target:
-    path = f"/c/{fixture.link_code}?partner_click_id=x&sub1=y"
-    _expect(base_url + path, 302, "/c/<code>")
-    return Target(path)
+    return _visits(base_url, f"/c/{fixture.link_code}?partner_click_id=x&sub1=y", "/c/<code>")
+
+
+def smart_link(base_url: str, fixture: Fixture) -> Target:
+    return _visits(base_url, f"/s/{fixture.smart_link_code}?partner_click_id=x&sub1=y", "/s/<code>")
 
 
 def lead_create(base_url: str, fixture: Fixture) -> Target:
@@ -135,6 +146,7 @@ def status_change(base_url: str, fixture: Fixture) -> Target:
 SECTIONS: list[Section] = [
     Section("baseline", "baseline: 1 INSERT + 302", None, baseline),
     Section("click", "click redirect /c/<code>", "click_vs_baseline", click),
+    Section("smartlink", "smart link /s/<code>", "smartlink_vs_baseline", smart_link),
     Section("lead_create", "lead creation /postback/lead", "lead_create_vs_baseline", lead_create),
     Section("status_change", "status change /postback/status", "status_change_vs_baseline", status_change),
 ]

@@ -13,9 +13,10 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,13 +27,15 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads import datacenters, geoip
-from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.caprules import CapRule
+from leads.models import CapUse, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.rollups import rollup_rebuild
 from leads.services import Terms
 from partners.macros import render
 from partners.models import (
     App,
+    Cap,
     Goal,
     GoalAlias,
     GoalPartnerPayout,
@@ -45,6 +48,8 @@ from partners.models import (
     Platform,
     PostbackTemplate,
     ScreeningRule,
+    SmartLink,
+    SmartLinkEntry,
     Status,
     TrackingLink,
 )
@@ -334,6 +339,25 @@ PAYOUT_OVERRIDES: tuple[tuple[str, str, str, str, str], ...] = (
     ("Northwind Shop — Sales", "purchase", "Publisher Beta", PayoutType.PERCENT, "10"),
 )
 IP_PRIVACY_PARTNERS = ("ClickFlow Media",)
+# (offer, allowed countries, device types, operating systems, fallback offer): offers that take
+# only some traffic (SPEC 4.5); clicks outside go to the fallback offer of the same app.
+TARGETING: tuple[tuple[str, str, str, str, str], ...] = (
+    ("Space Farm — First Deposit", "US GB DE FR CA AU", "", "", "Space Farm — CPI Worldwide"),
+    ("Space Farm iOS — CPI Tier 1", "US GB DE FR CA AU", "mobile, tablet", "iOS", ""),
+)
+# (offer, partner or "", metric, period, limit): caps as a network sets them.
+CAPS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("Space Farm — First Deposit", "", "conversions", "daily", "40"),
+    ("Northwind Shop — Sales", "Publisher Beta", "payout", "monthly", "500"),
+)
+# A publisher's smart link: (name, partner, mode, ((offer, weight), …)).
+SMART_LINK = (
+    "Alpha — all games",
+    "Publisher Alpha",
+    SmartLink.Mode.WEIGHT,
+    (("Space Farm — CPI Worldwide", 3), ("Space Farm iOS — CPI Tier 1", 1)),
+)
+SMART_LINK_SHARE = 0.3  # of the smart link's partner's clicks on its entries' links
 
 # Country → (language, share of the traffic).
 COUNTRIES: dict[str, tuple[str, int]] = {
@@ -441,6 +465,7 @@ class _Seeder:
         self.create_apps()
         self.create_offers()
         self.create_integrations()
+        self.create_traffic_rules()
         links = list(
             TrackingLink.objects.filter(organization=self.organization)
             .select_related("integration", "partner", "offer__app", "landing")
@@ -450,6 +475,7 @@ class _Seeder:
         clicks = self.create_clicks(links)
         impressions = self.create_impressions(links)
         leads = self.create_leads(clicks)
+        self.count_caps()
         create_demo_deliveries(self.organization, self.rng, self.now)
         # The traffic was bulk-inserted: fold it into the report rollups in one go.
         rollup_rebuild()
@@ -574,6 +600,53 @@ class _Seeder:
                 reason_code="datacenter",
             )
 
+    def create_traffic_rules(self) -> None:
+        """Targeting with a fallback, caps and a smart link, so each has something to show."""
+        self.fallbacks: dict[int, tuple[frozenset[str], Offer | None]] = {}
+        for name, countries, devices, systems, fallback in TARGETING:
+            offer = self.offers[name]
+            offer.allowed_countries, offer.device_types, offer.operating_systems = countries, devices, systems
+            offer.fallback_offer = self.offers[fallback] if fallback else None
+            offer.save()
+            self.fallbacks[offer.pk] = (frozenset(countries.split()), offer.fallback_offer)
+        self.caps = [
+            Cap.objects.create(
+                organization=self.organization,
+                offer=self.offers[offer],
+                partner=self.partners[partner] if partner else None,
+                metric=metric,
+                period=period,
+                limit=Decimal(limit),
+            )
+            for offer, partner, metric, period, limit in CAPS
+        ]
+        name, partner_name, mode, entries = SMART_LINK
+        partner = self.partners[partner_name]
+        self.smart_link = SmartLink.objects.create(
+            organization=self.organization, partner=partner, name=name, mode=mode, catch_all_url=_SHOP
+        )
+        self.smart_link_links: set[int] = set()
+        for priority, (offer_name, weight) in enumerate(entries, start=1):
+            link = TrackingLink.objects.filter(
+                partner=partner, offer=self.offers[offer_name], landing=None
+            ).first()
+            link = link or TrackingLink.objects.filter(partner=partner, offer=self.offers[offer_name]).first()
+            SmartLinkEntry.objects.create(
+                smart_link=self.smart_link, link=link, priority=priority, weight=weight
+            )
+            self.smart_link_links.add(link.pk)
+
+    def route(self, click: Click, link: TrackingLink) -> None:
+        """What the click path does with the demo's targeting: outside it, the fallback offer."""
+        allowed, fallback = self.fallbacks.get(link.offer_id, (None, None))
+        if allowed is not None and click.country not in allowed and fallback is not None:
+            click.redirect_reason = "country"
+            click.offer_id = fallback.pk
+            click.landing_id = fallback.landings.values_list("pk", flat=True).first()
+            click.params = {**click.params, "redirected_from_offer": link.offer_id}
+        if link.pk in self.smart_link_links and self.rng.random() < SMART_LINK_SHARE:
+            click.smart_link = self.smart_link
+
     def add_deeplink_links(self, integration: Integration) -> None:
         """Publishers get a second link per mobile offer that opens the app directly."""
         deeplinks = Landing.objects.filter(
@@ -676,7 +749,22 @@ class _Seeder:
             click.verdict, click.verdict_reason = Verdict.FLAGGED, "datacenter"
             click.verdict_rule = self.datacenter_rules[link.integration_id]
             click.verdict_details = {"asn": click.asn, "as_org": click.as_org, "matched": matched}
+        self.route(click, link)
         return click
+
+    def count_caps(self) -> None:
+        """The caps' use this period, as the bulk-made leads would have claimed it."""
+        for cap in self.caps:
+            rule = CapRule.of(cap, self.organization.time_zone)
+            start = rule.period_start(self.now)
+            opened = datetime.combine(start, time(0), tzinfo=ZoneInfo(self.organization.time_zone))
+            leads = Lead.objects.filter(offer=cap.offer, verdict=Verdict.OK, created_at__gte=opened)
+            if cap.partner_id:
+                leads = leads.filter(partner=cap.partner)
+            used = (
+                leads.count() if cap.metric == Cap.Metric.CONVERSIONS else sum(lead.payout for lead in leads)
+            )
+            CapUse.objects.create(cap=cap, period_start=start, used=min(used, cap.limit))
 
     def create_impressions(self, links: Sequence[TrackingLink]) -> int:
         count = self.click_count * 3 // 2

@@ -298,3 +298,40 @@ def test_the_same_seed_gives_the_same_traffic_and_leads():
     seed_demo("--seed", "7")
 
     assert traffic_shape() == first
+
+
+def test_the_demo_shows_targeting_caps_and_a_smart_link_at_work():
+    from leads.caps import cap_uses
+    from partners.models import Cap, Offer, SmartLink
+    from reports.selectors import report_rows
+
+    seed_demo()
+
+    tier1 = Offer.objects.get(name="Space Farm — First Deposit")
+    redirected = Click.objects.filter(redirect_reason="country", link__offer=tier1)
+    assert redirected.exists()
+    # Sent to the fallback offer, from countries outside the targeting only.
+    assert set(redirected.values_list("offer_id", flat=True)) == {tier1.fallback_offer_id}
+    assert not redirected.filter(country__in=tier1.allowed_countries.split()).exists()
+
+    smart_link = SmartLink.objects.get()
+    split = set(smart_link.clicks.values_list("offer__name", flat=True))
+    assert split == {"Space Farm — CPI Worldwide", "Space Farm iOS — CPI Tier 1"}
+
+    daily = Cap.objects.select_related("organization").get(period="daily")
+    use = cap_uses([daily])[daily.pk]
+    opened = use.resets_at - timedelta(days=1)
+    today = Lead.objects.filter(offer=daily.offer, verdict="ok", created_at__gte=opened)
+    assert use.used == min(today.count(), daily.limit)
+
+    partner = redirected.first().partner
+    by_reason = report_rows(
+        partner_id=partner.pk,
+        start=(timezone.now() - timedelta(days=61)).date(),
+        end=timezone.now().date(),
+        grouping="redirect",
+    )
+    assert (
+        sum(row.clicks for row in by_reason)
+        == Click.objects.filter(partner=partner).exclude(redirect_reason="").count()
+    )
