@@ -7,13 +7,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from currencies.codes import validate_currency
+
 
 class Organization(models.Model):
     """A tenant: an advertiser or a network. Nothing is ever shared between two."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        verbose_name="base currency",
+        help_text="Reports, dashboards and balances add up amounts converted into this currency "
+        "(ECB reference rates, frozen on each lead at its conversion).",
+    )
     min_payout = models.DecimalField(
         max_digits=14,
         decimal_places=2,

@@ -8,17 +8,19 @@ clicks, links or leads: those are simply not found, exactly like unknown ones.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import tablib
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import Organization
+from config.money import MoneySum
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
-from leads.models import Click, Impression, Lead, LeadEvent, Verdict
+from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from partners.models import (
     Goal,
     GoalPartnerPayout,
@@ -273,3 +275,19 @@ def screening_report_dataset(rows: list[dict[str, Any]]) -> tablib.Dataset:
     for row in rows:
         dataset.append([row[name] for name, _ in REPORT_COLUMNS])
     return dataset
+
+
+def approved_payout_by_day(*, partner_ids: Any) -> dict[date, Decimal]:
+    """The base-currency payout of these partners' approved leads, per day of their approval.
+
+    A balance in a payout currency other than the base converts each day's sum at that day's
+    rate: one grouped read over the partners' approved leads (index `lead_partner_approved`).
+    """
+    rows = (
+        Lead.objects.filter(partner_id__in=partner_ids, status=LeadStatus.APPROVED)
+        .annotate(approved_on=TruncDate(Coalesce("status_changed_at", "created_at")))
+        .values("approved_on")
+        .annotate(total=MoneySum("payout_base"))
+        .order_by()
+    )
+    return {row["approved_on"]: row["total"] or Decimal("0") for row in rows}

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum
+from config.money import MoneySum, in_minor_units
+from currencies.selectors import cross_rate, cross_rates
 from leads.models import Lead
 from leads.privacy import display_ip
+from leads.selectors import approved_payout_by_day
 from partners.models import Creative, Landing, Offer, Partner, Status, TrackingLink
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
 from postbacks.models import Delivery
@@ -111,20 +115,46 @@ def referred_partner_ids(partner: Partner) -> QuerySet:
     )
 
 
+def payout_currency_of(partner: Partner, organization: Organization) -> str:
+    """The currency a publisher is paid in: its own, else the organization's base currency."""
+    return partner.payout_currency or organization.currency
+
+
 def balance_of(partner: Partner, organization: Organization) -> Balance:
-    """Approved payouts (from the rollups) minus paid and requested payouts; the referral share."""
+    """Approved payouts minus paid and requested payouts, and the referral share, in the payout currency.
+
+    In the base currency the approved payouts come from the rollups; in another currency each
+    approval day's sum is converted at that day's rate (`earned_in`).
+    """
+    currency = payout_currency_of(partner, organization)
     sums = Payout.objects.filter(partner=partner).aggregate(
         paid=MoneySum("amount", places=2, filter=Q(status=Payout.Status.PAID)),
         requested=MoneySum("amount", places=2, filter=Q(status=Payout.Status.REQUESTED)),
     )
-    referred = earnings_total(partner_ids=referred_partner_ids(partner))
+    referred = earned_in(referred_partner_ids(partner), organization.currency, currency)
     return Balance(
-        earned=earnings_total(partner_ids=[partner.pk]),
+        earned=earned_in([partner.pk], organization.currency, currency),
         paid=sums["paid"] or ZERO,
         requested=sums["requested"] or ZERO,
-        referral=(referred * organization.referral_share / 100).quantize(Decimal("0.01")),
-        currency=organization.currency,
+        referral=in_minor_units(referred * organization.referral_share / 100, currency),
+        currency=currency,
     )
+
+
+def earned_in(partner_ids: Any, base: str, currency: str) -> Decimal:
+    """These partners' approved payouts in `currency`: at the rate of each lead's approval day.
+
+    A day whose rate is unknown (a currency the ECB stopped publishing) counts nothing rather
+    than counting base amounts as if they were the payout currency.
+    """
+    if currency == base:
+        return earnings_total(partner_ids=partner_ids)
+    by_day = approved_payout_by_day(partner_ids=partner_ids)
+    rates = cross_rates(base, currency, by_day)
+    total = sum(
+        (amount * rates[day].rate for day, amount in by_day.items() if rates.get(day) is not None), ZERO
+    )
+    return in_minor_units(total, currency)
 
 
 def payouts_of(partner: Partner) -> QuerySet[Payout]:
@@ -186,3 +216,11 @@ def publisher_last_test(partner: Partner) -> Delivery | None:
 def _publisher_postback_calls(partner: Partner) -> Q:
     tests = Q(kind=Delivery.Kind.TEST, event=Delivery.Kind.PUBLISHER)
     return Q(partner=partner) & (Q(kind=Delivery.Kind.PUBLISHER) | tests)
+
+
+def minimum_payout_in(organization: Organization, currency: str) -> Decimal:
+    """The organization's minimum payout (in its base currency) in a payout currency, at today's rate."""
+    if currency == organization.currency:
+        return organization.min_payout
+    rate = cross_rate(organization.currency, currency, timezone.now().date())
+    return in_minor_units(organization.min_payout * rate.rate, currency) if rate else organization.min_payout

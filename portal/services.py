@@ -19,7 +19,7 @@ from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
-from portal.selectors import balance_of
+from portal.selectors import balance_of, minimum_payout_in
 
 
 def publisher_postback_errors(url: str) -> list[str]:
@@ -70,21 +70,21 @@ def payout_request(
     method = PaymentMethod.objects.filter(partner=partner).first()
     if method is None:
         raise ValidationError("Set a payment method first: we need to know where to send the money.")
-    if amount < organization.min_payout:
+    balance = balance_of(partner, organization)
+    minimum = minimum_payout_in(organization, balance.currency)
+    if amount < minimum:
         raise ValidationError(
-            f"The minimum payout is {organization.min_payout} {organization.currency}: "
-            f"request at least that much."
+            f"The minimum payout is {minimum} {balance.currency}: request at least that much."
         )
-    available = balance_of(partner, organization).available
-    if amount > available:
+    if amount > balance.available:
         raise ValidationError(
-            f"You can request at most your available balance, {available} {organization.currency}."
+            f"You can request at most your available balance, {balance.available} {balance.currency}."
         )
     return Payout.objects.create(
         organization=organization,
         partner=partner,
         amount=amount,
-        currency=organization.currency,
+        currency=balance.currency,
         method=f"{method.get_kind_display()}: {method.summary}",
         requested_by=user,
     )
