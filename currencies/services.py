@@ -57,17 +57,23 @@ def _parse(lines: Iterable[str], *, since: date | None = None) -> list[tuple[dat
 def _store(rates: list[tuple[date, str, Decimal]]) -> int:
     """Add the rates not known yet; how many were new.
 
-    One prepared INSERT … ON CONFLICT DO NOTHING run for all rows (the shipped history is about
-    200,000): building a model instance per rate took seconds more on a first conversion.
+    Multi-row INSERT … ON CONFLICT DO NOTHING statements of as many rows as the database takes
+    parameters for: the shipped history is about 200,000 rates, and a model instance or a
+    statement per rate cost seconds on a first conversion.
     """
     before = ExchangeRate.objects.count()
     table = connection.ops.quote_name(ExchangeRate._meta.db_table)
-    sql = f"INSERT INTO {table} (day, currency, per_eur) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    limit = connection.features.max_query_params or 3 * BATCH
+    size = max(1, min(BATCH, limit // 3))
     adapt = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
-        for start in range(0, len(rates), BATCH):
-            batch = rates[start : start + BATCH]
-            cursor.executemany(sql, [(adapt(day), code, str(value)) for day, code, value in batch])
+        for start in range(0, len(rates), size):
+            batch = rates[start : start + size]
+            values = ", ".join(["(%s, %s, %s)"] * len(batch))
+            params = [item for day, code, value in batch for item in (adapt(day), code, value)]
+            cursor.execute(
+                f"INSERT INTO {table} (day, currency, per_eur) VALUES {values} ON CONFLICT DO NOTHING", params
+            )
     return ExchangeRate.objects.count() - before
 
 
