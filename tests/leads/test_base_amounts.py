@@ -168,3 +168,23 @@ def test_report_totals_equal_the_sum_of_the_leads_base_amounts_to_the_cent(clien
     assert totals.payout_approved.quantize(cent) == sum(lead.payout_base for lead in approved).quantize(cent)
     assert totals.revenue_pending.quantize(cent) == sum(lead.revenue_base for lead in pending).quantize(cent)
     assert totals.payout_approved == sum(lead.payout_base for lead in approved)
+
+
+def test_an_organization_with_leads_keeps_its_base_currency_in_the_admin(client, admin_user, world):
+    client.force_login(admin_user)
+    url = f"/admin/accounts/organization/{world.app.organization_id}/change/"
+    assert 'name="currency"' in client.get(url).content.decode()
+
+    get_json(client, world.url(LEAD, click=world.click().click_id))
+
+    assert 'name="currency"' not in client.get(url).content.decode()
+
+
+def test_the_api_shows_the_frozen_rate_and_base_amounts(client, world, admin_user, api_client_for):
+    get_json(client, world.url(LEAD, click=world.click().click_id, pay=30, wm=12, cc="EUR"))
+
+    body = api_client_for(admin_user).get(f"/api/v1/leads/{Lead.objects.get().pk}/").json()
+
+    assert (body["currency"], body["payout"], body["base_currency"]) == ("EUR", "12.0000", "GBP")
+    assert (body["fx_rate"], body["payout_base"], body["revenue_base"]) == ("0.8500000000", "10.2000", "25.5000")
+    assert body["fx_date"] == _today().isoformat()
