@@ -186,5 +186,9 @@ def test_the_api_shows_the_frozen_rate_and_base_amounts(client, world, admin_use
     body = api_client_for(admin_user).get(f"/api/v1/leads/{Lead.objects.get().pk}/").json()
 
     assert (body["currency"], body["payout"], body["base_currency"]) == ("EUR", "12.0000", "GBP")
-    assert (body["fx_rate"], body["payout_base"], body["revenue_base"]) == ("0.8500000000", "10.2000", "25.5000")
+    assert (body["fx_rate"], body["payout_base"], body["revenue_base"]) == (
+        "0.8500000000",
+        "10.2000",
+        "25.5000",
+    )
     assert body["fx_date"] == _today().isoformat()
