@@ -33,7 +33,7 @@ def known_currencies() -> frozenset[str]:
 
 def validate_currency(value: str) -> None:
     """A model and form validator: the code must be one the exchange rates know."""
-    if value not in known_currencies():
+    if (value or "").upper() not in known_currencies():
         sample = ", ".join(sorted(known_currencies())[:8])
         raise ValidationError(
             f"“{value}” is not a currency the ECB's reference rates cover; use one of {sample}, …",

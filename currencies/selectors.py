@@ -30,6 +30,7 @@ class Rate:
 
 def per_eur(currency: str, day: date) -> tuple[Decimal, date] | None:
     """One euro in `currency` on `day`: the last publication on or before it; None when there is none."""
+    currency = currency.upper()
     if currency == EUR:
         return ONE, day
     row = (
@@ -51,6 +52,7 @@ def cross_rate(source: str, target: str, day: date) -> Rate | None:
 
     The rate's day is the newer of the two publications it used (EUR's is the day itself).
     """
+    source, target = source.upper(), target.upper()
     if source == target:
         return Rate(ONE, day)
     src, dst = per_eur(source, day), per_eur(target, day)
@@ -63,6 +65,7 @@ def cross_rate(source: str, target: str, day: date) -> Rate | None:
 def cross_rates(source: str, target: str, days: Iterable[date]) -> dict[date, Rate | None]:
     """`cross_rate` for several days, each currency's rates read once (a balance's approval days)."""
     wanted = sorted(set(days))
+    source, target = source.upper(), target.upper()
     if not wanted:
         return {}
     if source == target:

@@ -48,6 +48,12 @@ def test_two_currencies_convert_through_the_euro():
     assert cross_rate("USD", "USD", date(2026, 11, 28)).rate == Decimal("1")
 
 
+def test_a_lowercase_code_converts_like_its_uppercase():
+    _rates(date(2026, 11, 27), USD="1.10", GBP="0.85")
+
+    assert cross_rate("usd", "gbp", date(2026, 11, 27)) == cross_rate("USD", "GBP", date(2026, 11, 27))
+
+
 def test_a_refresh_adds_the_newest_publication():
     _rates(date(2026, 11, 26), USD="1.10", GBP="0.85")
     lines = [HEADER, "2026-11-27,1.12,161.5,0.86,", "2026-11-26,1.10,160,0.85,"]
