@@ -6,22 +6,34 @@ publisher's object is exactly as absent (404) as a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum, in_minor_units
+from config.money import MoneySum, format_decimal, format_money, in_minor_units
 from currencies.selectors import cross_rate, cross_rates
 from leads.models import Lead
 from leads.privacy import display_ip
 from leads.selectors import approved_payout_by_day
-from partners.models import Creative, Landing, Offer, Partner, Status, TrackingLink
+from leads.services import Terms
+from partners.models import (
+    Creative,
+    Goal,
+    GoalPartnerPayout,
+    Landing,
+    Offer,
+    Partner,
+    PayoutType,
+    Status,
+    TrackingLink,
+)
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PublisherSignup
 from postbacks.models import Delivery
 from reports.selectors import earnings_total
@@ -31,6 +43,71 @@ OPEN_PAYOUTS = (Payout.Status.REQUESTED, Payout.Status.PAID)
 
 
 # --- Campaigns -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """What a publisher earns for one goal: a fixed amount in the offer's currency, or a percent.
+
+    Made by `leads.services.Terms.of`, the function that prices every conversion, so the figure
+    a campaign shows is the figure its conversions pay, the publisher's own override included.
+    """
+
+    goal_name: str
+    goal_code: str
+    payout_type: str
+    amount: Decimal
+    currency: str
+    is_default: bool = False
+
+    def __str__(self) -> str:
+        if self.payout_type == PayoutType.PERCENT:
+            places = 0 if self.amount == self.amount.to_integral_value() else 2
+            return f"{format_decimal(self.amount, places)} % of revenue"
+        return format_money(self.amount, self.currency)
+
+
+def _goals_priced_for(partner: Partner) -> QuerySet[Goal]:
+    """Goals annotated with this partner's own payout, the way `Terms.of` reads an override."""
+    override = GoalPartnerPayout.objects.filter(goal=OuterRef("pk"), partner=partner)
+    return Goal.objects.annotate(
+        partner_payout=Subquery(override.values("payout")[:1]),
+        partner_payout_type=Subquery(override.values("payout_type")[:1]),
+    ).order_by("position", "id")
+
+
+def rates_of(offer: Offer, partner: Partner) -> list[Rate]:
+    """Per goal, what the partner earns on this offer; an offer without goals pays its rate."""
+    goals = getattr(offer, "priced_goals", None)
+    if goals is None:
+        goals = list(_goals_priced_for(partner).filter(offer=offer))
+    if not goals:
+        return [Rate(offer.name, "", PayoutType.FIXED, offer.rate, offer.currency, is_default=True)]
+    rates = []
+    for goal in goals:
+        terms = Terms.of(goal, partner_id=partner.pk, offer=offer)
+        rates.append(
+            Rate(goal.name, goal.code, terms.payout_type, terms.payout, offer.currency, goal.is_default)
+        )
+    return rates
+
+
+def headline_rate(rates: list[Rate]) -> Rate:
+    """The rate a campaign list shows: the default goal's, else the first."""
+    return next((rate for rate in rates if rate.is_default), rates[0])
+
+
+def with_rates(offers: Iterable[Offer], partner: Partner) -> list[Offer]:
+    """The offers with `rates` and `headline` set for this partner (one query for all goals)."""
+    offers = list(offers)
+    goals: dict[int, list[Goal]] = {offer.pk: [] for offer in offers}
+    for goal in _goals_priced_for(partner).filter(offer_id__in=list(goals)):
+        goals[goal.offer_id].append(goal)
+    for offer in offers:
+        offer.priced_goals = goals[offer.pk]
+        offer.rates = rates_of(offer, partner)
+        offer.headline = headline_rate(offer.rates)
+    return offers
 
 
 def offers_visible(partner: Partner) -> QuerySet[Offer]:

@@ -155,7 +155,8 @@ class CampaignListView(PublisherPage):
     tab = "campaigns"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(offers=selectors.offers_visible(self.partner), **kwargs)
+        offers = selectors.with_rates(selectors.offers_visible(self.partner), self.partner)
+        return super().get_context_data(offers=offers, **kwargs)
 
 
 class CampaignDetailView(PublisherPage):
@@ -163,7 +164,7 @@ class CampaignDetailView(PublisherPage):
     tab = "campaigns"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        offer = selectors.offer_of(self.partner, self.kwargs["pk"])
+        offer = selectors.with_rates([selectors.offer_of(self.partner, self.kwargs["pk"])], self.partner)[0]
         links = [(link, _publisher_click_url(link)) for link in offer.own_links]
         return super().get_context_data(offer=offer, links=links, request_form=AccessRequestForm(), **kwargs)
 
