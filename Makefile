@@ -26,6 +26,7 @@ run: export DEBUG ?= true
 run: export OUTBOUND_ALLOW_PRIVATE ?= true
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py rates_load
 	$(PY) manage.py seed_demo --if-empty
 	@echo ""
 	@echo "  Admin (managers):  http://$(HOST):$(PORT)/admin/"

@@ -29,6 +29,7 @@ from accounts.services import (
     membership_is_last_admin,
     membership_set_role,
 )
+from leads.models import Lead
 
 User = get_user_model()
 
@@ -94,7 +95,11 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
         # The slug is part of URLs and integrations outside; only a superuser renames it.
-        return ("created_at",) if request.user.is_superuser else ("slug", "created_at")
+        fields = ("created_at",) if request.user.is_superuser else ("slug", "created_at")
+        # Leads froze their base amounts in the base currency: changing it would mix currencies.
+        if obj is not None and Lead.objects.filter(organization=obj).exists():
+            fields += ("currency",)
+        return fields
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or is_staff_member(request.user)

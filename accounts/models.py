@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from currencies.codes import validate_currency
+
 
 def validate_time_zone(value: str) -> None:
     """An IANA time zone name zoneinfo knows ("Europe/Berlin"), so periods can be computed in it."""
@@ -25,7 +27,14 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        verbose_name="base currency",
+        help_text="Reports, dashboards and balances add up amounts converted into this currency "
+        "(ECB reference rates, frozen on each lead at its conversion).",
+    )
     min_payout = models.DecimalField(
         max_digits=14,
         decimal_places=2,

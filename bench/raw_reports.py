@@ -144,10 +144,10 @@ def _raw_lead_counters() -> dict[str, Any]:
         "leads_approved": Count("id", filter=approved),
         "leads_pending": Count("id", filter=pending),
         "leads_rejected": Count("id", filter=Q(status__in=[LeadStatus.CANCELLED, LeadStatus.TRASH])),
-        "payout_approved": Sum("payout", filter=approved),
-        "payout_pending": Sum("payout", filter=pending),
-        "revenue_approved": Sum("revenue", filter=approved),
-        "revenue_pending": Sum("revenue", filter=pending),
+        "payout_approved": Sum("payout_base", filter=approved),
+        "payout_pending": Sum("payout_base", filter=pending),
+        "revenue_approved": Sum("revenue_base", filter=approved),
+        "revenue_pending": Sum("revenue_base", filter=pending),
     }
 
 

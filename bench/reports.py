@@ -375,6 +375,9 @@ _LEAD_VARIABLE = {
     # A rejected lead pays nothing (Lead's docstring).
     "payout": "CASE WHEN s.status IN ('cancelled', 'trash') THEN 0 ELSE g.payout END",
     "revenue": "g.revenue",
+    # The benchmark's organization and offers are all in USD: base amounts are the amounts.
+    "payout_base": "CASE WHEN s.status IN ('cancelled', 'trash') THEN 0 ELSE g.payout END",
+    "revenue_base": "g.revenue",
     "source": "c.sub1",
     # Conversions come minutes to two days after the click, never in the future.
     "created_at": "LEAST(c.created_at + s.lag, now())",

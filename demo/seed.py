@@ -31,7 +31,7 @@ from leads.caprules import CapRule
 from leads.models import CapUse, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.rollups import rollup_rebuild
-from leads.services import Terms
+from leads.services import Terms, lead_freeze_base
 from partners.macros import render
 from partners.models import (
     App,
@@ -825,7 +825,7 @@ class _Seeder:
             changed_at = self.later(created_at, timedelta(days=3))
         payout, revenue = lead_money(goal, override)
         link = self.links[click.link_id]
-        return Lead(
+        lead = Lead(
             **self.link_ids(link),
             app_id=link.offer.app_id,
             click=click,
@@ -841,6 +841,8 @@ class _Seeder:
             created_at=created_at,
             status_changed_at=changed_at,
         )
+        lead_freeze_base(lead)
+        return lead
 
     def events(self, leads: Sequence[Lead]) -> list[LeadEvent]:
         """A "created" event per lead, and the status change for those no longer new."""
@@ -855,6 +857,8 @@ class _Seeder:
                     to_goal=lead.goal.code,
                     to_payout=lead.payout,
                     to_revenue=lead.revenue,
+                    to_payout_base=lead.payout_base,
+                    to_revenue_base=lead.revenue_base,
                     created_at=lead.created_at,
                 )
             )

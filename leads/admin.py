@@ -231,6 +231,7 @@ class LeadAdmin(PrivateIpAdmin):
         "partner",
         "payout_shown",
         "revenue_shown",
+        "payout_base_shown",
         "exto",
         "click",
         "source",
@@ -271,6 +272,11 @@ class LeadAdmin(PrivateIpAdmin):
     @admin.display(description="Revenue", ordering="revenue")
     def revenue_shown(self, lead: Lead) -> str:
         return format_money(lead.revenue, lead.currency)
+
+    @admin.display(description="Payout in base", ordering="payout_base")
+    def payout_base_shown(self, lead: Lead) -> str:
+        """What reports add up: the payout at the rate frozen at conversion."""
+        return format_money(lead.payout_base, lead.base_currency) if lead.base_currency else "—"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("verdict_rule")

@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from config import hotcache
+from currencies.selectors import Rate, cross_rate
 from leads import datacenters
 from leads.caprules import FOREVER, CapRule
 from leads.models import CapUse
@@ -500,6 +501,50 @@ def offer_links_forget(offer_ids: Iterable[int]) -> None:
     link_cache_forget(TrackingLink.objects.filter(offer_id__in=set(offer_ids)).values_list("code", flat=True))
 
 
+# -- currencies: an organization's base currency and the day's exchange rates ------------------
+
+# Saving the organization drops its entry at once. A rate for a day is cached ten minutes: the
+# day's ECB publication, once loaded, reaches conversions of that day within that time.
+CURRENCY_CACHE_SECONDS = 600
+RATE_CACHE_SECONDS = 600
+
+
+def _base_currency_key(organization_id: int) -> str:
+    return f"leads:base-currency:v1:{organization_id}"
+
+
+def base_currency(organization_id: int) -> str:
+    """The organization's base currency: every lead's base amounts are in it."""
+    return hotcache.cached(
+        _base_currency_key(organization_id),
+        lambda: Organization.objects.filter(pk=organization_id).values_list("currency", flat=True).first(),
+        seconds=CURRENCY_CACHE_SECONDS,
+    )
+
+
+def fx_rate(source: str, target: str, day: date) -> Rate | None:
+    """One `source` in `target` on `day` (ECB cross rates; a day without a publication: the last before)."""
+    if source == target:
+        return Rate(Decimal("1"), day)
+
+    def load() -> tuple[str, str] | tuple[()]:
+        found = cross_rate(source, target, day)
+        return (str(found.rate), found.day.isoformat()) if found is not None else ()
+
+    value = hotcache.cached(
+        f"leads:fx:v1:{source}:{target}:{day.isoformat()}",
+        load,
+        seconds=RATE_CACHE_SECONDS,
+        empty_seconds=MISSING_CACHE_SECONDS,
+    )
+    return Rate(Decimal(value[0]), date.fromisoformat(value[1])) if value else None
+
+
+def _forget_base_currency(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        hotcache.forget([_base_currency_key(instance.pk)])
+
+
 # -- an integration's outbound configuration (read on every lead change) ------------------------
 
 # Saving a template, an integration, a partner or a destination drops its entry at once, and so
@@ -695,3 +740,4 @@ pre_save.connect(_forget_old_smart_code, sender=SmartLink, dispatch_uid="leads.l
 _connect(_forget_smart_links, (SmartLink, SmartLinkEntry, TrackingLink, Partner), "smart_links")
 _connect(_forget_caps, (Cap, Organization), "caps")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")
+_connect(_forget_base_currency, (Organization,), "base_currency")

@@ -194,7 +194,27 @@ class Lead(ScreenedFields):
     revenue = models.DecimalField(
         max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The advertiser's revenue."
     )
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default="USD", help_text="The currency of payout and revenue.")
+    # Frozen at conversion time (leads.services): the rate into the organization's base currency
+    # on the conversion's day and the base amounts; later money changes recompute them at this rate.
+    base_currency = models.CharField(max_length=3, blank=True, help_text="The organization's base currency.")
+    fx_rate = models.DecimalField(
+        max_digits=24,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        verbose_name="exchange rate",
+        help_text="One unit of the lead's currency in the base currency (ECB reference rates).",
+    )
+    fx_date = models.DateField(
+        null=True, blank=True, verbose_name="rate date", help_text="The ECB publication the rate is from."
+    )
+    payout_base = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The payout in the base currency."
+    )
+    revenue_base = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The revenue in the base currency."
+    )
     payout_set_by_postback = models.BooleanField(
         default=False, help_text="The publisher's payout came from `wm`, not from the goal."
     )
@@ -235,6 +255,12 @@ class Lead(ScreenedFields):
             models.Index(fields=["organization", "created_at"], name="lead_org_time"),
             models.Index(fields=["organization", "status"], name="lead_org_status"),
             models.Index(fields=["link", "exto"], name="lead_link_exto"),
+            # A balance in a payout currency sums a partner's approved leads per approval day.
+            models.Index(
+                fields=["partner", "status_changed_at"],
+                condition=models.Q(status="approved"),
+                name="lead_partner_approved",
+            ),
             models.Index(
                 fields=["organization", "created_at"],
                 condition=~models.Q(verdict="ok"),
@@ -294,6 +320,11 @@ class LeadEvent(models.Model):
     to_payout = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     from_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     to_revenue = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    # The same moves in the organization's base currency: what the rollups add up.
+    from_payout_base = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    to_payout_base = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    from_revenue_base = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    to_revenue_base = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     folded_at = models.DateTimeField(

@@ -6,6 +6,10 @@
   refreshes run one at a time and running it twice folds nothing twice.
 - `rollup_rebuild()` recomputes everything from the raw tables.
 
+Money is added up in the organization's base currency: each lead freezes its rate at conversion
+and keeps its base amounts, each event carries the base amounts it moves (`*_base`), so a report
+never adds EUR to USD, and the fold and the rebuild add up the same figures.
+
 Lead changes never write a rollup row: they insert a `LeadEvent` (from and to status and
 money) and the fold adds each event's move to its lead's rows, stamping the event folded in
 the same transaction. An event is claimed by its marker, not by its id, so a transaction
@@ -307,10 +311,10 @@ def _lead_counters() -> dict[str, Any]:
         "c_leads_approved": Count("id", filter=approved),
         "c_leads_pending": Count("id", filter=pending),
         "c_leads_rejected": Count("id", filter=Q(status__in=REJECTED_STATUSES)),
-        "c_payout_approved": Sum("payout", filter=approved, **_money()),
-        "c_payout_pending": Sum("payout", filter=pending, **_money()),
-        "c_revenue_approved": Sum("revenue", filter=approved, **_money()),
-        "c_revenue_pending": Sum("revenue", filter=pending, **_money()),
+        "c_payout_approved": Sum("payout_base", filter=approved, **_money()),
+        "c_payout_pending": Sum("payout_base", filter=pending, **_money()),
+        "c_revenue_approved": Sum("revenue_base", filter=approved, **_money()),
+        "c_revenue_pending": Sum("revenue_base", filter=pending, **_money()),
     }
 
 
@@ -334,10 +338,10 @@ def _event_counters() -> dict[str, Any]:
         "c_leads_approved": _moved(approved),
         "c_leads_pending": _moved(PENDING_STATUSES),
         "c_leads_rejected": _moved(REJECTED_STATUSES),
-        "c_payout_approved": _moved(approved, "payout"),
-        "c_payout_pending": _moved(PENDING_STATUSES, "payout"),
-        "c_revenue_approved": _moved(approved, "revenue"),
-        "c_revenue_pending": _moved(PENDING_STATUSES, "revenue"),
+        "c_payout_approved": _moved(approved, "payout_base"),
+        "c_payout_pending": _moved(PENDING_STATUSES, "payout_base"),
+        "c_revenue_approved": _moved(approved, "revenue_base"),
+        "c_revenue_pending": _moved(PENDING_STATUSES, "revenue_base"),
     }
 
 
@@ -497,10 +501,10 @@ def _lead_facts_sql() -> str:
         f"CASE WHEN {approved} THEN 1 ELSE 0 END AS leads_approved, "
         f"CASE WHEN {pending} THEN 1 ELSE 0 END AS leads_pending, "
         f"CASE WHEN {rejected} THEN 1 ELSE 0 END AS leads_rejected, "
-        f"CASE WHEN {approved} THEN l.payout ELSE 0 END AS payout_approved, "
-        f"CASE WHEN {pending} THEN l.payout ELSE 0 END AS payout_pending, "
-        f"CASE WHEN {approved} THEN l.revenue ELSE 0 END AS revenue_approved, "
-        f"CASE WHEN {pending} THEN l.revenue ELSE 0 END AS revenue_pending "
+        f"CASE WHEN {approved} THEN l.payout_base ELSE 0 END AS payout_approved, "
+        f"CASE WHEN {pending} THEN l.payout_base ELSE 0 END AS payout_pending, "
+        f"CASE WHEN {approved} THEN l.revenue_base ELSE 0 END AS revenue_approved, "
+        f"CASE WHEN {pending} THEN l.revenue_base ELSE 0 END AS revenue_pending "
         "FROM leads_lead l JOIN partners_trackinglink k ON k.id = l.link_id "
         "LEFT JOIN leads_click c ON c.id = l.click_id"
     )

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import tablib
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from config.money import MoneySum
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
-from leads.models import WITHHOLDING_VERDICTS, Click, Impression, Lead, LeadEvent, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from leads.routing import SMARTLINK_CATCH_ALL
 from partners.models import (
     Goal,
@@ -326,3 +328,19 @@ def smart_link_split(smart_link: SmartLink, *, days: int = 30) -> list[SplitRow]
     if catch_all:
         split.append(SplitRow("Catch-all", "—", catch_all, 0.0))
     return [SplitRow(row.label, row.offer, row.clicks, row.clicks / grand) for row in split]
+
+
+def approved_payout_by_day(*, partner_ids: Any) -> dict[date, Decimal]:
+    """The base-currency payout of these partners' approved leads, per day of their approval.
+
+    A balance in a payout currency other than the base converts each day's sum at that day's
+    rate: one grouped read over the partners' approved leads (index `lead_partner_approved`).
+    """
+    rows = (
+        Lead.objects.filter(partner_id__in=partner_ids, status=LeadStatus.APPROVED)
+        .annotate(approved_on=TruncDate(Coalesce("status_changed_at", "created_at")))
+        .values("approved_on")
+        .annotate(total=MoneySum("payout_base"))
+        .order_by()
+    )
+    return {row["approved_on"]: row["total"] or Decimal("0") for row in rows}

@@ -25,7 +25,8 @@ call them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -60,6 +61,11 @@ CHANGE_FIELDS = [
     "payout",
     "revenue",
     "currency",
+    "base_currency",
+    "fx_rate",
+    "fx_date",
+    "payout_base",
+    "revenue_base",
     "payout_set_by_postback",
     "revenue_set_by_postback",
     "third_party_status",
@@ -72,7 +78,15 @@ CHANGE_FIELDS = [
 ]
 # Every status postback saves a lead's changes: the UPDATE is written once (config.updates).
 update_lead_changes = RowUpdate(Lead, CHANGE_FIELDS)
-VERDICT_FIELDS = ["verdict", "verdict_reason", "verdict_rule", "verdict_details", "payout", "updated_at"]
+VERDICT_FIELDS = [
+    "verdict",
+    "verdict_reason",
+    "verdict_rule",
+    "verdict_details",
+    "payout",
+    "payout_base",
+    "updated_at",
+]
 WITHHELD = "withheld_payout"
 CAP_REACHED_REASON = "cap_reached"
 
@@ -170,8 +184,8 @@ def _set_money(lead: Lead, money: Money) -> None:
         lead.revenue, lead.revenue_set_by_postback = money.revenue, True
     if money.payout is not None:
         lead.payout, lead.payout_set_by_postback = money.payout, True
-    if money.currency:
-        lead.currency = money.currency
+    if money.currency and money.currency != lead.currency:
+        lead.currency, lead.fx_rate = money.currency, None  # re-frozen for the new currency
     _withhold(lead)
 
 
@@ -180,6 +194,7 @@ def _withhold(lead: Lead) -> None:
     if lead.verdict in WITHHOLDING_VERDICTS and lead.payout:
         lead.verdict_details = {**lead.verdict_details, WITHHELD: str(lead.payout)}
         lead.payout = Decimal("0")
+    _rebase(lead)
 
 
 def _release(lead: Lead) -> None:
@@ -191,13 +206,51 @@ def _release(lead: Lead) -> None:
         lead.payout = Decimal(withheld)
     elif not lead.payout_set_by_postback:
         _price(lead, Terms.of(lead.goal, partner_id=lead.partner_id, offer=lead.offer))
+    _rebase(lead)
 
 
-State = tuple[str, str, Decimal | None, Decimal | None]
+def _freeze(lead: Lead) -> None:
+    """Freeze the rate from the lead's currency into its organization's base currency.
+
+    The rate is the ECB's of the conversion's (UTC) day, or the last publication before it; it
+    stays with the lead, so its base amounts never move with later rates. A currency the rates
+    do not know is refused: its amounts could not be added up with any other.
+    """
+    base = linkcache.base_currency(lead.organization_id)
+    day = lead.created_at.astimezone(UTC).date()
+    rate = linkcache.fx_rate(lead.currency, base, day)
+    if rate is None:
+        raise LeadRefused(
+            422,
+            f"No exchange rate is known for currency {lead.currency} on {day:%Y-%m-%d}: "
+            "send cc as one of the ECB's reference currencies (EUR, USD, GBP, …).",
+        )
+    lead.base_currency, lead.fx_rate, lead.fx_date = base, rate.rate, rate.day
+
+
+def _rebase(lead: Lead) -> None:
+    """The lead's payout and revenue in the base currency, at its frozen rate (frozen first when new)."""
+    if lead.fx_rate is None:
+        _freeze(lead)
+    lead.payout_base = _at_rate(lead.payout, lead.fx_rate)
+    lead.revenue_base = _at_rate(lead.revenue, lead.fx_rate)
+
+
+def lead_freeze_base(lead: Lead) -> None:
+    """Freeze an unsaved lead's rate and base amounts: for leads built in bulk (the demo seed)."""
+    _rebase(lead)
+
+
+def _at_rate(amount: Decimal | None, rate: Decimal | None) -> Decimal:
+    return (Decimal(amount or 0) * Decimal(rate or 0)).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+# (status, goal code, payout, revenue, payout in the base currency, revenue in it)
+State = tuple[str, str, Decimal | None, Decimal | None, Decimal | None, Decimal | None]
 
 
 def _event(lead: Lead, kind: str, before: State) -> LeadEvent:
-    """An event from the lead's (status, goal code, payout, revenue) before to what it is now."""
+    """An event from the lead's (status, goal code, payout, revenue and their base amounts) before to now."""
     return LeadEvent(
         lead=lead,
         kind=kind,
@@ -209,11 +262,16 @@ def _event(lead: Lead, kind: str, before: State) -> LeadEvent:
         to_payout=lead.payout,
         from_revenue=before[3],
         to_revenue=lead.revenue,
+        from_payout_base=before[4],
+        to_payout_base=lead.payout_base,
+        from_revenue_base=before[5],
+        to_revenue_base=lead.revenue_base,
     )
 
 
 def _state(lead: Lead) -> State:
-    return lead.status, lead.goal.code if lead.goal_id else "", lead.payout, lead.revenue
+    goal = lead.goal.code if lead.goal_id else ""
+    return lead.status, goal, lead.payout, lead.revenue, lead.payout_base, lead.revenue_base
 
 
 def _status_change(lead: Lead, status: str) -> list[LeadEvent]:
@@ -343,7 +401,7 @@ def _insert(lead: Lead, target: Target) -> tuple[Lead, bool]:
 
 
 def _created_event(lead: Lead) -> LeadEvent:
-    return _event(lead, LeadEvent.Kind.CREATED, ("", "", None, None))
+    return _event(lead, LeadEvent.Kind.CREATED, ("", "", None, None, None, None))
 
 
 @retry_transient
@@ -556,6 +614,9 @@ def lead_insert(
         raise LeadRefused(422, refusal)
     for name, value in (fields or {}).items():
         setattr(draft, name, value)
+    if "created_at" in (fields or {}):  # the conversion's own time: its day's rate
+        draft.fx_rate = None
+        _rebase(draft)
     lead, created = _insert(draft, target)
     if not created:
         return lead, False, []

@@ -228,7 +228,7 @@ class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         (None, {"fields": ("name", "kind", "default_channel", "status", "created_at")}),
         ("Contact", {"fields": ("contact_name", "contact_email", "website")}),
         ("Wizard presets (built-in partners)", {"fields": ("preset_postback_url", "preset_parameters")}),
-        ("Publisher", {"fields": ("publisher_postback_url",)}),
+        ("Publisher", {"fields": ("publisher_postback_url", "payout_currency")}),
     )
     change_form_template = "admin/partners/partner/change_form.html"
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from config import crypto
+from currencies.codes import validate_currency
 from partners import targeting
 from partners.macros import errors_of
 from partners.urlsafety import validate_outbound
@@ -130,6 +131,13 @@ class Partner(models.Model):
         null=True, blank=True, help_text="Set when the publisher postback failed too often in a row."
     )
     publisher_postback_pause_reason = models.TextField(blank=True)
+    payout_currency = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[validate_currency],
+        help_text="The currency the publisher is paid in; empty: the organization's base currency. "
+        "Its balance converts each approved lead at the rate of the day it was approved.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -492,7 +500,12 @@ class Offer(TargetingFields):
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.CPI)
     rate = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[validate_currency],
+        help_text="The currency its goals' payouts and revenues are in.",
+    )
     category = models.CharField(max_length=100, blank=True)
     description = models.TextField(blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)

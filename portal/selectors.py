@@ -9,16 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum, format_decimal, format_money
+from config.money import MoneySum, format_decimal, format_money, in_minor_units
+from currencies.selectors import cross_rate, cross_rates
 from leads.caps import cap_uses
 from leads.models import Lead, LeadStatus
 from leads.privacy import display_ip
+from leads.selectors import approved_payout_by_day
 from leads.services import Terms
 from partners.models import (
     Cap,
@@ -247,20 +251,46 @@ def referred_partner_ids(partner: Partner) -> QuerySet:
     )
 
 
+def payout_currency_of(partner: Partner, organization: Organization) -> str:
+    """The currency a publisher is paid in: its own, else the organization's base currency."""
+    return partner.payout_currency or organization.currency
+
+
 def balance_of(partner: Partner, organization: Organization) -> Balance:
-    """Approved payouts (from the rollups) minus paid and requested payouts; the referral share."""
+    """Approved payouts minus paid and requested payouts, and the referral share, in the payout currency.
+
+    In the base currency the approved payouts come from the rollups; in another currency each
+    approval day's sum is converted at that day's rate (`earned_in`).
+    """
+    currency = payout_currency_of(partner, organization)
     sums = Payout.objects.filter(partner=partner).aggregate(
         paid=MoneySum("amount", places=2, filter=Q(status=Payout.Status.PAID)),
         requested=MoneySum("amount", places=2, filter=Q(status=Payout.Status.REQUESTED)),
     )
-    referred = earnings_total(partner_ids=referred_partner_ids(partner))
+    referred = earned_in(referred_partner_ids(partner), organization.currency, currency)
     return Balance(
-        earned=earnings_total(partner_ids=[partner.pk]),
+        earned=earned_in([partner.pk], organization.currency, currency),
         paid=sums["paid"] or ZERO,
         requested=sums["requested"] or ZERO,
-        referral=(referred * organization.referral_share / 100).quantize(Decimal("0.01")),
-        currency=organization.currency,
+        referral=in_minor_units(referred * organization.referral_share / 100, currency),
+        currency=currency,
     )
+
+
+def earned_in(partner_ids: Any, base: str, currency: str) -> Decimal:
+    """These partners' approved payouts in `currency`: at the rate of each lead's approval day.
+
+    A day whose rate is unknown (a currency the ECB stopped publishing) counts nothing rather
+    than counting base amounts as if they were the payout currency.
+    """
+    if currency == base:
+        return earnings_total(partner_ids=partner_ids)
+    by_day = approved_payout_by_day(partner_ids=partner_ids)
+    rates = cross_rates(base, currency, by_day)
+    total = sum(
+        (amount * rates[day].rate for day, amount in by_day.items() if rates.get(day) is not None), ZERO
+    )
+    return in_minor_units(total, currency)
 
 
 def payouts_of(partner: Partner) -> QuerySet[Payout]:
@@ -289,24 +319,38 @@ def statement_lines(payout: Payout) -> QuerySet[PayoutLead]:
 
 
 def unpaid_leads(organization: Organization) -> QuerySet[Lead]:
-    """Approved leads in the organization's currency that no payout pays yet.
-
-    Leads in another currency wait for conversion to the payout currency (issue 13, point 1):
-    adding them up with the others would pay the wrong amount.
-    """
+    """Approved leads that no payout pays yet, in any currency: their base amounts add up."""
     paid = PayoutLead.objects.filter(lead=OuterRef("pk"))
     return Lead.objects.filter(
-        organization=organization,
-        status=LeadStatus.APPROVED,
-        currency=organization.currency,
-        payout__gt=0,
+        organization=organization, status=LeadStatus.APPROVED, payout_base__gt=0
     ).exclude(Exists(paid))
 
 
 def unpaid_by_partner(organization: Organization) -> dict[int, Decimal]:
-    """Each partner's unpaid approved amount, to the cent, in one query."""
-    rows = unpaid_leads(organization).values("partner_id").annotate(total=MoneySum("payout")).order_by()
+    """Each partner's unpaid approved amount in the base currency (what the threshold is in), to the cent."""
+    rows = unpaid_leads(organization).values("partner_id").annotate(total=MoneySum("payout_base")).order_by()
     return {row["partner_id"]: Decimal(row["total"]).quantize(CENT, ROUND_HALF_UP) for row in rows}
+
+
+def unpaid_lines(organization: Organization, partner: Partner) -> tuple[str, list[tuple[int, Decimal]]]:
+    """The partner's payout currency and each unpaid lead with what it pays in it.
+
+    A lead's base amount is converted at the rate of its approval day, as the balance is
+    (`earned_in`); a day without a rate leaves its leads unpaid rather than guess.
+    """
+    currency = payout_currency_of(partner, organization)
+    rows = unpaid_leads(organization).filter(partner=partner)
+    rows = rows.values_list("pk", "payout_base", "status_changed_at", "created_at").order_by("pk")
+    if currency == organization.currency:
+        return currency, [(pk, base) for pk, base, _changed, _created in rows]
+    days = {pk: (changed or created).date() for pk, _base, changed, created in rows}
+    rates = cross_rates(organization.currency, currency, days.values())
+    lines = [
+        (pk, (base * rates[days[pk]].rate).quantize(Decimal("0.0001")))
+        for pk, base, _changed, _created in rows
+        if rates.get(days[pk]) is not None
+    ]
+    return currency, lines
 
 
 def run_candidates(organization: Organization) -> list[tuple[Partner, Decimal, bool]]:
@@ -455,3 +499,11 @@ def publisher_last_test(partner: Partner) -> Delivery | None:
 def _publisher_postback_calls(partner: Partner) -> Q:
     tests = Q(kind=Delivery.Kind.TEST, event=Delivery.Kind.PUBLISHER)
     return Q(partner=partner) & (Q(kind=Delivery.Kind.PUBLISHER) | tests)
+
+
+def minimum_payout_in(organization: Organization, currency: str) -> Decimal:
+    """The organization's minimum payout (in its base currency) in a payout currency, at today's rate."""
+    if currency == organization.currency:
+        return organization.min_payout
+    rate = cross_rate(organization.currency, currency, timezone.now().date())
+    return in_minor_units(organization.min_payout * rate.rate, currency) if rate else organization.min_payout

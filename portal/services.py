@@ -7,7 +7,7 @@ publisher only ever writes its own rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
+from config.money import in_minor_units
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PayoutLead, PayoutRun, PublisherSignup
-from portal.selectors import balance_of, unpaid_by_partner, unpaid_leads
+from portal.selectors import balance_of, minimum_payout_in, unpaid_by_partner, unpaid_lines
 
 
 def publisher_postback_errors(url: str) -> list[str]:
@@ -66,21 +67,21 @@ def payout_request(
     method = PaymentMethod.objects.filter(partner=partner).first()
     if method is None:
         raise ValidationError("Set a payment method first: we need to know where to send the money.")
-    if amount < organization.min_payout:
+    balance = balance_of(partner, organization)
+    minimum = minimum_payout_in(organization, balance.currency)
+    if amount < minimum:
         raise ValidationError(
-            f"The minimum payout is {organization.min_payout} {organization.currency}: "
-            f"request at least that much."
+            f"The minimum payout is {minimum} {balance.currency}: request at least that much."
         )
-    available = balance_of(partner, organization).available
-    if amount > available:
+    if amount > balance.available:
         raise ValidationError(
-            f"You can request at most your available balance, {available} {organization.currency}."
+            f"You can request at most your available balance, {balance.available} {balance.currency}."
         )
     return Payout.objects.create(
         organization=organization,
         partner=partner,
         amount=amount,
-        currency=organization.currency,
+        currency=balance.currency,
         method=f"{method.get_kind_display()}: {method.summary}",
         requested_by=user,
     )
@@ -142,18 +143,18 @@ def payout_run_create(
 def _run_payout(run: PayoutRun, partner: Partner) -> Payout | None:
     """The partner's payout in the run: its open request taken in, or a new one, with its leads."""
     organization = run.organization
-    leads = list(unpaid_leads(organization).filter(partner=partner).values_list("pk", "payout"))
-    amount = sum((payout for _, payout in leads), Decimal("0")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    currency, leads = unpaid_lines(organization, partner)
+    amount = in_minor_units(sum((payout for _, payout in leads), Decimal("0")), currency)
     if amount <= 0:
         return None
     method = PaymentMethod.objects.filter(partner=partner).first()
     requests = Payout.objects.filter(partner=partner, status=Payout.Status.REQUESTED, run__isnull=True)
     payout = requests.order_by("requested_at", "pk").first() or Payout(
-        organization=organization, partner=partner, currency=organization.currency
+        organization=organization, partner=partner, currency=currency
     )
     # Other open requests are covered by this payout, which pays the whole unpaid balance.
     requests.exclude(pk=payout.pk).update(status=Payout.Status.CANCELLED, reference=_included_in(run))
-    payout.run, payout.amount = run, amount
+    payout.run, payout.amount, payout.currency = run, amount, currency
     payout.method = f"{method.get_kind_display()}: {method.summary}" if method else "(no payment method)"
     payout.save()
     PayoutLead.objects.bulk_create(

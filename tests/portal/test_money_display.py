@@ -28,9 +28,9 @@ def awkward_amounts(world):
     """A's approved leads pay 1.20 and 2.40 alternately: 0.1-step amounts floats cannot add exactly."""
     leads = list(Lead.objects.filter(partner=world.a.partner).order_by("pk"))
     for index, lead in enumerate(leads):
-        lead.payout = Decimal("1.20") if index % 2 else Decimal("2.40")
+        lead.payout = lead.payout_base = Decimal("1.20") if index % 2 else Decimal("2.40")  # base: USD
         lead.status = LeadStatus.APPROVED
-    Lead.objects.bulk_update(leads, ["payout", "status"])
+    Lead.objects.bulk_update(leads, ["payout", "payout_base", "status"])
     rollup_rebuild()
     return sum((lead.payout for lead in leads), Decimal("0"))
 

@@ -14,12 +14,14 @@ import pytest
 import sepaxml
 import xmlschema
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
 from leads.models import Lead, LeadStatus
 from leads.rollups import rollup_rebuild
+from leads.services import lead_freeze_base
 from portal import exports, services
 from portal.models import PaymentMethod, Payout, PayoutLead, PayoutRun
 from tests.factories import MembershipFactory, TrackingLinkFactory
@@ -40,7 +42,7 @@ _exto = count()
 def approved(publisher, *amounts: str, currency: str | None = None, status: str = LeadStatus.APPROVED):
     """Approved leads of `publisher` paying `amounts`, on its first link."""
     link = publisher.links[0]
-    return Lead.objects.bulk_create(
+    leads = [
         Lead(
             organization_id=link.organization_id,
             app_id=link.offer.app_id,
@@ -55,7 +57,10 @@ def approved(publisher, *amounts: str, currency: str | None = None, status: str 
             currency=currency or publisher.partner.organization.currency,
         )
         for amount in amounts
-    )
+    ]
+    for lead in leads:
+        lead_freeze_base(lead)  # as a conversion would: the base amounts payouts add up
+    return Lead.objects.bulk_create(leads)
 
 
 @pytest.fixture
@@ -71,7 +76,6 @@ def world(db, settings):
     )
     approved(world.a, "10.0050", "14.9950")
     approved(world.a, "99.00", status=LeadStatus.HOLD)
-    approved(world.a, "50.00", currency="EUR")
     approved(world.b, "20.00")
     approved(world.c, "19.99")
     PaymentMethod.objects.create(partner=world.a.partner, paypal_email="alpha-pay@example.com")
@@ -181,12 +185,26 @@ def test_the_paypal_csv_has_paypals_columns_and_plain_decimal_amounts(world, man
     assert re.fullmatch(r"\d+\.\d{2}", rows[0][1])
 
 
+def test_a_lead_in_another_currency_is_paid_at_its_frozen_base_amount(world, manager):
+    """A 50.00 EUR lead on Alpha's USD books: its base amount (USD, at the conversion day's rate) is paid."""
+    (euro,) = approved(world.a, "50.00", currency="EUR")
+    euro.refresh_from_db()
+    assert euro.base_currency == "USD" and euro.payout_base not in (0, Decimal("50.00"))
+
+    run = _run(world, manager, partner_ids=[world.a.partner.pk])
+
+    alpha = run.payouts.get(partner=world.a.partner)
+    assert alpha.currency == "USD"
+    assert alpha.amount == (Decimal("25.00") + euro.payout_base).quantize(Decimal("0.01"))
+    assert alpha.lines.filter(lead=euro).exists()
+
+
 @pytest.fixture
 def euro_world(world):
     """The same publishers paid in EUR, B by a valid bank account."""
     world.organization.currency = "EUR"
     world.organization.save(update_fields=["currency"])
-    Lead.objects.update(currency="EUR")
+    Lead.objects.update(currency="EUR", base_currency="EUR", fx_rate=Decimal("1"), payout_base=F("payout"))
     PaymentMethod.objects.filter(partner=world.b.partner).update(iban=GOOD_IBAN, bic=GOOD_BIC)
     return world
 
@@ -421,3 +439,21 @@ def test_the_run_list_and_a_payouts_page_show_the_run_and_its_statement(world, m
 
     assert f"Payout run #{run.pk}" in listing and "45.00" in listing
     assert reverse("admin:portal_payout_statement", args=[alpha.pk]) in payout_page
+
+
+def test_a_publisher_paid_in_euros_gets_its_payout_in_euros(world, manager):
+    from currencies.selectors import cross_rate
+
+    world.a.partner.payout_currency = "EUR"
+    world.a.partner.save(update_fields=["payout_currency"])
+
+    run = _run(world, manager, partner_ids=[world.a.partner.pk])
+
+    alpha = run.payouts.get(partner=world.a.partner)
+    lines = list(alpha.lines.select_related("lead"))
+    day = (lines[0].lead.status_changed_at or lines[0].lead.created_at).date()
+    rate = cross_rate("USD", "EUR", day).rate
+    assert alpha.currency == "EUR"
+    assert alpha.amount == (Decimal("25.00") * rate).quantize(Decimal("0.01"))
+    statement = exports.statement_csv(alpha)
+    assert statement.strip().splitlines()[-1].endswith(f"{alpha.amount},EUR")

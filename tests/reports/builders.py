@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
 from leads.models import Click, Impression, Lead, LeadStatus
+from leads.services import lead_freeze_base
 from partners.models import Goal, Integration, Landing, Offer, Partner, SmartLink, TrackingLink
 from tests.factories import (
     AppFactory,
@@ -223,6 +224,8 @@ def make_leads(world: World, publisher: Publisher, count: int, *, seed: int = 3)
             revenue=Decimal("6.00"),
         )
     )
+    for lead in leads:  # seeded leads keep their base amounts as the lead services would
+        lead_freeze_base(lead)
     publisher.leads = Lead.objects.bulk_create(leads)
     return publisher.leads
 
