@@ -649,9 +649,7 @@ class SmartLinkEntry(models.Model):
 
     smart_link = models.ForeignKey(SmartLink, on_delete=models.CASCADE, related_name="entries")
     link = models.ForeignKey(TrackingLink, on_delete=models.CASCADE, related_name="smart_link_entries")
-    priority = models.PositiveSmallIntegerField(
-        default=1, help_text="Priority mode: lower goes first."
-    )
+    priority = models.PositiveSmallIntegerField(default=1, help_text="Priority mode: lower goes first.")
     weight = models.PositiveIntegerField(default=1, help_text="Weight mode: the share of clicks.")
 
     class Meta:
