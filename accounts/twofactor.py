@@ -82,6 +82,13 @@ def authenticator_start(*, user: Any) -> TOTPDevice:
 
 
 @transaction.atomic
+def authenticator_set(*, user: Any, key: str) -> TOTPDevice:
+    """A confirmed authenticator whose secret (hex) is known beforehand: the demo admin's."""
+    TOTPDevice.objects.filter(user=user).delete()
+    return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, key=key, confirmed=True)
+
+
+@transaction.atomic
 def authenticator_confirm(*, user: Any, code: str) -> tuple[TOTPDevice, list[str]] | None:
     """Confirm the authenticator being set up with a code it shows; None when the code is wrong.
 
