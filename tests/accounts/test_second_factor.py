@@ -330,3 +330,13 @@ def test_an_organization_admin_resets_a_members_second_factor_from_the_admin(cli
     assert answer.status_code == 302
     assert not TOTPDevice.objects.filter(user=manager).exists()
     assert not StaticDevice.objects.filter(user=manager).exists()
+
+
+def test_the_admin_links_to_ones_own_second_factor_page(client, manager):
+    client.force_login(manager)
+
+    index = client.get("/admin/").content.decode()
+    page = client.get(reverse("admin_2fa:overview")).content.decode()
+
+    assert 'href="/admin/2fa/"' in index
+    assert "Two-step sign-in is <strong>off</strong>" in page and "Turn it on" in page
