@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 from accounts.middleware import needs_code
@@ -19,3 +20,9 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if answer is not None and needs_code(request._request):
             return None
         return answer
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI schema describes it as the session cookie it is."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"

@@ -27,7 +27,11 @@ SESSION_HAS_DEVICE = "pd_otp_has_device"
 def axes_forget_failures(request: HttpRequest, user: Any) -> None:
     """Forget this login's counted failures from this address, as axes does on a success."""
     AxesProxyHandler.update_request(request)
-    AxesProxyHandler.get_implementation().reset_user_attempts(request, get_credentials(user.get_username()))
+    handler = AxesProxyHandler.get_implementation()
+    if hasattr(handler, "reset_user_attempts"):  # the database handler (the default): this address too
+        handler.reset_user_attempts(request, get_credentials(user.get_username()))
+    else:
+        handler.reset_attempts(username=user.get_username())
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.second_factor_on_login")
