@@ -10,7 +10,7 @@ export UV_SYSTEM_CERTS := 1
 # Byte-code caching keeps every start of Django and pytest fast.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run serve test lint bench chaos clean
+.PHONY: install run serve test lint bench chaos clean demo-code
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ run: install
 	@echo "  Macro reference:   http://$(HOST):$(PORT)/admin/macros/"
 	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
 	@echo "  Demo logins:       admin / manager / analyst (admin), publisher1 / publisher2 (portal),"
-	@echo "                     password demo-pass-2026"
+	@echo "                     password demo-pass-2026; admin then asks for a code: make demo-code"
 	@echo ""
 	@# Outbound deliveries, the report rollups' fold and the spool: a Celery worker with beat
 	@# when Redis is there, else the embedded dispatcher, a fold every 10 s and a spool load
@@ -53,6 +53,10 @@ run: install
 	fi; \
 	trap 'kill $$workers 2>/dev/null; wait $$workers 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The demo admin's current second-factor code (README "Second factor").
+demo-code:
+	@$(PY) manage.py demo_code
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

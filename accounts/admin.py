@@ -29,6 +29,7 @@ from accounts.services import (
     membership_is_last_admin,
     membership_set_role,
 )
+from accounts.twofactor import second_factor_reset
 from leads.models import Lead
 
 User = get_user_model()
@@ -174,6 +175,7 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ("username", "email", "role", "partner", "last_login")
     list_filter = ("role",)
     list_select_related = ("user", "partner", "organization")
+    actions = ("second_factor_reset_action",)
     search_fields = ("user__username", "user__email", "partner__name")
     ordering = ("user__username",)
 
@@ -230,6 +232,17 @@ class MembershipAdmin(admin.ModelAdmin):
                 organization=organization_of(request.user)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description="Reset the second factor (lost phone)")
+    def second_factor_reset_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """The selected logins set up a new authenticator at their next sign-in."""
+        memberships = list(queryset.select_related("user"))
+        for membership in memberships:
+            second_factor_reset(user=membership.user)
+        names = ", ".join(m.user.username for m in memberships)
+        self.message_user(
+            request, f"Second factor reset for {names}: they set up a new one when they next sign in."
+        )
 
     def get_actions(self, request: HttpRequest) -> dict:
         # Removing people goes one by one through the delete view, which keeps the last admin.

@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "formtools",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "chartkick.django",
     "accounts",
     "currencies",
@@ -91,6 +94,10 @@ MIDDLEWARE = [
     "ingest.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session gave its second-factor code (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # Admin and portal pages wait for that code from logins that need one (accounts.middleware).
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -243,7 +250,14 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "user_agent"]]
-AXES_RESET_ON_SUCCESS = True
+# A right password alone does not forget the failures: wrong second-factor codes count too, and
+# are forgotten only once the code was right (accounts.signals).
+AXES_RESET_ON_SUCCESS = False
+
+# The second factor (README "Second factor"): organization admins and superusers always need
+# one; this makes it required for every staff login (managers and analysts) as well.
+OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Partnerdesk")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -264,7 +278,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
     # JSON is read through config.jsonbody: size, UTF-8 and nesting are checked before parsing.

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.urls import second_factor_urls
 from config import views
 from config.api import router
 
@@ -16,11 +17,13 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     *([path("bench/baseline", baseline)] if settings.BENCH_BASELINE else []),
     path("admin/macros/", include("postbacks.urls")),
+    path("admin/2fa/", include(second_factor_urls("admin"), namespace="admin_2fa")),
     path("admin/", admin.site.urls),
     # Ingestion (partners' and advertisers' servers) comes before the management
     # router: `/api/v1/clicks` (ingest) and `/api/v1/clicks/` (list) differ by the slash.
     path("", include("ingest.urls")),
     path("api/v1/", include(router.urls)),
+    path("portal/2fa/", include(second_factor_urls("portal"), namespace="portal_2fa")),
     path("portal/", include("portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -22,10 +22,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
+from accounts.twofactor import authenticator_key, authenticator_set
 from leads import datacenters, geoip
 from leads.caprules import CapRule
 from leads.models import CapUse, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
@@ -59,6 +61,10 @@ from postbacks.models import Delivery, DeliveryAttempt
 DEMO_NAME = "Northwind Mobile"
 DEMO_SLUG = "northwind"
 DEMO_PASSWORD = "demo-pass-2026"
+# The demo admin's authenticator secret (hex), public like the demo password: admins sign in
+# with a second factor, and a first look must get through without a phone (`make demo-code`).
+DEMO_TOTP_KEY = "706172746e65726465736b2d64656d6f2d326661"
+ADMIN_USERNAME = "admin"
 DEFAULT_SEED = 2026
 DEFAULT_CLICKS = 4000
 TRAFFIC_DAYS = 60
@@ -517,6 +523,7 @@ class _Seeder:
         users = get_user_model().objects.filter(membership__organization=self.organization)
         self.users = {user.username: user for user in users}
         Token.objects.create(user=self.users[MANAGER_USERNAME])
+        authenticator_set(user=self.users[ADMIN_USERNAME], key=DEMO_TOTP_KEY)
 
     def create_apps(self) -> None:
         self.apps = {
@@ -1020,6 +1027,7 @@ class DemoSummary:
     apps: list[tuple[str, str]]
     integrations: list[tuple[str, str, str]]
     example_postback: str | None
+    admin_authenticator_key: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -1031,6 +1039,7 @@ class DemoSummary:
                 {"app": app, "partner": partner, "token": token} for app, partner, token in self.integrations
             ],
             "example_postback": self.example_postback,
+            "admin_authenticator_key": self.admin_authenticator_key,
         }
 
     def as_text(self) -> str:
@@ -1043,6 +1052,14 @@ class DemoSummary:
             "",
             "Logins (username, role, password)",
             *(f"  {x.username:<12} {x.role:<10} {x.password or '(set by you)'}" for x in self.logins),
+            *(
+                [
+                    f"  {ADMIN_USERNAME} then asks for a code: `make demo-code` prints it, or add the key",
+                    f"  {self.admin_authenticator_key} to an authenticator app (time-based, 6 digits).",
+                ]
+                if self.admin_authenticator_key
+                else []
+            ),
             "",
             f"API key (Authorization: Token …):  {self.api_key or '(none yet)'}",
             "",
@@ -1083,7 +1100,25 @@ def demo_summary(organization: Organization) -> DemoSummary:
             )
         ),
         example_postback=_example_postback(organization, base_url),
+        admin_authenticator_key=_demo_authenticator_key(organization),
     )
+
+
+def demo_authenticator(organization: Organization) -> TOTPDevice | None:
+    """The demo admin's authenticator, while it still has the demo's public secret."""
+    if organization.slug != DEMO_SLUG:
+        return None
+    return TOTPDevice.objects.filter(
+        user__username=ADMIN_USERNAME,
+        user__membership__organization=organization,
+        key=DEMO_TOTP_KEY,
+        confirmed=True,
+    ).first()
+
+
+def _demo_authenticator_key(organization: Organization) -> str | None:
+    device = demo_authenticator(organization)
+    return authenticator_key(device) if device else None
 
 
 def _known_password(organization: Organization, username: str) -> str | None:

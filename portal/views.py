@@ -23,6 +23,7 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.models import STAFF_ROLES
 from accounts.permissions import membership_of
+from accounts.twofactor import second_factor_status
 from config.crypto import UndecryptableSecret
 from config.money import XLSX_MONEY_FORMAT, in_minor_units, money_chart_options, number_symbols
 from partners.macros import preview
@@ -445,6 +446,9 @@ class ProfileView(PublisherMixin, FormView):
             "email": self.request.user.email or self.partner.contact_email,
             "website": self.partner.website,
         }
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(**kwargs, second_factor=second_factor_status(self.request.user))
 
     def form_valid(self, form: ProfileForm) -> HttpResponse:
         services.profile_update(partner=self.partner, user=self.request.user, **form.cleaned_data)

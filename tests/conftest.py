@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from accounts.twofactor import second_factor_required
 from config import breaker, hotcache
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -31,6 +34,28 @@ def _fresh_cache():
     breaker.reset_all()
     hotcache.clear()
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch):
+    """`client.force_login(user)` stands for a whole sign-in, the second factor included.
+
+    A login that must have one (admins, superusers) gets a confirmed authenticator and a
+    session verified with it, as after a right code. Tests of the code step itself sign in
+    through the login pages (tests/accounts/test_second_factor.py).
+    """
+    force_login = Client.force_login
+
+    def force_login_verified(client: Client, user, backend=None) -> None:
+        force_login(client, user, backend)
+        if second_factor_required(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            device = device or TOTPDevice.objects.create(user=user, name="Tests", confirmed=True)
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
 
 
 @pytest.fixture

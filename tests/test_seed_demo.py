@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import timedelta
@@ -15,6 +16,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
+from django_otp.oath import totp
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, Role
@@ -109,6 +111,22 @@ def test_every_demo_login_signs_in_with_the_demo_password_in_its_role():
         assert user.is_staff == (role != Role.PUBLISHER)
     publishers = Membership.objects.filter(role=Role.PUBLISHER).values_list("partner__name", flat=True)
     assert set(publishers) == {"Publisher Alpha", "Publisher Beta"}
+
+
+def test_the_demo_admin_gets_through_the_second_factor_with_the_printed_key_or_make_demo_code(client):
+    output = seed_demo()
+    key = output.split("or add the key\n", 1)[1].split(" to an authenticator", 1)[0].strip()
+    code = io.StringIO()
+    call_command("demo_code", stdout=code)
+    from_key = totp(base64.b32decode(key.replace(" ", "")))
+
+    client.post("/admin/login/", {"username": "admin", "password": DEMO_PASSWORD, "next": "/admin/"})
+    gated = client.get("/admin/")
+    answer = client.post("/admin/2fa/verify/", {"code": code.getvalue().strip(), "next": "/admin/"})
+
+    assert code.getvalue().strip() == f"{from_key:06d}"
+    assert gated.status_code == 302 and gated["Location"].startswith("/admin/2fa/verify/")
+    assert answer.status_code == 302 and client.get("/admin/").status_code == 200
 
 
 def test_the_manager_has_the_api_key():
