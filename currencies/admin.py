@@ -33,11 +33,16 @@ class _StaffReadOnly(admin.ModelAdmin):
 
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(_StaffReadOnly):
-    list_display = ("day", "currency", "per_eur")
+    list_display = ("day", "currency", "one_euro")
     list_filter = ("currency",)
     search_fields = ("currency",)
     date_hierarchy = "day"
     show_full_result_count = False
+
+    @admin.display(description="1 EUR =", ordering="per_eur")
+    def one_euro(self, rate: ExchangeRate) -> str:
+        """The rate as the ECB publishes it (1.5904, not 1.590400)."""
+        return f"{rate.per_eur.normalize():f} {rate.currency}"
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
