@@ -85,6 +85,13 @@ def format_decimal(value: Any, places: int = 2, *, language: str | None = None) 
     return numbers.format_decimal(amount, format=pattern, locale=babel_locale(language))
 
 
+def format_percent(value: Any, *, language: str | None = None) -> str:
+    """A percentage as a rate is written: "30 %", "12.5 %" → "12.50 %" (two places unless whole)."""
+    amount = to_decimal(value)
+    places = 0 if amount == amount.to_integral_value() else 2
+    return f"{format_decimal(amount, places, language=language)} %"
+
+
 def currency_symbol(currency: str, *, language: str | None = None) -> str:
     """The currency's symbol in the language ("$", "€", "R$"), its code when it has none."""
     try:

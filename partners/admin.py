@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
+from config.money import format_money, format_percent
 from leads import datacenters
 from leads.caps import cap_use_text, cap_uses
 from leads.clicks import api_urls
@@ -46,6 +47,7 @@ from partners.models import (
     Landing,
     Offer,
     Partner,
+    PayoutType,
     PostbackTemplate,
     ScreeningRule,
     SmartLink,
@@ -616,9 +618,14 @@ class GoalInline(OrganizationScopedInline, admin.TabularInline):
 class OfferAdmin(OrganizationScopedAdmin):
     """Offers (campaigns to publishers) with their landings, creatives and goals."""
 
-    list_display = ("name", "app", "type", "rate", "currency", "visibility", "status", "created_at")
+    list_display = ("name", "app", "type", "shown_rate", "visibility", "status", "created_at")
     list_filter = ("type", "visibility", "status", ("app", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("app",)
+
+    @admin.display(description="Rate", ordering="rate")
+    def shown_rate(self, offer: Offer) -> str:
+        return format_money(offer.rate, offer.currency)
+
     search_fields = ("name", "app__name", "category")
     date_hierarchy = "created_at"
     readonly_fields = ("created_at",)
@@ -707,7 +714,7 @@ class GoalAdmin(OrganizationScopedAdmin):
     """Goals of all offers, with their aliases and per-partner payouts."""
 
     organization_field = "offer__organization"
-    list_display = ("code", "name", "offer", "offer_app", "payout_type", "payout", "revenue", "is_default")
+    list_display = ("code", "name", "offer", "offer_app", "shown_payout", "shown_revenue", "is_default")
     list_filter = ("payout_type", "is_default", ("offer__app", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("offer", "offer__app")
     search_fields = ("code", "name", "offer__name", "aliases__code")
@@ -716,6 +723,17 @@ class GoalAdmin(OrganizationScopedAdmin):
     @admin.display(description="App", ordering="offer__app__name")
     def offer_app(self, obj: Goal) -> str:
         return obj.offer.app.name
+
+    @admin.display(description="Payout", ordering="payout")
+    def shown_payout(self, goal: Goal) -> str:
+        """The publisher's payout as the portal shows it: an amount, or a percent of revenue."""
+        if goal.payout_type == PayoutType.PERCENT:
+            return f"{format_percent(goal.payout)} of revenue"
+        return format_money(goal.payout, goal.offer.currency)
+
+    @admin.display(description="Revenue", ordering="revenue")
+    def shown_revenue(self, goal: Goal) -> str:
+        return format_money(goal.revenue, goal.offer.currency)
 
 
 @admin.register(TrackingLink)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Organization
-from config.money import MoneySum, format_decimal, format_money, in_minor_units
+from config.money import MoneySum, format_money, format_percent, in_minor_units
 from currencies.selectors import cross_rate, cross_rates
 from leads.caps import cap_uses
 from leads.models import Lead, LeadStatus
@@ -73,8 +73,7 @@ class Rate:
 
     def __str__(self) -> str:
         if self.payout_type == PayoutType.PERCENT:
-            places = 0 if self.amount == self.amount.to_integral_value() else 2
-            return f"{format_decimal(self.amount, places)} % of revenue"
+            return f"{format_percent(self.amount)} of revenue"
         return format_money(self.amount, self.currency)
 
 
