@@ -90,6 +90,8 @@ def _created_events(leads):
             to_status=lead.status,
             to_payout=lead.payout,
             to_revenue=lead.revenue,
+            to_payout_base=lead.payout_base,
+            to_revenue_base=lead.revenue_base,
         )
         for lead in leads
     )
