@@ -24,6 +24,7 @@ from django.http import HttpResponse, JsonResponse
 from config import trace
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
+from ingest.protocol import MAX_AMOUNT
 from leads import privacy
 from leads.clicks import click_record, impression_record, landing_redirect, landing_url, source_refusal
 from leads.linkcache import API_TO_TRACKING, LinkData, link_data
@@ -110,12 +111,15 @@ def _parse_time(name: str, value: str) -> datetime:
 
 
 def _check_money(name: str, value: str) -> None:
+    """An amount as a lead's money is bounded: a finite decimal from 0 to 9999999999."""
     try:
-        valid = Decimal(value).is_finite()
+        amount = Decimal(value)
     except InvalidOperation:
-        valid = False
-    if not valid:
+        amount = None
+    if amount is None or not amount.is_finite():
         raise Refusal(400, f"“{name}” must be a number such as 1.25, not “{value}”.")
+    if amount < 0 or amount >= MAX_AMOUNT:
+        raise Refusal(400, f"“{name}”=“{value}” is out of range: send an amount from 0 to 9999999999.")
 
 
 def _check_field(name: str, value: str, sent_as: str) -> None:

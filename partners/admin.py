@@ -30,6 +30,7 @@ from partners import admin_views
 from partners.forms import (
     GoalAliasInlineFormSet,
     PostbackTemplateForm,
+    PostbackTemplateInlineFormSet,
     TrackingLinkForm,
     TrackingParameterAdminForm,
     TrackingParameterInlineFormSet,
@@ -293,6 +294,7 @@ class PostbackTemplateInline(
 
     model = PostbackTemplate
     form = PostbackTemplateForm
+    formset = PostbackTemplateInlineFormSet
     extra = 0
     verbose_name = "postback"
     masked_url_fields = ("url",)

@@ -234,6 +234,31 @@ class TrackingParameterInlineFormSet(forms.BaseInlineFormSet):
             raise ValidationError(errors)
 
 
+class PostbackTemplateInlineFormSet(forms.BaseInlineFormSet):
+    """Admin: one postback per goal and event, and one install postback (no goal) per event.
+
+    The database refuses a second one (`postbacktemplate_unique_install` / `_unique_goal`);
+    two new rows in one save never reach the per-form checks, so the formset says it first.
+    """
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        seen: set[tuple[int | None, str]] = set()
+        for form in self.forms:
+            if self._should_delete_form(form) or not form.cleaned_data.get("url"):
+                continue
+            goal = form.cleaned_data.get("goal")
+            key = (goal.pk if goal else None, form.cleaned_data.get("event"))
+            if key in seen:
+                what = f"goal {goal.code}" if goal else "the install postback (no goal)"
+                raise ValidationError(
+                    f"Two postbacks for {what} and the same event: keep one row and edit its URL."
+                )
+            seen.add(key)
+
+
 class TrackingParameterAdminForm(forms.ModelForm):
     """Admin: a parameter row whose name is one of ours."""
 

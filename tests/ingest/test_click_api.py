@@ -263,3 +263,14 @@ def test_the_impression_api_answers_where_the_impression_came_from(client, link,
     )
 
     assert (response.json()["country"], response.json()["as_org"]) == ("AU", "CLOUDFLARENET")
+
+
+@pytest.mark.parametrize("amount", ["-1", "1e309", "1e20", "NaN"])
+def test_click_and_impression_money_out_of_range_is_refused_and_nothing_stored(client, link, token, amount):
+    for path, model in (("/api/v1/clicks", Click), ("/api/v1/impressions", Impression)):
+        params = {"token": token, "offer": link.offer_id, "no_redirect": "true", "revenue": amount}
+        response = client.get(path, params)
+
+        assert response.status_code == 400, response.content
+        assert response.json()["ok"] is False and "revenue" in response.json()["error"]
+        assert not model.objects.exists()
