@@ -26,15 +26,19 @@ an entry lives until its TTL (60 to 600 s by key).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from config import trace
 from config.breaker import Breaker
@@ -95,6 +99,19 @@ def guarded(call: Callable[[], T], *, default: T) -> T:
     except REDIS_ERRORS as error:
         redis_breaker.trip(error)
         return default
+
+
+@functools.cache
+def redis_client(url: str) -> redis.Redis:
+    """A pooled client of `url` for per-request counters (screening, rate limits), one per process.
+
+    No retries: during an outage a counter is skipped at once (`guarded` opens the breaker)
+    instead of waiting on Redis again.
+    """
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def clear() -> None:

@@ -17,7 +17,6 @@ counters as the event would find them and moves none.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import time
@@ -30,8 +29,6 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from config import hotcache, trace
 from leads.linkcache import Config, screening_forget
@@ -205,15 +202,6 @@ def _instant(rule: dict[str, Any], facts: Facts) -> dict[str, Any] | None:
 # -- counters ---------------------------------------------------------------------------------
 
 
-@functools.cache
-def _redis_client(url: str) -> redis.Redis:
-    # No retries: during an outage a click skips its count rules at once instead of waiting.
-    timeout = settings.REDIS_TIMEOUT_SECONDS
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-    )
-
-
 def _counter_key(rule: dict[str, Any], value: str, offer_id: int, now: float) -> str:
     # Hashed, so no IP or device id sits in Redis in clear; the bucket makes the window fixed.
     scope = f"{offer_id}|" if rule["kind"] == Kind.DUPLICATE_DEVICE else ""
@@ -244,7 +232,7 @@ def _increment(keys: list[tuple[str, int]]) -> list[int]:
     ttls = [ttl for _key, ttl in keys]
     # One EVALSHA on a pooled connection: on a click, redis-py's pipeline object cost more
     # CPU than the round trip itself.
-    pool = _redis_client(settings.REDIS_URL).connection_pool
+    pool = hotcache.redis_client(settings.REDIS_URL).connection_pool
     connection = pool.get_connection()
     try:
         try:
@@ -264,7 +252,7 @@ def _peek(keys: list[tuple[str, int]]) -> list[int]:
     """What `_increment` would answer, moving no counter: a dry run (config.trace) counts nothing."""
     if not settings.REDIS_URL:
         return [int(cache.get(key) or 0) + 1 for key, _ttl in keys]
-    client = _redis_client(settings.REDIS_URL)
+    client = hotcache.redis_client(settings.REDIS_URL)
     return [int(value or 0) + 1 for value in client.mget([cache.make_key(key) for key, _ttl in keys])]
 
 

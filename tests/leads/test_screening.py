@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from leads import screening
+from config import hotcache
 from leads.models import Click, Lead, LeadEvent
 from partners.models import ScreeningRule
 from tests.factories import TrackingLinkFactory
@@ -451,7 +451,7 @@ def test_click_counters_in_redis_expire_with_their_window(client, world):
 
     visit(client, world)
 
-    redis = screening._redis_client(settings.REDIS_URL)
+    redis = hotcache.redis_client(settings.REDIS_URL)
     [key] = redis.keys(cache.make_key("scr:n:*"))
     assert 0 < redis.ttl(key) <= 601
     assert int(redis.get(key)) == 1
@@ -462,7 +462,7 @@ def test_counting_goes_on_when_redis_has_forgotten_its_scripts(client, world):
     rule(world, Kind.CLICKS_PER_IP, threshold=2)
     visit(client, world)
 
-    screening._redis_client(settings.REDIS_URL).script_flush()
+    hotcache.redis_client(settings.REDIS_URL).script_flush()
     second = visit(client, world)
 
     assert (second.verdict, second.verdict_details["count"]) == ("flagged", 2)
