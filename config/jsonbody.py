@@ -145,7 +145,14 @@ class FormParser(parsers.FormParser):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django's `RequestDataTooBig` as a 413 (it would be an HTML 400 page)."""
+    """DRF's handler, plus Django's `RequestDataTooBig` as a 413 (it would be an HTML 400 page).
+
+    A rate limit's 429 reads like the public endpoints' (`{"ok": false, "error": …}`, with
+    DRF's `Retry-After`).
+    """
     if isinstance(exc, RequestDataTooBig):
         exc = _api_too_large()
-    return views.exception_handler(exc, context)
+    response = views.exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        response.data = {"ok": False, "error": str(response.data.get("detail", ""))}
+    return response

@@ -40,6 +40,27 @@ BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=64 * 1024)
 INGEST_MAX_URL_LENGTH = env.int("INGEST_MAX_URL_LENGTH", default=8000)
 
+# Rate limits (README "Rate limits"), per fixed window of RATE_LIMIT_WINDOW_SECONDS: every public
+# endpoint per source address and per token (a tracking link's code), the management API per
+# user and per address; 429 with Retry-After past them. Counted in each process and added up in
+# Redis every RATE_LIMIT_SYNC_HITS hits or RATE_LIMIT_SYNC_SECONDS (config.ratelimit); without
+# Redis each process applies them to its own traffic. 0 turns one limit off, RATE_LIMIT_ENABLED
+# all of them. The defaults let a partner's server send hundreds a second (far more than the
+# bursts of thousands a minute partners send) and stop only floods that would take a large
+# share of a deployment's capacity: one gunicorn worker answers a few hundred requests a second.
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+RATE_LIMIT_WINDOW_SECONDS = env.int("RATE_LIMIT_WINDOW_SECONDS", default=60)
+RATE_LIMIT_PER_IP = env.int("RATE_LIMIT_PER_IP", default=20_000)
+RATE_LIMIT_PER_TOKEN = env.int("RATE_LIMIT_PER_TOKEN", default=60_000)
+RATE_LIMIT_API_PER_IP = env.int("RATE_LIMIT_API_PER_IP", default=6_000)
+RATE_LIMIT_API_PER_USER = env.int("RATE_LIMIT_API_PER_USER", default=3_000)
+RATE_LIMIT_SYNC_HITS = env.int("RATE_LIMIT_SYNC_HITS", default=100)
+RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=1.0)
+# Refusals by authentication (wrong or missing token) from one address: the first this many in a
+# window are logged one row each, the rest counted in the source's tally (ingest.RefusalTally),
+# as are requests refused by a rate limit. 0 logs every refusal.
+INGEST_REFUSALS_LOGGED_PER_SOURCE = env.int("INGEST_REFUSALS_LOGGED_PER_SOURCE", default=20)
+
 # The visitor's address (ingest.clientip): the socket address, unless proxies of ours stand in
 # front. Then either how many (nginx alone: 1) or which networks (a CDN's published ranges) they
 # are; X-Forwarded-For is read from the right, past them. SPEC 4.1, README "Behind a proxy".
@@ -91,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # JSON answers on ingestion paths (404 without a slash redirect, 405, 413, 414).
     "ingest.middleware.IngestionErrorsMiddleware",
+    # 429 past a public endpoint's rate limits (ingest.ratelimit); the management API's are DRF's.
+    "ingest.ratelimit.RateLimitMiddleware",
     "ingest.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -295,7 +318,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/minute", "user": "1200/minute"},
+    # Per user and per address, RATE_LIMIT_API_PER_USER / RATE_LIMIT_API_PER_IP (config.ratelimit).
+    "DEFAULT_THROTTLE_CLASSES": ["ingest.ratelimit.ApiThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Partnerdesk management API",

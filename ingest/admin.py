@@ -1,4 +1,5 @@
-"""The inbound log in the admin: every request as received, a replay button, and the postback debugger."""
+"""The inbound log in the admin: every request as received, a replay button, the postback debugger,
+and the tallies of refused requests that have no row of their own."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils.html import format_html
 
 from accounts.permissions import ReadOnlyAdmin
 from ingest import admin_views
-from ingest.models import InboundPostback
+from ingest.models import InboundPostback, RefusalTally
 from ingest.services import REPLAYABLE, ReplayRefused, inbound_replay
 from leads.privacy import display_params, display_text, inbound_privacy, with_inbound_privacy
 
@@ -106,3 +107,56 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
             detail = f": {replay.reason}" if replay.reason else ""
             level = messages.ERROR if replay.outcome in REPLAYABLE else messages.SUCCESS
             self.message_user(request, f"#{inbound.pk} replayed as #{replay.pk}, {outcome}{detail}", level)
+
+
+@admin.register(RefusalTally)
+class RefusalTallyAdmin(ReadOnlyAdmin):
+    """Refused requests counted per source and window (past the threshold of wrong tokens, or over a
+    rate limit), each with a sample. Staff see their organization's; a superuser sees all,
+    those whose token matched no organization included."""
+
+    list_display = (
+        "window_start",
+        "kind",
+        "source_ip",
+        "count",
+        "http_status",
+        "endpoint",
+        "last_seen",
+        "reason",
+    )
+    list_filter = ("kind", "endpoint", "http_status")
+    search_fields = ("=source_ip", "reason", "path")
+    date_hierarchy = "window_start"
+    show_full_result_count = False
+    readonly_fields = (
+        "kind",
+        "source_ip",
+        "window_start",
+        "count",
+        "first_seen",
+        "last_seen",
+        "http_status",
+        "reason",
+        "endpoint",
+        "method",
+        "path",
+        "pretty_params",
+        "user_agent",
+    )
+    fields = readonly_fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: RefusalTally | None = None) -> bool:
+        return request.user.is_superuser or super().has_view_permission(request, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        if request.user.is_superuser:
+            return RefusalTally.objects.all()
+        return super().get_queryset(request)
+
+    @admin.display(description="sample parameters")
+    def pretty_params(self, obj: RefusalTally) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))

@@ -11,20 +11,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 
-from config import trace
+from config import ratelimit, trace
 from config.inserts import RowInsert
 from config.masking import mask_params, mask_secret, mask_text
 from ingest import clientip, spool
-from ingest.models import InboundPostback
+from ingest.models import InboundPostback, RefusalTally
 from leads import linkcache, privacy
 from partners.models import Integration
 
 logger = logging.getLogger(__name__)
 
 MAX_LOGGED_BODY = 10 * 1024
+# Refusals by authentication (a wrong or missing token; a wrong signature or address): past a
+# threshold per source they are tallied instead of logged one by one.
+AUTHENTICATION_REFUSALS = frozenset({401, 403})
 MAX_LOGGED_VALUE = 2000
 # Every ingestion request writes one log row: its INSERT is compiled once.
 insert_inbound = RowInsert(InboundPostback)
@@ -108,7 +114,11 @@ def inbound_log(
     lead: Any = None,
     replay_of: InboundPostback | None = None,
 ) -> InboundPostback:
-    """Keep one ingestion request as received, with what we answered."""
+    """Keep one ingestion request as received, with what we answered.
+
+    An authentication refusal from a source past its threshold is counted in that source's
+    tally instead (`refusal_tally`); the row answered then is not saved.
+    """
     inbound = _row(
         arrival,
         organization_id=organization_id,
@@ -120,9 +130,67 @@ def inbound_log(
         lead=lead,
         replay_of=replay_of,
     )
+    if replay_of is None and _tallied(arrival, inbound):
+        return inbound
     insert_inbound(inbound)
     trace.note("inbound", row=inbound)
     return inbound
+
+
+def _tallied(arrival: Arrival, inbound: InboundPostback) -> bool:
+    """Whether this authentication refusal goes to its source's tally: past the source's threshold."""
+    if inbound.http_status not in AUTHENTICATION_REFUSALS or trace.active():
+        return False
+    threshold = settings.INGEST_REFUSALS_LOGGED_PER_SOURCE
+    if ratelimit.hit("refused", arrival.source_ip or "", threshold) is None:
+        return False
+    refusal_tally(
+        kind=RefusalTally.Kind.AUTHENTICATION,
+        arrival=arrival,
+        http_status=inbound.http_status,
+        reason=inbound.reason,
+        organization_id=inbound.organization_id,
+    )
+    return True
+
+
+def refusal_tally(
+    *, kind: str, arrival: Arrival, http_status: int, reason: str, organization_id: int | None = None
+) -> None:
+    """Count one refused request in its source's tally for this window; the first one is the sample.
+
+    One conditional UPDATE; the window's first refusal inserts the row (a concurrent first
+    insert loses on the unique constraint and counts by the UPDATE instead).
+    """
+    now = timezone.now()
+    key = {
+        "kind": kind,
+        "source_ip": arrival.source_ip or "",
+        "window_start": ratelimit.window_start(now),
+        "organization_id": organization_id,
+    }
+    tallies = RefusalTally.objects.filter(**key)
+    if tallies.update(count=F("count") + 1, last_seen=now):
+        return
+    params, _body = _masked(arrival)
+    sample = RefusalTally(
+        **key,
+        count=1,
+        first_seen=now,
+        last_seen=now,
+        http_status=http_status,
+        reason=reason[:500],
+        endpoint=arrival.endpoint,
+        method=arrival.method,
+        path=arrival.path,
+        params=params,
+        user_agent=arrival.user_agent,
+    )
+    try:
+        with transaction.atomic():
+            sample.save(force_insert=True)
+    except IntegrityError:
+        tallies.update(count=F("count") + 1, last_seen=now)
 
 
 def _row(arrival: Arrival, **fields: Any) -> InboundPostback:

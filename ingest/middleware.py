@@ -45,6 +45,7 @@ ENDPOINTS = {
     "/api/v1/conversions": Endpoint.CONVERSION,
     "/api/v1/clicks": Endpoint.CLICK,
     "/c/": Endpoint.CLICK,
+    "/s/": Endpoint.CLICK,
     "/api/v1/impressions": Endpoint.IMPRESSION,
     "/i/": Endpoint.IMPRESSION,
 }
@@ -104,7 +105,7 @@ class IngestionErrorsMiddleware:
             # Too many fields or files, a malformed header: the request is at fault, not us.
             inbound_record(
                 request=request,
-                endpoint=_endpoint(request.path_info),
+                endpoint=endpoint_of(request.path_info),
                 params=readable_params(request),
                 outcome=InboundPostback.Outcome.REJECTED,
                 http_status=400,
@@ -127,10 +128,11 @@ def _arrival(request: HttpRequest) -> Arrival:
         params = request_params(request)
     except BadParameters:
         params = readable_params(request)
-    return Arrival.from_request(request, endpoint=_endpoint(request.path_info), params=params)
+    return Arrival.from_request(request, endpoint=endpoint_of(request.path_info), params=params)
 
 
-def _endpoint(path: str) -> str:
+def endpoint_of(path: str) -> str:
+    """The inbound log's endpoint of an ingestion path (a tracking link's is its API's)."""
     return ENDPOINTS.get(path) or ENDPOINTS.get(path[:3], Endpoint.LEAD)
 
 

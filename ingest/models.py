@@ -88,3 +88,61 @@ class InboundPostback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_endpoint_display()} {self.get_outcome_display()} #{self.pk}"
+
+
+class RefusalTally(models.Model):
+    """Refused requests from one source in one window, counted here instead of one log row each.
+
+    Past `INGEST_REFUSALS_LOGGED_PER_SOURCE` authentication refusals (a wrong or missing token)
+    from one address in a window, and for every request over a rate limit, the inbound log
+    keeps no row per request: this row counts them and keeps the first one as a sample (its
+    token masked), so a flood neither fills the log nor goes unseen.
+    """
+
+    class Kind(models.TextChoices):
+        AUTHENTICATION = "auth", "Refused by authentication"
+        RATE_LIMIT = "rate_limit", "Over the rate limit"
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the token matched no organization.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source_ip = models.CharField(max_length=45, blank=True, help_text="The sender's address.")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(
+        default=0, help_text="Requests of this window that have no inbound log row of their own."
+    )
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    http_status = models.PositiveSmallIntegerField(help_text="What they were answered.")
+    reason = models.CharField(max_length=500, blank=True, help_text="What the sample was told.")
+    endpoint = models.CharField(max_length=12, choices=InboundPostback.Endpoint.choices)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    params = models.JSONField(default=dict, help_text="The sample's parameters, secrets masked.")
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        ordering = ["-window_start", "-id"]
+        verbose_name = "refused request tally"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "source_ip", "window_start"],
+                name="tally_unique_source_window",
+            ),
+            # NULL organizations are distinct to a plain unique constraint: one of their own.
+            models.UniqueConstraint(
+                fields=["kind", "source_ip", "window_start"],
+                condition=models.Q(organization__isnull=True),
+                name="tally_unique_source_window_unowned",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "window_start"], name="tally_org_window")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.count} from {self.source_ip or 'unknown'}"

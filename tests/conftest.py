@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.twofactor import second_factor_required
-from config import breaker, hotcache
+from config import breaker, hotcache, ratelimit
 from tests.factories import MembershipFactory, OrganizationFactory
 
 
@@ -25,14 +25,16 @@ def _plain_http():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (Redis when REDIS_URL is set), no process copies and
-    every Redis breaker closed."""
+    """Each test starts with an empty cache (Redis when REDIS_URL is set), no process copies, no
+    rate-limit counts and every Redis breaker closed."""
     breaker.reset_all()
     hotcache.clear()
+    ratelimit.clear()
     cache.clear()
     yield
     breaker.reset_all()
     hotcache.clear()
+    ratelimit.clear()
     cache.clear()
 
 
