@@ -3,9 +3,10 @@
 Why batches: the click redirect must stay within a few per cent of a bare INSERT and a 302
 (`make bench`'s `click_vs_baseline`), and a Redis round trip per click would cost more than the
 rest of the limit check put together. So each process counts hits in memory and, once it has
-counted `RATE_LIMIT_SYNC_HITS` hits or `RATE_LIMIT_SYNC_SECONDS` have passed (whichever comes
-first), adds what it counted to Redis in one EVALSHA: an INCRBY per key (its TTL set when the
-increment created it), answering each key's total over every process in the same round trip.
+counted `RATE_LIMIT_SYNC_HITS` hits (a public request is two: its address and its token) or
+`RATE_LIMIT_SYNC_SECONDS` have passed, whichever comes first, adds what it counted to Redis in
+one EVALSHA: an INCRBY per key (its TTL set when the increment created it), answering each
+key's total over every process in the same round trip: one round trip per ~100 requests.
 A request is judged on that total as Redis last answered it plus what this process counted
 since: exact within one process, and behind by at most one sync interval of the other
 processes' traffic. The overshoot is bounded by that interval and is small against limits

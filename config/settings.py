@@ -43,8 +43,9 @@ INGEST_MAX_URL_LENGTH = env.int("INGEST_MAX_URL_LENGTH", default=8000)
 # Rate limits (README "Rate limits"), per fixed window of RATE_LIMIT_WINDOW_SECONDS: every public
 # endpoint per source address and per token (a tracking link's code), the management API per
 # user and per address; 429 with Retry-After past them. Counted in each process and added up in
-# Redis every RATE_LIMIT_SYNC_HITS hits or RATE_LIMIT_SYNC_SECONDS (config.ratelimit); without
-# Redis each process applies them to its own traffic. 0 turns one limit off, RATE_LIMIT_ENABLED
+# Redis every RATE_LIMIT_SYNC_HITS hits (a public request is two: its address, its token) or
+# RATE_LIMIT_SYNC_SECONDS (config.ratelimit); without Redis each process applies them to its
+# own traffic. 0 turns one limit off, RATE_LIMIT_ENABLED
 # all of them. The defaults let a partner's server send hundreds a second (far more than the
 # bursts of thousands a minute partners send) and stop only floods that would take a large
 # share of a deployment's capacity: one gunicorn worker answers a few hundred requests a second.
@@ -54,7 +55,7 @@ RATE_LIMIT_PER_IP = env.int("RATE_LIMIT_PER_IP", default=20_000)
 RATE_LIMIT_PER_TOKEN = env.int("RATE_LIMIT_PER_TOKEN", default=60_000)
 RATE_LIMIT_API_PER_IP = env.int("RATE_LIMIT_API_PER_IP", default=6_000)
 RATE_LIMIT_API_PER_USER = env.int("RATE_LIMIT_API_PER_USER", default=3_000)
-RATE_LIMIT_SYNC_HITS = env.int("RATE_LIMIT_SYNC_HITS", default=100)
+RATE_LIMIT_SYNC_HITS = env.int("RATE_LIMIT_SYNC_HITS", default=200)
 RATE_LIMIT_SYNC_SECONDS = env.float("RATE_LIMIT_SYNC_SECONDS", default=1.0)
 # Refusals by authentication (wrong or missing token) from one address: the first this many in a
 # window are logged one row each, the rest counted in the source's tally (ingest.RefusalTally),
