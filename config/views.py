@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
 from django.http import (
@@ -135,8 +136,12 @@ def error_page(request: HttpRequest, status: int, message: str = "") -> HttpResp
     if is_api_path(path):
         detail = message or API_SENTENCES[status].format(path=path[:200])
         return JsonResponse({"detail": detail}, status=status)
+    look = _look(path)
     context = {"status": status, "title": ERROR_TITLES[status], "message": message or ERROR_SENTENCES[status]}
-    template = loader.get_template(f"{_look(path)}/error.html")
+    if look == "admin" and status != 500:
+        # The admin's user tools and navigation, as on any admin page.
+        context = {**admin.site.each_context(request), **context}
+    template = loader.get_template(f"{look}/error.html")
     return HttpResponse(template.render(context, None if status == 500 else request), status=status)
 
 
