@@ -160,6 +160,15 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     return error_page(request, 403, message)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: the styled 403, saying what to do."""
+    message = (
+        "The form was sent without a valid security token: reload the page and send it again "
+        "(cookies must be allowed for this site)."
+    )
+    return error_page(request, 403, message)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The styled 404 page, or JSON naming the endpoints on ingestion paths (and DRF's shape on the API).
 

@@ -121,6 +121,16 @@ def test_a_refusal_shows_its_sentence_on_a_styled_403_page(client, manager, pref
 
 @pytest.mark.django_db
 @production
+def test_a_form_sent_without_its_security_token_gets_a_styled_403_saying_what_to_do():
+    response = Client(enforce_csrf_checks=True).post("/portal/login/", {"username": "x", "password": "y"})
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "pd-brand" in page and "reload the page and send it again" in page
+
+
+@pytest.mark.django_db
+@production
 @pytest.mark.parametrize(
     ("path", "look"),
     [
