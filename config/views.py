@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -34,7 +34,7 @@ from ingest.middleware import error_response, is_ingestion_path, keep_failed_req
 logger = logging.getLogger(__name__)
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """What Partnerdesk is and where to go: the admin, the portal, the API docs (the admin's "View site")."""
     membership = membership_of(request.user)
@@ -45,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "site/home.html", {"place": place, "membership": membership})
 
 
-@require_GET
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico at the root; the icon is a static file (whitenoise serves it)."""
     return HttpResponsePermanentRedirect(static("favicon.ico"))
