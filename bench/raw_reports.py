@@ -58,7 +58,7 @@ def _traffic_dim(grouping: str, *, impressions: bool) -> Any:
     if grouping == "date":
         return TruncDate("created_at")
     if grouping == "landing":
-        return Value(0, output_field=BigIntegerField()) if impressions else _int(F("landing_id"))
+        return _int(F("link__landing_id")) if impressions else _int(F("landing_id"))
     names = {
         "campaign": "offer_id",
         "geo": "country",

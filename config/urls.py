@@ -1,4 +1,4 @@
-"""Top-level URLs: the admin, the management API, ingestion endpoints and the health check."""
+"""Top-level URLs: the home page, the admin, the management API, ingestion endpoints and the health check."""
 
 from django.conf import settings
 from django.conf.urls.static import static
@@ -14,6 +14,8 @@ if settings.BENCH_BASELINE:  # benchmark scaffolding, routed only when asked for
     from bench.baseline import baseline
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     *([path("bench/baseline", baseline)] if settings.BENCH_BASELINE else []),
     path("admin/macros/", include("postbacks.urls")),
@@ -32,8 +34,9 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-# JSON on ingestion paths, Django's pages elsewhere.
+# JSON on ingestion paths and the API; styled pages for the admin, the portal and the site.
 handler400 = views.bad_request
+handler403 = views.permission_denied
 handler404 = views.page_not_found
 handler500 = views.server_error
 

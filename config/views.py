@@ -1,4 +1,4 @@
-"""Project-level views that belong to no app: the health check and the error pages."""
+"""Project-level views that belong to no app: the home page, the health check and the error pages."""
 
 from __future__ import annotations
 
@@ -8,18 +8,47 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.models import STAFF_ROLES
+from accounts.permissions import membership_of
 from ingest.log import failure_answer
 from ingest.middleware import error_response, is_ingestion_path, keep_failed_request, not_found_response
 
 logger = logging.getLogger(__name__)
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """What Partnerdesk is and where to go: the admin, the portal, the API docs (the admin's "View site")."""
+    membership = membership_of(request.user)
+    if membership is not None:
+        place = "admin" if membership.role in STAFF_ROLES else "portal"
+    else:
+        place = "admin" if request.user.is_authenticated and request.user.is_staff else ""
+    return render(request, "site/home.html", {"place": place, "membership": membership})
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico at the root; the icon is a static file (whitenoise serves it)."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))
 
 
 @require_GET
@@ -70,6 +99,52 @@ def _ping_broker() -> None:
         client.close()
 
 
+# The error pages: the admin's look under /admin/, the portal's under /portal/, the site's elsewhere;
+# JSON on ingestion paths (`{"ok": false, "error": …}`, SPEC 8) and DRF's `{"detail": …}` on the API.
+ERROR_TITLES = {403: "Access denied", 404: "Page not found", 500: "Server error"}
+ERROR_SENTENCES = {
+    403: "Your account may not open this page. Ask an admin of your organization for the role it needs.",
+    404: "There is no page at this address. Check the link, or start again from one of the links below.",
+    500: "Something failed on our side and it has been logged. Try again in a minute.",
+}
+API_SENTENCES = {
+    403: "You do not have permission to perform this action.",
+    404: "No API endpoint at {path}: the endpoints are listed at /api/docs/.",
+    500: "A server error occurred and it has been logged. Try again in a minute.",
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def _look(path: str) -> str:
+    if path.startswith("/admin/"):
+        return "admin"
+    if path.startswith("/portal/"):
+        return "portal"
+    return "site"
+
+
+def error_page(request: HttpRequest, status: int, message: str = "") -> HttpResponse:
+    """The styled error page of the request's part of the product, or JSON on the API.
+
+    A 500 page is rendered without the request (no context processors): it must not need the
+    database, the session or the user, since it may be what is shown while the database is down.
+    """
+    path = request.path_info
+    if is_api_path(path):
+        detail = message or API_SENTENCES[status].format(path=path[:200])
+        return JsonResponse({"detail": detail}, status=status)
+    look = _look(path)
+    context = {"status": status, "title": ERROR_TITLES[status], "message": message or ERROR_SENTENCES[status]}
+    if look == "admin" and status != 500:
+        # The admin's user tools and navigation, as on any admin page.
+        context = {**admin.site.each_context(request), **context}
+    template = loader.get_template(f"{look}/error.html")
+    return HttpResponse(template.render(context, None if status == 500 else request), status=status)
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 400 page, or JSON on ingestion paths (e.g. DATA_UPLOAD_MAX_NUMBER_FIELDS exceeded)."""
     if is_ingestion_path(request.path_info):
@@ -77,21 +152,45 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.bad_request(request, exception)
 
 
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The styled 403 page with the sentence the refusal gave (e.g. "Only admins and managers can …")."""
+    message = str(exception)
+    if is_ingestion_path(request.path_info):
+        return error_response(403, message or API_SENTENCES[403])
+    return error_page(request, 403, message)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: the styled 403, saying what to do."""
+    message = (
+        "The form was sent without a valid security token: reload the page and send it again "
+        "(cookies must be allowed for this site)."
+    )
+    return error_page(request, 403, message)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's 404 page, or JSON naming the endpoints on ingestion paths."""
+    """The styled 404 page, or JSON naming the endpoints on ingestion paths (and DRF's shape on the API).
+
+    Http404's own message is for the server's logs (it may name a model or a lookup), not the page.
+    """
     if is_ingestion_path(request.path_info):
         return not_found_response(request.path_info)
-    return defaults.page_not_found(request, exception)
+    return error_page(request, 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 page; on ingestion paths the request is kept and answered 503 in JSON.
+    """The styled 500 page; on ingestion paths the request is kept and answered 503 in JSON.
 
     A view's own failure is kept by `ingest.middleware`; this covers what fails around it (a
     middleware, the keeping itself), as far as the request can still be read and kept.
     """
     if not is_ingestion_path(request.path_info):
-        return defaults.server_error(request)
+        try:
+            return error_page(request, 500)
+        except Exception:
+            logger.exception("The 500 page could not be rendered.")
+            return HttpResponseServerError("<h1>Server error (500)</h1>", content_type="text/html")
     try:
         keep_failed_request(request, RuntimeError("failed outside the view"))
     except Exception:

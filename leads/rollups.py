@@ -200,7 +200,8 @@ def _fold_traffic(model: type, lo: int, hi: int) -> None:
     """Add the rows of `model` with ids in (lo, hi] to both rollups."""
     counters = _traffic_counters(model, lo, hi)
     base = model.objects.filter(id__gt=lo, id__lte=hi).annotate(k_day=TruncDate("created_at"))
-    landing = _int(F("landing_id")) if model is Click else Value(0, output_field=BigIntegerField())
+    # A click knows the landing it was sent to; an impression counts for its link's landing, if it names one.
+    landing = _int(F("landing_id")) if model is Click else _int(F("link__landing_id"))
     daily = (
         base.annotate(k_landing=landing)
         .values(
@@ -468,11 +469,13 @@ def _click_facts_sql() -> str:
 
 
 def _impression_facts_sql() -> str:
+    subs = ", ".join(f"i.sub{slot}" for slot in SUB_SLOTS)  # the link has sub columns too
     facts = (
         f"SELECT i.organization_id, {_DAY.format(alias='i')} AS day, i.partner_id, i.offer_id, "
-        f"0 AS landing_id, i.country, i.device_type, i.os, {_SUB_VALUES}, {_network_sql('i')} AS network, "
-        "'' AS redirect_reason, '' AS smart_link, 1 AS impressions "
-        "FROM leads_impression i WHERE i.id <= %(impressions)s"
+        f"COALESCE(k.landing_id, 0) AS landing_id, i.country, i.device_type, i.os, {subs}, "
+        f"{_network_sql('i')} AS network, '' AS redirect_reason, '' AS smart_link, 1 AS impressions "
+        "FROM leads_impression i JOIN partners_trackinglink k ON k.id = i.link_id "
+        "WHERE i.id <= %(impressions)s"
     )
     return _rollup_sql(facts, ["impressions"])
 

@@ -123,6 +123,8 @@ _XLSX_FORMATS = {COUNT: "#,##0", PERCENT: XLSX_RATE_FORMAT, MONEY: XLSX_MONEY_FO
 def _value(row: ReportRow, name: str, kind: str, currency: str) -> Any:
     """A report cell as data: counts as ints, money in the currency's minor units, rates as Decimals."""
     value = getattr(row, name)
+    if value is None:  # a rate without a basis (CTR): an empty cell
+        return None
     if kind == MONEY:
         return in_minor_units(value, currency)
     if kind == EPC:
@@ -155,6 +157,8 @@ def report_display(rows: Sequence[ReportRow], grouping_label: str, currency: str
 
 def _shown(row: ReportRow, name: str, kind: str, currency: str) -> str:
     value = _value(row, name, kind, currency)
+    if value is None:
+        return "—"
     if kind == MONEY:
         return format_money(value, currency)
     if kind == EPC:

@@ -95,8 +95,15 @@ class ReportRow:
         return _ratio(self.payout_approved, self.clicks, places=Decimal("0.0001"))
 
     @property
-    def ctr(self) -> Decimal:
-        """Click-through rate, % of impressions."""
+    def ctr(self) -> Decimal | None:
+        """Click-through rate, % of impressions; None ("—") where the impressions are no basis for the clicks.
+
+        Clicks on links used without the impression pixel have no impression, so where a row
+        has more clicks than impressions (or none) the basis is incomplete and a rate would
+        read above 100 % or 0 % without reason.
+        """
+        if not self.impressions or self.clicks > self.impressions:
+            return None
         return _ratio(self.clicks * 100, self.impressions)
 
 
@@ -168,7 +175,9 @@ def _labels(grouping: str, keys: Sequence[Any]) -> dict[Any, str]:
     if grouping == "campaign":
         return dict(Offer.objects.filter(pk__in=keys).values_list("pk", "name"))
     if grouping == "landing":
-        return dict(Landing.objects.filter(pk__in=keys).values_list("pk", "name"))
+        # With its offer, so two landings named alike ("Play Store") are told apart.
+        landings = Landing.objects.filter(pk__in=keys).values_list("pk", "name", "offer__name")
+        return {pk: f"{name} — {offer}" for pk, name, offer in landings}
     if grouping == "smartlink":
         return _smart_link_labels(keys)
     if grouping == "redirect":
