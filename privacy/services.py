@@ -69,11 +69,11 @@ class Tally:
         self.counts[table] = self.counts.get(table, 0) + n
 
 
-def _batches(queryset: QuerySet, size: int = BATCH) -> Iterator[list[Any]]:
-    """The queryset's rows in id order, `size` at a time (keyset pagination: each batch one query)."""
+def _batches(queryset: QuerySet) -> Iterator[list[Any]]:
+    """The queryset's rows in id order, `BATCH` at a time (keyset pagination: each batch one query)."""
     last = 0
     while True:
-        rows = list(queryset.filter(id__gt=last).order_by("id")[:size])
+        rows = list(queryset.filter(id__gt=last).order_by("id")[:BATCH])
         if not rows:
             return
         yield rows
@@ -110,8 +110,10 @@ def _group_key(click: Any) -> tuple[dt.date, int, str]:
 def _unique_verdicts(clicks: list[Any], matches: Callable[[Any], bool]) -> dict[int, bool]:
     """Whether each click counts as unique once its IP leaves the (day, link, IP) grouping.
 
-    The group's members that keep their IP (`matches` is false for them) take over: if any
-    remains, every redacted member is a repeat; else the group's first is the unique one.
+    Answered for the clicks and every other click of their groups that `matches` (they must be
+    redacted in the same transaction, or the group would count twice in between). The group's
+    members that keep their IP take over: if any remains, every redacted member is a repeat;
+    else the group's first is the unique one. A group counts once before and after.
     """
     verdicts = {c.id: True for c in clicks if not c.ip}
     grouped = [c for c in clicks if c.ip]
@@ -130,11 +132,20 @@ def _unique_verdicts(clicks: list[Any], matches: Callable[[Any], bool]) -> dict[
     ).order_by("id")
     for member in candidates:
         members[_group_key(member)].append(member)
-    for click in grouped:
-        group = members.get(_group_key(click)) or [click]
-        keeps_ip = any(not matches(m) for m in group)
-        verdicts[click.id] = not keeps_ip and min(m.id for m in group) == click.id
+    for key in {_group_key(c) for c in grouped}:
+        group = members[key]
+        redacted = [m for m in group if matches(m)]
+        keeps_ip = len(redacted) < len(group)
+        for member in redacted:
+            verdicts[member.id] = not keeps_ip and member.id == group[0].id
     return verdicts
+
+
+def _with_group_mates(clicks: list[Any], matches: Callable[[Any], bool]) -> tuple[list[Any], dict[int, bool]]:
+    """The clicks and the matching clicks of their groups (locked too), with each one's verdict."""
+    verdicts = _unique_verdicts([c for c in clicks if c.redacted_unique is None], matches)
+    mates = sorted(set(verdicts) - {c.id for c in clicks})
+    return clicks + _locked(Click, mates), verdicts
 
 
 def _forget_fingerprints(clicks: list[Any]) -> None:
@@ -145,25 +156,25 @@ def _forget_fingerprints(clicks: list[Any]) -> None:
 
 
 def _redact_clicks(queryset: QuerySet, matches: Callable[[Any], bool], action: str, apply: bool) -> int:
-    changed = 0
+    done: set[int] = set()
     for batch in _batches(queryset):
-        ids = [c.id for c in batch if matches(c)]
+        ids = [c.id for c in batch if matches(c) and c.id not in done]
         if not apply:
-            changed += len(ids)
+            done.update(ids)
             continue
         with transaction.atomic():
-            clicks = _locked(Click, ids)
-            verdicts = _unique_verdicts([c for c in clicks if c.redacted_unique is None], matches)
+            clicks, verdicts = _with_group_mates(_locked(Click, ids), matches)
             originals = [Click(id=c.id, link_id=c.link_id, ip=c.ip, created_at=c.created_at) for c in clicks]
             fields: list[str] = []
             for click in clicks:
                 fields = _redact_device_fields(click, action)
                 if click.id in verdicts:
                     click.redacted_unique = verdicts[click.id]
-            Click.objects.bulk_update(clicks, [*fields, "redacted_unique"])
+            if clicks:
+                Click.objects.bulk_update(clicks, [*fields, "redacted_unique"])
             _forget_fingerprints(originals)
-        changed += len(clicks)
-    return changed
+        done.update(c.id for c in clicks)
+    return len(done)
 
 
 def _redact_impressions(queryset: QuerySet, matches: Callable[[Any], bool], action: str, apply: bool) -> int:
@@ -371,22 +382,21 @@ def _drop_keys(params: dict[str, Any], names: frozenset[str]) -> tuple[dict[str,
 
 
 def _retain_traffic(model: type[Model], ip_cutoff: dt.datetime | None, ua_cutoff: dt.datetime | None) -> int:
-    changed = 0
+    done: set[int] = set()
     old_ip = Q(created_at__lt=ip_cutoff) & ~Q(ip="") if ip_cutoff else Q(pk__in=[])
     if model is Click and ip_cutoff:
         old_ip &= Q(redacted_unique__isnull=True)
     old_ua = Q(created_at__lt=ua_cutoff) & ~Q(user_agent="") if ua_cutoff else Q(pk__in=[])
     for batch in _batches(model._default_manager.filter(old_ip | old_ua).only("id")):
         with transaction.atomic():
-            rows = _locked(model, [row.id for row in batch])
+            rows = _locked(model, [row.id for row in batch if row.id not in done])
+            verdicts: dict[int, bool] = {}
+            if model is Click and ip_cutoff:
+                rows, verdicts = _with_group_mates(rows, lambda c: c.created_at < ip_cutoff and bool(c.ip))
             stale_ip = [r for r in rows if ip_cutoff and r.created_at < ip_cutoff and r.ip]
-            originals, verdicts = [], {}
-            if model is Click:
-                originals = [
-                    Click(id=r.id, link_id=r.link_id, ip=r.ip, created_at=r.created_at) for r in stale_ip
-                ]
-                fresh = [r for r in stale_ip if r.redacted_unique is None]
-                verdicts = _unique_verdicts(fresh, lambda c: c.created_at < ip_cutoff)
+            originals = [
+                Click(id=r.id, link_id=r.link_id, ip=r.ip, created_at=r.created_at) for r in stale_ip
+            ]
             stale_ids = {r.id for r in stale_ip}
             for row in rows:
                 if ua_cutoff and row.created_at < ua_cutoff:
@@ -397,9 +407,10 @@ def _retain_traffic(model: type[Model], ip_cutoff: dt.datetime | None, ua_cutoff
                         row.redacted_unique = verdicts[row.id]
             fields = ["ip", "user_agent", *(["redacted_unique"] if model is Click else [])]
             model._default_manager.bulk_update(rows, fields)
-            _forget_fingerprints(originals)
-        changed += len(rows)
-    return changed
+            if model is Click:
+                _forget_fingerprints(originals)
+        done.update(row.id for row in rows)
+    return len(done)
 
 
 def _retain_leads(ip_cutoff: dt.datetime | None, ua_cutoff: dt.datetime | None) -> int:

@@ -1,4 +1,4 @@
-"""Fixtures of the privacy tests: publishers A and B with traffic, a device's clicks, its lead, log row and delivery."""
+"""Fixtures of the privacy tests: publishers A and B with traffic; a device's clicks, lead, log row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The admin page: org admins preview the counts, then run; everyone else is refused; the record is org-scoped."""
+"""The admin page: org admins preview, then run; everyone else is refused; the record is org-scoped."""
 
 from __future__ import annotations
 

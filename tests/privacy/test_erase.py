@@ -73,6 +73,16 @@ def test_erase_by_device_id_leaves_report_totals_unchanged_and_the_device_id_gon
     )
 
 
+def test_small_batches_count_the_same_when_a_group_of_clicks_spans_batches(world, monkeypatch):
+    monkeypatch.setattr("privacy.services.BATCH", 2)
+    before = totals(world)
+
+    operation = _run(world, "ip", "203.0.113.0/24", action="anonymize")
+
+    _assert_totals_kept(world, before)
+    assert operation.counts["clicks"] == Click.objects.filter(ip="203.0.113.0").count() > 2
+
+
 def test_erasing_twice_changes_no_count_either(world):
     before = totals(world)
     _run(world, "device_id", DEVICE)
