@@ -101,14 +101,19 @@ def _raw_filter(
 
 
 def _first_of_day() -> Q:
-    """A unique click: no IP, or no earlier click on its link from its IP the same UTC day."""
+    """A unique click: no IP, or no earlier click on its link from its IP the same UTC day.
+
+    A click whose IP a privacy operation removed is in no such group and keeps its own verdict.
+    """
     earlier = Click.objects.filter(
         link_id=OuterRef("link_id"),
         ip=OuterRef("ip"),
         created_at__date=OuterRef("k_day"),
         id__lt=OuterRef("id"),
+        redacted_unique__isnull=True,
     )
-    return Q(ip="") | ~Q(Exists(earlier))
+    grouped = Q(redacted_unique__isnull=True) & (Q(ip="") | ~Q(Exists(earlier)))
+    return Q(redacted_unique=True) | grouped
 
 
 def _raw_parts(

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "reports",
     "ingest",
     "portal",
+    "privacy",
     "demo",
 ]
 
@@ -221,6 +222,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leads-rollup-refresh": {"task": "leads.rollup_refresh", "schedule": 10.0},
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
+    # Raw IPs and user agents past their retention (RETENTION_IP_DAYS, RETENTION_USER_AGENT_DAYS).
+    "privacy-retention": {"task": "privacy.retention_purge", "schedule": crontab(minute=17)},
     # The ECB publishes around 16:00 CET; the second run catches a late publication.
     "currencies-rates-refresh": {
         "task": "currencies.rates_refresh",
@@ -250,6 +253,14 @@ CLEVERTAP_BASE_URL = env("CLEVERTAP_BASE_URL", default="")
 # is paused (new deliveries wait) until a manager resumes it; 0 turns pausing off.
 POSTBACK_PAUSE_AFTER_FAILURES = env.int("POSTBACK_PAUSE_AFTER_FAILURES", default=10)
 POSTBACK_PAUSE_WINDOW_HOURS = env.int("POSTBACK_PAUSE_WINDOW_HOURS", default=72)
+
+# Retention (privacy.services.retention_purge, hourly): raw IPs and user agents of clicks,
+# impressions, leads and the inbound log are blanked after this many days; 0 keeps them forever.
+# 90 days covers screening (hours to days), partners' disputes and a quarter's reconciliation;
+# user agents matter for fraud review a little longer and identify less (device type, OS and
+# browser stay on each row).
+RETENTION_IP_DAYS = env.int("RETENTION_IP_DAYS", default=90)
+RETENTION_USER_AGENT_DAYS = env.int("RETENTION_USER_AGENT_DAYS", default=180)
 
 # The account payout runs pay bank transfers from (the SEPA file's debtor); a run's form can
 # override each value, and the SEPA export refuses to run while one is missing.

@@ -117,6 +117,13 @@ class Click(ScreenedFields, DeviceFields):
     params = models.JSONField(
         default=dict, blank=True, help_text="Other parameters the tracking URL carried."
     )
+    redacted_unique = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when a privacy operation or the retention removed the click's IP: whether it "
+        "counts as a unique click, so the rollups (and a rebuild) count it as they did.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -169,7 +169,7 @@ def _int(expression: Any) -> Coalesce:
 def _fold_fingerprints(lo: int, hi: int) -> None:
     """Claim (day, link, IP) for the first click of each in the range; earlier claims win."""
     first = (
-        Click.objects.filter(id__gt=lo, id__lte=hi)
+        Click.objects.filter(id__gt=lo, id__lte=hi, redacted_unique__isnull=True)
         .exclude(ip="")
         .annotate(k_day=TruncDate("created_at"))
         .values("k_day", "link_id", "ip")
@@ -192,7 +192,8 @@ def _traffic_counters(model: type, lo: int, hi: int) -> dict[str, Any]:
     firsts = ClickFingerprint.objects.filter(first_click_id__gt=lo, first_click_id__lte=hi).values(
         "first_click_id"
     )
-    unique = Q(ip="") | Q(id__in=firsts)
+    # A click whose IP a privacy operation removed keeps the verdict it had (leads.models.Click).
+    unique = Q(redacted_unique=True) | Q(redacted_unique__isnull=True) & (Q(ip="") | Q(id__in=firsts))
     return {"c_clicks": Count("id"), "c_unique_clicks": Count("id", filter=unique)}
 
 
@@ -445,13 +446,15 @@ def _click_facts_sql() -> str:
     """The fingerprints (earliest click of each day, link and IP), then each click flagged unique or not.
 
     A click is a repeat only in a (day, link, IP) group of more than one click, a small share
-    of the groups: the clicks are joined to those alone, not to every fingerprint.
+    of the groups: the clicks are joined to those alone, not to every fingerprint. A click whose
+    IP was redacted (privacy operations, retention) is in no group and keeps its own verdict.
     """
     fingerprints = _column(ClickFingerprint._meta.db_table)
     day = _DAY.format(alias="c")
     prelude = (
         f"groups AS MATERIALIZED (SELECT {day} AS day, c.link_id, c.ip, MIN(c.id) AS first_id, "
-        "COUNT(*) AS n FROM leads_click c WHERE c.id <= %(clicks)s AND c.ip <> '' GROUP BY 1, 2, 3), "
+        "COUNT(*) AS n FROM leads_click c WHERE c.id <= %(clicks)s AND c.ip <> '' "
+        "AND c.redacted_unique IS NULL GROUP BY 1, 2, 3), "
         # In key order, each index of the fingerprints grows at its end instead of all over.
         f"firsts AS (INSERT INTO {fingerprints} (day, link_id, ip, first_click_id) "
         "SELECT day, link_id, ip, first_id FROM groups ORDER BY day, link_id, ip), "
@@ -461,7 +464,8 @@ def _click_facts_sql() -> str:
         f"COALESCE(c.landing_id, 0) AS landing_id, c.country, c.device_type, c.os, {_SUB_VALUES}, "
         f"{_network_sql('c')} AS network, c.redirect_reason, "
         "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, 1 AS clicks, "
-        "CASE WHEN r.first_id IS NULL OR r.first_id = c.id THEN 1 ELSE 0 END AS unique_clicks "
+        "CASE WHEN c.redacted_unique IS NOT NULL THEN CASE WHEN c.redacted_unique THEN 1 ELSE 0 END "
+        "WHEN r.first_id IS NULL OR r.first_id = c.id THEN 1 ELSE 0 END AS unique_clicks "
         f"FROM leads_click c LEFT JOIN groups r ON r.n > 1 AND r.day = {day} "
         "AND r.link_id = c.link_id AND r.ip = c.ip WHERE c.id <= %(clicks)s"
     )

@@ -69,5 +69,6 @@ urlpatterns = [
     path("postback/secret/", views.PostbackSecretView.as_view(), name="postback_secret"),
     path("postback/resume/", views.PostbackResumeView.as_view(), name="postback_resume"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("profile/data/", views.DataDownloadView.as_view(), name="data_download"),
     path("referrals/", views.ReferralView.as_view(), name="referrals"),
 ]

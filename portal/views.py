@@ -12,10 +12,18 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -47,6 +55,7 @@ from postbacks.outbound import new_signing_secret
 from postbacks.pausing import ResumeRefused, destination_resume, publisher_destination, resumed_message
 from postbacks.services import DeliveryRefused
 from postbacks.testsend import last_attempt
+from privacy.exports import publisher_data_zip
 from reports import exports
 from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
 
@@ -454,6 +463,18 @@ class ProfileView(PublisherMixin, FormView):
         services.profile_update(partner=self.partner, user=self.request.user, **form.cleaned_data)
         messages.success(self.request, "Profile saved.")
         return super().form_valid(form)
+
+
+class DataDownloadView(PublisherMixin, View):
+    """Everything the publisher's account holds, as a ZIP made while it is sent (privacy.exports)."""
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        name = f"partnerdesk-data-{self.partner.pk}-{timezone.localdate():%Y-%m-%d}.zip"
+        return StreamingHttpResponse(
+            publisher_data_zip(partner=self.partner),
+            content_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
 
 
 class ReferralView(PublisherPage):

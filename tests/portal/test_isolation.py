@@ -6,6 +6,8 @@ fails `test_every_portal_url_is_covered`.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,6 +91,7 @@ PROBES: dict[str, Probe] = {
     ),
     "postback_resume": Probe(lambda w: reverse("portal:postback_resume"), method="post"),
     "profile": Probe(lambda w: reverse("portal:profile")),
+    "data_download": Probe(lambda w: reverse("portal:data_download")),
     "referrals": Probe(lambda w: reverse("portal:referrals")),
 }
 
@@ -114,6 +117,9 @@ def test_publisher_a_never_gets_publisher_bs_rows(world, client_a, name):
         return
     assert response.status_code in (200, 302)
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type") == "application/zip":  # the data download: its files, unpacked
+        archive = zipfile.ZipFile(io.BytesIO(body))
+        body = b"".join(archive.read(name) for name in archive.namelist())
     text = body.decode("utf-8", "replace")
     for marker in _b_markers(world):
         assert marker not in text, f"{name} shows B's {marker!r}"
