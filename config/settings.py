@@ -55,6 +55,8 @@ GEOIP_ASN_DB = env("GEOIP_ASN_DB", default="")
 
 # The public base URL that tracking links and generated API URLs are built on.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# Signed inbound requests (ingest.signing): how far a request's `ts` may be from our clock.
+SIGNED_REQUEST_TOLERANCE_SECONDS = env.int("SIGNED_REQUEST_TOLERANCE_SECONDS", default=300)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -195,6 +197,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "leads-rollup-refresh": {"task": "leads.rollup_refresh", "schedule": 10.0},
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
+    "ingest-signature-prune": {"task": "ingest.signature_prune", "schedule": 300.0},
     # The ECB publishes around 16:00 CET; the second run catches a late publication.
     "currencies-rates-refresh": {
         "task": "currencies.rates_refresh",

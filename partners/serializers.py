@@ -7,7 +7,6 @@ rows only, so another organization's id is refused exactly like an id that does 
 from __future__ import annotations
 
 import copy
-import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,6 +40,7 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
+    allow_list_lines,
 )
 from partners.services import goal_save, smart_link_save
 from partners.tracking import (
@@ -291,16 +291,7 @@ class IntegrationSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
         return bool(integration.status_sync_secret_encrypted)
 
     def validate_allowed_ips(self, value: str) -> str:
-        lines = [line.strip() for line in value.splitlines() if line.strip()]
-        bad = []
-        for line in lines:
-            try:
-                ipaddress.ip_network(line, strict=False)
-            except ValueError:
-                bad.append(line)
-        if bad:
-            raise serializers.ValidationError([f"“{line}” is not an IP address or network." for line in bad])
-        return "\n".join(lines)
+        return "\n".join(allow_list_lines(value))
 
 
 class IntegrationConnectSerializer(serializers.Serializer):
