@@ -145,3 +145,47 @@ def signature_uses_prune(*, now: datetime | None = None) -> int:
     horizon = now - timedelta(seconds=settings.SIGNED_REQUEST_TOLERANCE_SECONDS + PRUNE_MARGIN_SECONDS)
     deleted, _ = SignatureUse.objects.filter(signed_at__lt=horizon).delete()
     return deleted
+
+
+SECRET_PLACEHOLDER = "YOUR_SIGNING_SECRET"
+
+_PYTHON_EXAMPLE = """import hashlib
+import hmac
+import time
+from urllib.parse import quote
+
+SECRET = {secret!r}
+params = {params!r}
+params["ts"] = str(int(time.time()))
+
+
+def encode(text):
+    return quote(text, safe="-._~")
+
+
+canonical = "&".join(f"{{encode(name)}}={{encode(params[name])}}" for name in sorted(params))
+params["sig"] = hmac.new(SECRET.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+url = {endpoint!r} + "?" + "&".join(f"{{encode(name)}}={{encode(value)}}" for name, value in params.items())
+print(url)
+"""
+
+_SHELL_EXAMPLE = """SECRET='{secret}'
+TS=$(date +%s)
+# The parameters sorted by name, ts included, values percent-encoded (RFC 3986):
+QUERY="{query}"
+SIG=$(printf '%s' "$QUERY" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1)
+curl "{endpoint}?$QUERY&sig=$SIG"
+"""
+
+
+def signing_examples(*, endpoint: str, params: Mapping[str, str], secret: str) -> dict[str, str]:
+    """A shell (openssl) and a Python example that sign `params` for `endpoint` now, as printed.
+
+    Both compute `ts` when run and build the canonical string as `canonical_string` does.
+    """
+    names = sorted([*params, TS])
+    query = "&".join(f"{_encoded(name)}={'$TS' if name == TS else _encoded(params[name])}" for name in names)
+    return {
+        "shell": _SHELL_EXAMPLE.format(secret=secret, query=query, endpoint=endpoint),
+        "python": _PYTHON_EXAMPLE.format(secret=secret, params=dict(params), endpoint=endpoint),
+    }
