@@ -59,6 +59,7 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
+    allow_list_lines,
 )
 from partners.services import (
     DEFAULT_TOKEN_OVERLAP,
@@ -163,7 +164,10 @@ class AppAdmin(OrganizationScopedAdmin):
     search_fields = ("name", "store_id")
     date_hierarchy = "created_at"
     readonly_fields = ("masked_token", "created_at")
-    exclude = ("token",)
+    fieldsets = (
+        (None, {"fields": ("name", "platform", "store_id", "default_url", "masked_token", "created_at")}),
+        ("Inbound requests", {"fields": ("signing_required", "allowed_ips")}),
+    )
 
     class Media:
         css = PARTNERS_CSS
@@ -593,7 +597,7 @@ def inbound_context(owner: InboundOwner, *, editor: bool) -> dict[str, Any]:
             "has_secret": bool(owner.inbound_secret_encrypted),
             "secret": _inbound_secret(owner, editor=editor),
             "secret_id": f"pd-{name}-inbound-secret-{owner.pk}",
-            "allowed_ips": owner.allowed_ips.split(),
+            "allowed_ips": allow_list_lines(owner.allowed_ips),
             "reference_url": reverse("admin:leads_lead_postback_reference"),
         }
     }

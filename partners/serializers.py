@@ -41,6 +41,7 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
+    allow_list_lines,
 )
 from partners.services import DEFAULT_TOKEN_OVERLAP, TOKEN_OVERLAPS, goal_save, smart_link_save
 from partners.tracking import (
@@ -117,9 +118,27 @@ class MaskedURLsForViewers:
 INBOUND_FIELDS = ["token", "previous_token_valid_until", "signing_required", "signing_secret", "allowed_ips"]
 
 
-class InboundCredentialsFields(serializers.ModelSerializer):
-    """An app's or an integration's inbound token and signing secret: in full for admins and
-    managers, masked (config.masking) for read-only staff; the allow list and signing switch."""
+class MaskedSecretsForViewers:
+    """Secret values (tokens, signing secrets) answered masked (config.masking) to anyone who may
+    only read (analysts), and to an answer made outside a request. `masked_secret_fields` names them."""
+
+    masked_secret_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is None or not can_edit(request.user):
+            for name in self.masked_secret_fields:
+                if data.get(name):
+                    data[name] = mask_secret(data[name])
+        return data
+
+
+class InboundCredentialsFields(MaskedSecretsForViewers, serializers.ModelSerializer):
+    """An app's or an integration's inbound token and signing secret (in full for admins and
+    managers, masked for read-only staff), its signing switch and its source-IP allow list."""
+
+    masked_secret_fields = ("token", "signing_secret")
 
     signing_secret = serializers.SerializerMethodField(
         help_text="The secret inbound requests are signed with (masked for analysts; empty until generated)."
@@ -127,20 +146,12 @@ class InboundCredentialsFields(serializers.ModelSerializer):
 
     def get_signing_secret(self, owner: App | Integration) -> str:
         try:
-            secret = owner.inbound_secret
+            return owner.inbound_secret
         except UndecryptableSecret:
             return ""
-        return secret if self._editor() else mask_secret(secret)
 
-    def _editor(self) -> bool:
-        request = self.context.get("request")
-        return request is not None and can_edit(request.user)
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if not self._editor():
-            data["token"] = mask_secret(instance.token)
-        return data
+    def validate_allowed_ips(self, value: str) -> str:
+        return "\n".join(allow_list_lines(value))
 
 
 class TokenRotateSerializer(serializers.Serializer):
