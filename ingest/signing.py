@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,13 +69,6 @@ def signature(secret: str, params: Mapping[str, str]) -> str:
     return hmac.new(secret.encode(), canonical_string(params).encode(), hashlib.sha256).hexdigest()
 
 
-def signed(secret: str, params: Mapping[str, str], *, ts: int | None = None) -> dict[str, str]:
-    """The parameters with `ts` (now, unless given) and their `sig` added: what a sender sends."""
-    stamped = {**params, TS: str(int(time.time()) if ts is None else ts)}
-    stamped.pop(SIG, None)
-    return {**stamped, SIG: signature(secret, stamped)}
-
-
 def owner_key(owner: InboundCredentials) -> str:
     """Whose secret a signature is made with, as `SignatureUse.owner` names it."""
     return f"{owner._meta.model_name}:{owner.pk}"
@@ -89,15 +81,15 @@ def inbound_refusal(
 
     An owner with neither an allow list nor required signing is answered without a query.
     """
-    noun = owner._meta.verbose_name
     if owner.allowed_ips and not clientip.is_allowed(source_ip, tuple(allow_list_lines(owner.allowed_ips))):
+        noun = owner._meta.verbose_name
         return InboundRefusal(
             403,
             f"Source IP {source_ip or 'unknown'} is not on this {noun}'s allow list: send from an "
             f"allowed address, or ask the {noun}'s manager to add this one.",
         )
     if owner.signing_required:
-        return _signature_refusal(owner, params, noun)
+        return _signature_refusal(owner, params, str(owner._meta.verbose_name))
     return None
 
 
@@ -151,7 +143,6 @@ SECRET_PLACEHOLDER = "YOUR_SIGNING_SECRET"
 
 _PYTHON_EXAMPLE = """import hashlib
 import hmac
-import time
 from urllib.parse import quote
 
 SECRET = {secret!r}

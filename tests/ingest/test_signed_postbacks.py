@@ -17,12 +17,18 @@ from django.test import Client
 from django.utils import timezone
 
 from ingest.models import InboundPostback, SignatureUse
-from ingest.signing import canonical_string, signature_uses_prune, signed
+from ingest.signing import TS, canonical_string, signature, signature_uses_prune
 from leads.models import Click, Lead
 from partners.services import inbound_secret_generate
 from tests.ingest.test_postback_support import make_world
 
 SECRET = "s3cr3t-for-tests"
+
+
+def signed(secret: str, params: dict[str, str], *, ts: int | None = None) -> dict[str, str]:
+    """What a sender sends: the parameters with `ts` (now, unless given) and their `sig`."""
+    stamped = {**params, TS: str(int(time.time()) if ts is None else ts)}
+    return {**stamped, "sig": signature(secret, stamped)}
 
 
 @pytest.fixture
