@@ -21,10 +21,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from ingest.debugger import postback_debug
 from ingest.signing import SECRET_PLACEHOLDER
 from leads.models import Lead
 from partners.models import App, Integration
 from partners.services import inbound_secret_generate, token_rotate
+from tests.factories import OrganizationFactory
 from tests.ingest.test_postback_support import make_world
 
 
@@ -91,6 +93,17 @@ def test_an_integration_token_rotates_for_the_click_api(client, world, monkeypat
     move_clock(monkeypatch, timedelta(hours=2))
     assert client.get("/api/v1/clicks", {"token": old, **query}).status_code == 401
     assert client.get("/api/v1/clicks", {"token": integration.token, **query}).status_code == 200
+
+
+def test_the_debugger_treats_another_organizations_rotated_out_token_as_unknown(world):
+    rival = make_world(OrganizationFactory(name="Rival Ltd", slug="rival"))
+    old = rival.app.token
+    token_rotate(owner=rival.app, overlap=timedelta(days=7))
+
+    debugged = postback_debug(organization=world.app.organization, url=f"/postback/lead?token={old}&click=x")
+
+    assert debugged.status_code == 401
+    assert rival.app.name not in str(debugged.as_json())
 
 
 def test_a_manager_rotates_the_apps_token_from_its_page_and_sees_until_when_the_old_one_works(manager, world):
