@@ -143,6 +143,7 @@ SECRET_PLACEHOLDER = "YOUR_SIGNING_SECRET"
 
 _PYTHON_EXAMPLE = """import hashlib
 import hmac
+import time
 from urllib.parse import quote
 
 SECRET = {secret!r}

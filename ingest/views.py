@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config import trace
 from ingest.clientip import client_ip
-from ingest.log import Arrival, inbound_log, inbound_record, readable_params
+from ingest.log import Arrival, inbound_log, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.protocol import Scope, error_answer, postback_process
@@ -32,25 +32,16 @@ def _refused(
     message: str,
     scope: Scope | None = None,
 ):
-    if scope is None:
-        inbound_record(
-            request=request,
-            endpoint=endpoint,
-            params=params,
-            outcome=InboundPostback.Outcome.REJECTED,
-            http_status=status,
-            reason=message,
-        )
-    else:  # refused by the token's own checks (ingest.signing): the row names its app
-        inbound_log(
-            arrival=Arrival.from_request(request, endpoint=endpoint, params=params),
-            outcome=InboundPostback.Outcome.REJECTED,
-            http_status=status,
-            reason=message,
-            organization_id=scope.app.organization_id,
-            app=scope.app,
-            integration=scope.integration,
-        )
+    # A request refused by its token's own checks (ingest.signing) is logged under its app.
+    inbound_log(
+        arrival=Arrival.from_request(request, endpoint=endpoint, params=params),
+        outcome=InboundPostback.Outcome.REJECTED,
+        http_status=status,
+        reason=message,
+        organization_id=scope.app.organization_id if scope else None,
+        app=scope.app if scope else None,
+        integration=scope.integration if scope else None,
+    )
     response = JsonResponse(error_answer(message), status=status)
     if status == 405:
         response["Allow"] = ", ".join(ALLOWED_METHODS)

@@ -26,7 +26,6 @@ from accounts.permissions import (
     can_edit,
     organization_of,
 )
-from config.crypto import UndecryptableSecret
 from config.masking import mask_secret
 from config.money import format_money
 from ingest.models import InboundPostback
@@ -369,12 +368,7 @@ def _app_examples(app: App, *, show_token: bool) -> dict[str, Any]:
 
 def _signing(app: App, token: str, link: TrackingLink | None, show_secret: bool) -> dict[str, Any]:
     """How this app's sender signs a lead postback: its secret for editors, a placeholder otherwise."""
-    secret = ""
-    if show_secret:
-        try:
-            secret = app.inbound_secret
-        except UndecryptableSecret:
-            secret = ""
+    secret = app.readable_inbound_secret() if show_secret else ""
     key = {"flow": str(link.pk)} if link is not None else {"click": "CLICK_ID"}
     params = {**key, "exto": "LEAD_ID", "token": token}
     return {

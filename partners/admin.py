@@ -565,15 +565,6 @@ def inbound_urls(admin_site: admin.AdminSite, model: type[InboundOwner]) -> list
     ]
 
 
-def _inbound_secret(owner: InboundOwner, *, editor: bool) -> str:
-    if not editor:
-        return ""
-    try:
-        return owner.inbound_secret
-    except UndecryptableSecret:
-        return ""
-
-
 def inbound_context(owner: InboundOwner, *, editor: bool) -> dict[str, Any]:
     """The inbound card of an app or an integration: token (in full for editors only), the
     previous token while it still works, rotation, signing and the allow list."""
@@ -595,7 +586,7 @@ def inbound_context(owner: InboundOwner, *, editor: bool) -> dict[str, Any]:
             "signing_url": reverse(f"admin:partners_{name}_inbound_signing", args=[owner.pk]),
             "signing_required": owner.signing_required,
             "has_secret": bool(owner.inbound_secret_encrypted),
-            "secret": _inbound_secret(owner, editor=editor),
+            "secret": owner.readable_inbound_secret() if editor else "",
             "secret_id": f"pd-{name}-inbound-secret-{owner.pk}",
             "allowed_ips": allow_list_lines(owner.allowed_ips),
             "reference_url": reverse("admin:leads_lead_postback_reference"),

@@ -125,6 +125,13 @@ class InboundCredentials(models.Model):
     def inbound_secret(self, value: str) -> None:
         self.inbound_secret_encrypted = crypto.encrypt(value)
 
+    def readable_inbound_secret(self) -> str:
+        """The plain secret for a page or an answer: "" when none, or when no key decrypts it any more."""
+        try:
+            return self.inbound_secret
+        except crypto.UndecryptableSecret:
+            return ""
+
     def accepts_token(self, token: str, now: datetime) -> bool:
         """Whether `token` opens this owner now: its token, or the previous one inside its overlap."""
         if token == self.token:  # type: ignore[attr-defined]

@@ -19,7 +19,6 @@ from rest_framework import serializers
 
 from accounts.models import Organization
 from accounts.permissions import can_edit, organization_of
-from config.crypto import UndecryptableSecret
 from config.masking import mask_secret, mask_url
 from leads.caps import CapUseNow, cap_uses
 from partners import selectors
@@ -145,10 +144,7 @@ class InboundCredentialsFields(MaskedSecretsForViewers, serializers.ModelSeriali
     )
 
     def get_signing_secret(self, owner: App | Integration) -> str:
-        try:
-            return owner.inbound_secret
-        except UndecryptableSecret:
-            return ""
+        return owner.readable_inbound_secret()
 
     def validate_allowed_ips(self, value: str) -> str:
         return "\n".join(allow_list_lines(value))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import io
 import re
+import shutil
+import subprocess
 from contextlib import redirect_stdout
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -282,6 +284,22 @@ def test_the_reference_pages_python_example_makes_a_signed_url_that_is_accepted(
     response = client.get(f"{url.path}?{url.query}")
     assert response.status_code == 200 and response.json()["created"] is True
     assert client.get(f"{url.path}?{url.query}").status_code == 401  # the same signature twice: a replay
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the shell example needs openssl")
+def test_the_reference_pages_shell_example_signs_a_url_that_is_accepted(client, manager, world):
+    world.app.signing_required = True
+    world.app.save()
+    inbound_secret_generate(owner=world.app)
+    page = client_for(manager).get(reverse("admin:leads_lead_postback_reference")).content.decode()
+    found = re.search(rf'<pre class="pd-example" id="pd-sign-shell-{world.app.pk}">(.*?)</pre>', page, re.S)
+    script = 'curl() { printf "%s" "$1"; }\n' + html.unescape(found.group(1))  # print the URL, not call it
+
+    printed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+
+    url = urlsplit(printed.strip())
+    response = client.get(f"{url.path}?{url.query}")
+    assert response.status_code == 200 and response.json()["created"] is True
 
 
 def test_the_reference_page_shows_analysts_a_placeholder_secret(analyst, secrets_world):
