@@ -77,6 +77,8 @@ GEOIP_ASN_DB = env("GEOIP_ASN_DB", default="")
 
 # The public base URL that tracking links and generated API URLs are built on.
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# Signed inbound requests (ingest.signing): how far a request's `ts` may be from our clock.
+SIGNED_REQUEST_TOLERANCE_SECONDS = env.int("SIGNED_REQUEST_TOLERANCE_SECONDS", default=300)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -224,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     "ingest-spool-replay": {"task": "ingest.spool_replay", "schedule": 60.0},
     # Raw IPs and user agents past their retention (RETENTION_IP_DAYS, RETENTION_USER_AGENT_DAYS).
     "privacy-retention": {"task": "privacy.retention_purge", "schedule": crontab(minute=17)},
+    "ingest-signature-prune": {"task": "ingest.signature_prune", "schedule": 300.0},
     # The ECB publishes around 16:00 CET; the second run catches a late publication.
     "currencies-rates-refresh": {
         "task": "currencies.rates_refresh",

@@ -18,8 +18,9 @@ from django.http import HttpRequest
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@lru_cache(maxsize=8)
-def _networks(cidrs: tuple[str, ...]) -> tuple[IpNetwork, ...]:
+@lru_cache(maxsize=256)
+def networks(cidrs: tuple[str, ...]) -> tuple[IpNetwork, ...]:
+    """The networks of these CIDRs or addresses (parsed once per list; a bare address is a /32 or /128)."""
     return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
 
 
@@ -44,20 +45,26 @@ def forwarded_ip(remote_addr: str, forwarded_for: str, *, proxy_count: int, prox
     """
     if proxy_count <= 0 and not proxies:
         return remote_addr
-    networks = _networks(proxies)
+    proxy_networks = networks(proxies)
     hops = [address for value in forwarded_for.split(",") if (address := _address(value)) is not None]
     socket = _address(remote_addr)
     chain = [*hops, socket] if socket is not None else hops
-    if networks:
+    if proxy_networks:
         # Our proxies, from the right; the first address outside them is the visitor.
         for address in reversed(chain):
-            if not any(address in network for network in networks):
+            if not any(address in network for network in proxy_networks):
                 return str(address)
         return str(chain[0]) if chain else remote_addr
     # A fixed count of proxies: the socket is the last one, each proxy added one hop.
     if len(hops) >= proxy_count:
         return str(hops[-proxy_count])
     return str(hops[0]) if hops else remote_addr
+
+
+def is_allowed(address: str | None, cidrs: tuple[str, ...]) -> bool:
+    """Whether the address is inside one of the networks (an unreadable or missing address is not)."""
+    found = _address(address or "")
+    return found is not None and any(found in network for network in networks(cidrs))
 
 
 def client_ip(request: HttpRequest) -> str:

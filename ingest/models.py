@@ -146,3 +146,22 @@ class RefusalTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.count} from {self.source_ip or 'unknown'}"
+class SignatureUse(models.Model):
+    """A signature (`sig`) an app or an integration has already been sent: it is taken once.
+
+    The first request with a signature inserts its row (`INSERT … ON CONFLICT DO NOTHING`, the
+    unique constraint decides between racing requests); a second one finds it and is refused as
+    replayed. A signature is only good for `SIGNED_REQUEST_TOLERANCE_SECONDS` around its `ts`, so
+    rows older than that are pruned (`ingest.signature_prune`, beat).
+    """
+
+    owner = models.CharField(max_length=40, help_text="Whose secret signed it: app:<id> or integration:<id>.")
+    sig = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(help_text="The request's ts.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sig"], name="signature_use_unique")]
+        indexes = [models.Index(fields=["signed_at"], name="signature_use_signed_at")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.sig[:8]}…"

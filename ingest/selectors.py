@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
 from ingest.models import InboundPostback
@@ -16,9 +16,11 @@ def inbound_postbacks_for(organization: Organization | None) -> QuerySet[Inbound
 
 
 def token_organization_id(token: str) -> int | None:
-    """The organization an inbound token (an app's or an integration's) belongs to; None when unknown."""
+    """The organization an inbound token (an app's or an integration's, current or rotated out)
+    belongs to; None when unknown."""
     for model in (App, Integration):
-        found = model.objects.filter(token=token).values_list("organization_id", flat=True).first()
+        rows = model.objects.filter(Q(token=token) | Q(previous_token=token))
+        found = rows.values_list("organization_id", flat=True).first()
         if found is not None:
             return found
     return None

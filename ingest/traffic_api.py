@@ -25,9 +25,10 @@ from config import trace
 from ingest.log import Arrival, inbound_log
 from ingest.models import InboundPostback
 from ingest.protocol import MAX_AMOUNT
+from ingest.signing import inbound_refusal
 from leads import privacy
 from leads.clicks import click_record, impression_record, landing_redirect, landing_url, source_refusal
-from leads.linkcache import API_TO_TRACKING, LinkData, link_data
+from leads.linkcache import API_TO_TRACKING, LinkData, integration_for_token, link_data
 from leads.models import Click, Impression
 from partners.models import Integration, Status, TrackingLink
 from partners.tracking import TRACKING_PARAM_NAMES
@@ -89,15 +90,18 @@ class ApiInput:
     link_names: dict[str, str]
 
 
-def _integration(token: str) -> Integration:
+def _integration(arrival: Arrival) -> Integration:
+    """The integration the token opens, once its allow list and signing (ingest.signing) agree."""
+    token = arrival.params.get("token", "")
     if not token:
         raise Refusal(401, "Send your integration token as token=…; it is on the integration page.")
-    integration = (
-        Integration.objects.select_related("organization", "app", "partner").filter(token=token).first()
-    )
+    integration = integration_for_token(token)
     if integration is None:
         raise Refusal(401, "The token is wrong: copy it again from the integration page.")
     trace.note("scope", app=integration.app, integration=integration)
+    refusal = inbound_refusal(integration, params=arrival.params, source_ip=arrival.source_ip)
+    if refusal is not None:
+        raise Refusal(refusal.status, refusal.message)
     return integration
 
 
@@ -267,7 +271,7 @@ def ingest(kind: ApiKind, arrival: Arrival) -> Answered:
     """Authenticate the request by its token, then record it; every outcome is logged."""
     integration = None
     try:
-        integration = _integration(arrival.params.get("token", ""))
+        integration = _integration(arrival)
         return _accept(kind, arrival, integration, None)
     except Refusal as refusal:
         return refused(arrival, integration, refusal)

@@ -12,24 +12,35 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config import trace
-from ingest.log import Arrival, inbound_record, readable_params
+from ingest.clientip import client_ip
+from ingest.log import Arrival, inbound_log, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
 from ingest.protocol import Scope, error_answer, postback_process
+from ingest.signing import inbound_refusal
 from leads import linkcache
 
 Endpoint = InboundPostback.Endpoint
 ALLOWED_METHODS = ("GET", "POST")
 
 
-def _refused(request: HttpRequest, endpoint: str, params: dict[str, str], status: int, message: str):
-    inbound_record(
-        request=request,
-        endpoint=endpoint,
-        params=params,
+def _refused(
+    request: HttpRequest,
+    endpoint: str,
+    params: dict[str, str],
+    status: int,
+    message: str,
+    scope: Scope | None = None,
+):
+    # A request refused by its token's own checks (ingest.signing) is logged under its app.
+    inbound_log(
+        arrival=Arrival.from_request(request, endpoint=endpoint, params=params),
         outcome=InboundPostback.Outcome.REJECTED,
         http_status=status,
         reason=message,
+        organization_id=scope.app.organization_id if scope else None,
+        app=scope.app if scope else None,
+        integration=scope.integration if scope else None,
     )
     response = JsonResponse(error_answer(message), status=status)
     if status == 405:
@@ -67,6 +78,9 @@ def _ingest(request: HttpRequest, endpoint: str) -> JsonResponse:
         )
         return _refused(request, endpoint, params, 401, message)
     trace.note("scope", app=scope.app, integration=scope.integration)
+    refusal = inbound_refusal(scope.integration or scope.app, params=params, source_ip=client_ip(request))
+    if refusal is not None:
+        return _refused(request, endpoint, params, refusal.status, refusal.message, scope)
     arrival = Arrival.from_request(request, endpoint=endpoint, params=params)
     result = postback_process(scope=scope, arrival=arrival)
     return JsonResponse(result.body, status=result.http_status)

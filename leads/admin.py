@@ -29,6 +29,7 @@ from accounts.permissions import (
 from config.masking import mask_secret
 from config.money import format_money
 from ingest.models import InboundPostback
+from ingest.signing import SECRET_PLACEHOLDER, signing_examples
 from leads import selectors
 from leads.api import csv_download
 from leads.filters import ReportPeriodForm
@@ -330,6 +331,9 @@ class LeadAdmin(PrivateIpAdmin):
             "synonyms": synonym_rows(),
             "overrides": [(name, LeadStatus(status).label) for name, status in OVERRIDES.items()],
             "apps": [_app_examples(app, show_token=can_edit(request.user)) for app in apps],
+            "can_edit": can_edit(request.user),
+            "tolerance": settings.SIGNED_REQUEST_TOLERANCE_SECONDS,
+            "secret_placeholder": SECRET_PLACEHOLDER,
         }
         return TemplateResponse(request, "admin/leads/lead/postback_reference.html", context)
 
@@ -341,7 +345,7 @@ def _csv_query(request: HttpRequest) -> str:
 
 
 def _app_examples(app: App, *, show_token: bool) -> dict[str, Any]:
-    """The seed's examples for one app, with its token (masked for read-only staff)."""
+    """The seed's examples for one app, with its token (masked for read-only staff), and how to sign."""
     token = app.token if show_token else mask_secret(app.token)
     link = TrackingLink.objects.filter(offer__app=app).order_by("id").first()
     base = settings.PUBLIC_BASE_URL
@@ -358,4 +362,21 @@ def _app_examples(app: App, *, show_token: bool) -> dict[str, Any]:
             ("Without a click id: flow id", f"{lead}&flow={link.pk}&exto={{lead_id}}"),
             ("Without a click id: flow code", f"{lead}&code={link.code}&exto={{lead_id}}"),
         ]
-    return {"app": app, "token": token, "examples": examples}
+    signing = _signing(app, token, link, show_token)
+    return {"app": app, "token": token, "examples": examples, "signing": signing}
+
+
+def _signing(app: App, token: str, link: TrackingLink | None, show_secret: bool) -> dict[str, Any]:
+    """How this app's sender signs a lead postback: its secret for editors, a placeholder otherwise."""
+    secret = app.readable_inbound_secret() if show_secret else ""
+    key = {"flow": str(link.pk)} if link is not None else {"click": "CLICK_ID"}
+    params = {**key, "exto": "LEAD_ID", "token": token}
+    return {
+        "required": app.signing_required,
+        "has_secret": bool(secret),
+        **signing_examples(
+            endpoint=f"{settings.PUBLIC_BASE_URL}/postback/lead",
+            params=params,
+            secret=secret or SECRET_PLACEHOLDER,
+        ),
+    }

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from config.inserts import RowInsert
+from config.masking import mask_secret
 from leads import geoip, privacy, routing, screening
 from leads.linkcache import SUBS, LinkData
 from leads.models import Click, Impression
@@ -336,23 +337,24 @@ CONVERSION_API_PARAMS = (
 
 
 def _api_url(path: str, token: str, pairs: Iterable[tuple[str, str]], mapping: Mapping[str, Any]) -> str:
-    query = [f"token={quote(token, safe='')}"]
+    query = [f"token={token}"]
     for name, placeholder in pairs:
         query.append(f"{quote(str(mapping.get(name) or name), safe='_')}={quote(placeholder, safe=':-_')}")
     return f"{settings.PUBLIC_BASE_URL}{path}?{'&'.join(query)}"
 
 
-def api_urls(integration: Integration) -> dict[str, str]:
+def api_urls(integration: Integration, *, reveal: bool = True) -> dict[str, str]:
     """The integration's Click, Impression and Conversion API URLs, ready to copy.
 
     Parameter names are the seed's unless the integration's inbound mapping renames them;
-    clicks and impressions carry the integration's token, conversions the app's.
+    clicks and impressions carry the integration's token, conversions the app's. Without
+    `reveal` (read-only staff) the tokens are masked (config.masking).
     """
     mapping = integration.inbound_mapping or {}
+    shown = (lambda token: quote(token, safe="")) if reveal else mask_secret
+    token, app_token = shown(integration.token), shown(integration.app.token)
     return {
-        "click": _api_url(
-            "/api/v1/clicks", integration.token, [("no_redirect", "true"), *CLICK_API_PARAMS], mapping
-        ),
-        "impression": _api_url("/api/v1/impressions", integration.token, IMPRESSION_API_PARAMS, mapping),
-        "conversion": _api_url("/api/v1/conversions", integration.app.token, CONVERSION_API_PARAMS, mapping),
+        "click": _api_url("/api/v1/clicks", token, [("no_redirect", "true"), *CLICK_API_PARAMS], mapping),
+        "impression": _api_url("/api/v1/impressions", token, IMPRESSION_API_PARAMS, mapping),
+        "conversion": _api_url("/api/v1/conversions", app_token, CONVERSION_API_PARAMS, mapping),
     }

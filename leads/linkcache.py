@@ -16,11 +16,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
@@ -61,7 +61,7 @@ Kind = ScreeningRule.Kind
 LinkData = dict[str, Any]
 Config = dict[str, Any]
 
-# A rotated token keeps working this long at most; the look-up runs on every postback.
+# Saving an app or an integration drops its tokens' entries at once (and rotating a token).
 TOKEN_CACHE_SECONDS = 60
 # Saving a goal, an alias or a partner payout drops its offer's entry at once.
 GOAL_CACHE_SECONDS = 600
@@ -103,30 +103,51 @@ CONVERSION_KINDS = frozenset(
 # -- tokens -----------------------------------------------------------------------------------
 
 
+OwnerT = TypeVar("OwnerT", App, Integration)
+
+
 def _token_key(kind: str, token: str) -> str:
-    return f"leads:{kind}-token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+    return f"leads:{kind}-token:v2:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def _token_owner(model: type[OwnerT], token: str, load: Callable[[], OwnerT | None]) -> OwnerT | None:
+    """The owner (cached with everything its checks read: allow list, signing) that `token` opens now.
+
+    A rotated token's predecessor finds the same owner until its overlap ends: the time is
+    compared here on every call, so nothing has to expire it.
+    """
+    if not token:
+        return None
+    owner = hotcache.cached(_token_key(model._meta.model_name, token), load, seconds=TOKEN_CACHE_SECONDS)
+    return owner if owner is not None and owner.accepts_token(token, timezone.now()) else None
+
+
+def _token_matches(token: str) -> Q:
+    return Q(token=token) | Q(previous_token=token)
 
 
 def app_for_token(token: str) -> App | None:
     """The app whose advertiser token this is (asked on every postback)."""
-    if not token:
-        return None
-    return hotcache.cached(
-        _token_key("app", token),
-        lambda: App.objects.filter(token=token).first(),
-        seconds=TOKEN_CACHE_SECONDS,
-    )
+    return _token_owner(App, token, lambda: App.objects.filter(_token_matches(token)).first())
 
 
 def integration_for_token(token: str) -> Integration | None:
-    """The integration whose partner token this is, with its app."""
-    if not token:
-        return None
-    return hotcache.cached(
-        _token_key("integration", token),
-        lambda: Integration.objects.select_related("app").filter(token=token).first(),
-        seconds=TOKEN_CACHE_SECONDS,
+    """The integration whose partner token this is, with its app, organization and partner."""
+    return _token_owner(
+        Integration,
+        token,
+        lambda: (
+            Integration.objects.select_related("app", "organization", "partner")
+            .filter(_token_matches(token))
+            .first()
+        ),
     )
+
+
+def tokens_forget(owner: App | Integration) -> None:
+    """Drop the cached look-ups of the owner's token and previous token (saved, rotated, re-signed)."""
+    kind = owner._meta.model_name
+    hotcache.forget(_token_key(kind, token) for token in (owner.token, owner.previous_token) if token)
 
 
 # -- screening configuration ------------------------------------------------------------------
@@ -704,6 +725,19 @@ def _integrations_of(instance: Model) -> list[int]:
     return list(Integration.objects.filter(app_id=instance.app_id).values_list("pk", flat=True))  # type: ignore[attr-defined]
 
 
+def _forget_tokens(sender: type[Model], instance: App | Integration, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        tokens_forget(instance)
+
+
+def _forget_old_tokens(sender: type[App | Integration], instance: App | Integration, **kwargs: Any) -> None:
+    """A token rotated twice stops resolving at once: forget what the row held before this save."""
+    if instance.pk and not kwargs.get("raw"):
+        old = sender.objects.filter(pk=instance.pk).only("token", "previous_token").first()
+        if old is not None:
+            tokens_forget(old)
+
+
 def _forget_outbound(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     if not kwargs.get("raw"):
         outbound_config_forget(_integrations_of(instance))
@@ -741,3 +775,6 @@ _connect(_forget_smart_links, (SmartLink, SmartLinkEntry, TrackingLink, Partner)
 _connect(_forget_caps, (Cap, Organization), "caps")
 _connect(_forget_outbound, (Integration, PostbackTemplate, Partner, CleverTapDestination), "outbound")
 _connect(_forget_base_currency, (Organization,), "base_currency")
+_connect(_forget_tokens, (App, Integration), "tokens")
+pre_save.connect(_forget_old_tokens, sender=App, dispatch_uid="leads.linkcache.old_tokens.App")
+pre_save.connect(_forget_old_tokens, sender=Integration, dispatch_uid="leads.linkcache.old_tokens.Intg")

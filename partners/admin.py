@@ -7,6 +7,7 @@ Integrations are made by the partner wizard, which hangs off the app's hub.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -15,11 +16,13 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, re_path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
 from config.crypto import UndecryptableSecret
+from config.masking import mask_secret
 from config.money import format_money, format_percent
 from leads import datacenters
 from leads.caps import cap_use_text, cap_uses
@@ -56,8 +59,15 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
+    allow_list_lines,
 )
-from partners.services import signing_secret_of
+from partners.services import (
+    DEFAULT_TOKEN_OVERLAP,
+    TOKEN_OVERLAPS,
+    InboundOwner,
+    inbound_secret_ensure,
+    signing_secret_of,
+)
 from partners.tracking import click_url, impression_url, smart_link_url
 from partners.wizard import RUN_ID_REGEX, ConnectPartnerWizard
 from postbacks.outbound import mask_url
@@ -154,7 +164,10 @@ class AppAdmin(OrganizationScopedAdmin):
     search_fields = ("name", "store_id")
     date_hierarchy = "created_at"
     readonly_fields = ("masked_token", "created_at")
-    exclude = ("token",)
+    fieldsets = (
+        (None, {"fields": ("name", "platform", "store_id", "default_url", "masked_token", "created_at")}),
+        ("Inbound requests", {"fields": ("signing_required", "allowed_ips")}),
+    )
 
     class Media:
         css = PARTNERS_CSS
@@ -174,9 +187,27 @@ class AppAdmin(OrganizationScopedAdmin):
     def masked_token(self, obj: App) -> str:
         return masked(obj.token)
 
+    def save_model(self, request: HttpRequest, obj: App, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        inbound_secret_ensure(owner=obj)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: App | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(inbound_context(obj, editor=can_edit(request.user)))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def get_urls(self) -> list[URLPattern]:
         wizard = ConnectPartnerWizard.as_view(admin_site=self.admin_site)
         custom = [
+            *inbound_urls(self.admin_site, App),
             path("macro-preview/", self._view(admin_views.macro_preview), name="partners_app_macro_preview"),
             path("<int:app_id>/hub/", self._view(admin_views.app_hub), name="partners_app_hub"),
             path(
@@ -373,7 +404,15 @@ class IntegrationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Integration
-        fields = ("channel", "status", "ip_privacy", "inbound_mapping", "allowed_ips", "status_sync_url")
+        fields = (
+            "channel",
+            "status",
+            "ip_privacy",
+            "inbound_mapping",
+            "signing_required",
+            "allowed_ips",
+            "status_sync_url",
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -446,6 +485,10 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
     def masked_token(self, obj: Integration) -> str:
         return masked(obj.token)
 
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        inbound_secret_ensure(owner=obj)
+
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         form.save_source_lists()
@@ -460,8 +503,9 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         obj: Integration | None = None,
     ) -> HttpResponse:
         if obj is not None:
-            context.update(integration_page_context(obj))
             editor = can_edit(request.user)
+            context.update(integration_page_context(obj, editor=editor))
+            context.update(inbound_context(obj, editor=editor))
             context.update(outbound_context(obj, editor=editor))
             install = context["install_postback"]
             context["install_postback_url"] = (
@@ -476,6 +520,7 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
 
         view = self.admin_site.admin_view
         signing = [
+            *inbound_urls(self.admin_site, Integration),
             path(
                 "<int:integration_id>/resume/", view(require_POST(resume)), name="partners_integration_resume"
             ),
@@ -501,6 +546,52 @@ def shown_secret(owner: Any, *, editor: bool) -> str:
         return signing_secret_of(owner)
     except UndecryptableSecret:
         return ""
+
+
+def inbound_urls(admin_site: admin.AdminSite, model: type[InboundOwner]) -> list[URLPattern]:
+    """The buttons of an app's or an integration's inbound card: rotate the token, (re)generate the secret."""
+    name = model._meta.model_name
+    return [
+        path(
+            "<int:owner_id>/rotate-token/",
+            admin_site.admin_view(partial(admin_views.token_rotation, model=model)),
+            name=f"partners_{name}_rotate_token",
+        ),
+        path(
+            "<int:owner_id>/inbound-signing/",
+            admin_site.admin_view(partial(admin_views.inbound_signing, model=model)),
+            name=f"partners_{name}_inbound_signing",
+        ),
+    ]
+
+
+def inbound_context(owner: InboundOwner, *, editor: bool) -> dict[str, Any]:
+    """The inbound card of an app or an integration: token (in full for editors only), the
+    previous token while it still works, rotation, signing and the allow list."""
+    name = owner._meta.model_name
+    until = owner.previous_token_valid_until
+    overlapping = bool(owner.previous_token) and until is not None and until > timezone.now()
+    return {
+        "inbound": {
+            "noun": owner._meta.verbose_name,
+            "editor": editor,
+            "token": owner.token if editor else mask_secret(owner.token),
+            "masked_token": mask_secret(owner.token),
+            "token_id": f"pd-{name}-token-{owner.pk}",
+            "previous_token": mask_secret(owner.previous_token) if overlapping else "",
+            "previous_valid_until": until if overlapping else None,
+            "rotate_url": reverse(f"admin:partners_{name}_rotate_token", args=[owner.pk]),
+            "overlaps": [(key, label) for key, (label, _) in TOKEN_OVERLAPS.items()],
+            "default_overlap": DEFAULT_TOKEN_OVERLAP,
+            "signing_url": reverse(f"admin:partners_{name}_inbound_signing", args=[owner.pk]),
+            "signing_required": owner.signing_required,
+            "has_secret": bool(owner.inbound_secret_encrypted),
+            "secret": owner.readable_inbound_secret() if editor else "",
+            "secret_id": f"pd-{name}-inbound-secret-{owner.pk}",
+            "allowed_ips": allow_list_lines(owner.allowed_ips),
+            "reference_url": reverse("admin:leads_lead_postback_reference"),
+        }
+    }
 
 
 def template_label(template: PostbackTemplate) -> str:
@@ -540,8 +631,9 @@ def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any
     }
 
 
-def integration_page_context(integration: Integration) -> dict[str, Any]:
-    """The tracking links with their generated URLs, and the install postback."""
+def integration_page_context(integration: Integration, *, editor: bool) -> dict[str, Any]:
+    """The tracking links with their generated URLs, and the install postback (the API URLs
+    carry the tokens in full for editors, masked for read-only staff)."""
     parameters = list(integration.parameters.all())
     in_click = [(p.name, p.placeholder) for p in parameters if p.in_click]
     in_impression = [(p.name, p.placeholder) for p in parameters if p.in_impression]
@@ -558,7 +650,7 @@ def integration_page_context(integration: Integration) -> dict[str, Any]:
         "install_postback": integration.postback_templates.filter(
             goal__isnull=True, event=PostbackTemplate.Event.CONVERSION
         ).first(),
-        "api_urls": api_urls(integration),
+        "api_urls": api_urls(integration, reveal=editor),
         "connect_app_hub": reverse("admin:partners_app_hub", args=[integration.app_id]),
     }
 

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -24,7 +26,15 @@ from accounts.models import Organization
 from accounts.permissions import can_edit, require_editor, require_staff
 from partners.macros import preview, validate_template
 from partners.models import App, Integration, Partner, PostbackTemplate, Status
-from partners.services import SignedDestination, signing_secret_set
+from partners.services import (
+    DEFAULT_TOKEN_OVERLAP,
+    TOKEN_OVERLAPS,
+    InboundOwner,
+    SignedDestination,
+    inbound_secret_generate,
+    signing_secret_set,
+    token_rotate,
+)
 from partners.wizard import new_run_id
 from postbacks.outbound import new_signing_secret
 from postbacks.pausing import (
@@ -179,6 +189,53 @@ def publisher_signing(request: HttpRequest, partner_id: int) -> HttpResponse:
     back = reverse("admin:partners_partner_change", args=[partner.pk])
     label = f"{partner.name}'s publisher postback"
     return _signing_change(request, partner, label, f"{back}#pd-publisher-postback")
+
+
+# --- Inbound tokens and signing secrets (the app and integration pages) -------------------------
+
+
+def _inbound_owner(
+    request: HttpRequest, model: type[InboundOwner], owner_id: int
+) -> tuple[InboundOwner, str]:
+    owner = get_object_or_404(model, pk=owner_id, organization=require_editor(request))
+    back = reverse(f"admin:partners_{model._meta.model_name}_change", args=[owner.pk])
+    return owner, f"{back}#pd-inbound"
+
+
+@require_POST
+def token_rotation(request: HttpRequest, owner_id: int, *, model: type[InboundOwner]) -> HttpResponse:
+    """ "Rotate token" (editors): a new token, the current one valid for the overlap chosen."""
+    owner, back = _inbound_owner(request, model, owner_id)
+    choice = request.POST.get("rotate_overlap", DEFAULT_TOKEN_OVERLAP)
+    if choice not in TOKEN_OVERLAPS:
+        choices = ", ".join(label for label, _ in TOKEN_OVERLAPS.values())
+        messages.error(request, f"Choose how long the current token keeps working: {choices}.")
+        return HttpResponseRedirect(back)
+    label, overlap = TOKEN_OVERLAPS[choice]
+    rotated = token_rotate(owner=owner, overlap=overlap)
+    until = date_format(timezone.localtime(rotated.previous_token_valid_until), "DATETIME_FORMAT")
+    messages.success(
+        request,
+        f"The {model._meta.verbose_name} has a new token. The previous one keeps working for {label}, "
+        f"until {until}: give the new token to the sender before then.",
+    )
+    return HttpResponseRedirect(back)
+
+
+@require_POST
+def inbound_signing(request: HttpRequest, owner_id: int, *, model: type[InboundOwner]) -> HttpResponse:
+    """ "Generate" / "Regenerate" the secret that signs inbound requests (editors)."""
+    owner, back = _inbound_owner(request, model, owner_id)
+    had_secret = bool(owner.inbound_secret_encrypted)
+    inbound_secret_generate(owner=owner)
+    noun = model._meta.verbose_name
+    messages.success(
+        request,
+        f"The {noun} has a new signing secret: requests signed with the old one are refused from now on."
+        if had_secret
+        else f"The {noun} has a signing secret: reveal it, give it to the sender, then require signing.",
+    )
+    return HttpResponseRedirect(back)
 
 
 def paused_banner(request: HttpRequest, integration: Integration) -> dict[str, Any]:

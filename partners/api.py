@@ -56,9 +56,16 @@ from partners.serializers import (
     SourceListEntrySerializer,
     SourceListPasteResultSerializer,
     SourceListPasteSerializer,
+    TokenRotateSerializer,
     TrackingLinkSerializer,
 )
-from partners.services import integration_connect, tracking_link_create
+from partners.services import (
+    TOKEN_OVERLAPS,
+    inbound_secret_ensure,
+    integration_connect,
+    token_rotate,
+    tracking_link_create,
+)
 from postbacks.pausing import ResumeRefused, destination_resume, integration_destinations, resumed_message
 
 
@@ -100,7 +107,25 @@ class OrganizationViewSet(viewsets.ModelViewSet):
             raise Conflict(f"“{instance}” is still used by {', '.join(kinds)}: remove those first.") from exc
 
 
-class AppViewSet(OrganizationViewSet):
+class InboundOwnerViewSet(OrganizationViewSet):
+    """Apps and integrations: their inbound token can be rotated, and signing needs a secret."""
+
+    def _save(self, serializer: serializers.BaseSerializer, **extra: Any) -> None:
+        super()._save(serializer, **extra)
+        inbound_secret_ensure(owner=serializer.instance)
+
+    @extend_schema(request=TokenRotateSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request: Request, pk: str | None = None) -> Response:
+        """A new inbound token (admins and managers); the current one keeps working for `overlap`."""
+        owner = self.get_object()
+        body = TokenRotateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token_rotate(owner=owner, overlap=TOKEN_OVERLAPS[body.validated_data["overlap"]][1])
+        return Response(self.get_serializer(self.get_queryset().get(pk=owner.pk)).data)
+
+
+class AppViewSet(InboundOwnerViewSet):
     """The organization's apps and sites."""
 
     serializer_class = AppSerializer
@@ -141,7 +166,7 @@ class PartnerViewSet(OrganizationViewSet):
         "install postback, tracking parameters and one tracking link per active offer.",
     )
 )
-class IntegrationViewSet(OrganizationViewSet):
+class IntegrationViewSet(InboundOwnerViewSet):
     """Partners connected to apps, with their tracking parameters, postbacks and links."""
 
     serializer_class = IntegrationSerializer

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,6 +22,11 @@ from partners.urlsafety import validate_outbound
 def new_token() -> str:
     """An unguessable, URL-safe inbound token."""
     return secrets.token_urlsafe(24)
+
+
+def new_inbound_secret() -> str:
+    """A fresh secret for signing inbound requests (HMAC-SHA256): 32 random bytes in hex."""
+    return secrets.token_hex(32)
 
 
 def new_link_code() -> str:
@@ -59,7 +66,81 @@ class Platform(models.TextChoices):
     CROSS = "cross", "Android and iOS"
 
 
-class App(models.Model):
+def allow_list_lines(text: str) -> list[str]:
+    """The entries of a source-IP allow list: one per line, blank lines and spaces dropped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def validate_allow_list(text: str) -> None:
+    """Every line must be an IP address or a network in CIDR notation (IPv4 or IPv6)."""
+    bad = []
+    for line in allow_list_lines(text):
+        try:
+            ipaddress.ip_network(line, strict=False)
+        except ValueError:
+            bad.append(line)
+    if bad:
+        raise ValidationError(
+            [
+                f"“{line}” is not an IP address or network: write one per line, e.g. 203.0.113.7, "
+                "198.51.100.0/24 or 2001:db8::/32."
+                for line in bad
+            ]
+        )
+
+
+class InboundCredentials(models.Model):
+    """What an inbound token's requests must show besides the token (SPEC 4, "Signed postbacks").
+
+    An app (lead and status postbacks, conversions) and an integration (click, impression and
+    conversion APIs) each have a token; a rotated token keeps its predecessor valid until
+    `previous_token_valid_until` (compared on each look-up, so nothing has to expire it). When
+    `signing_required`, requests carry `ts` and `sig` (ingest.signing); `allowed_ips` limits
+    the source addresses. The signing secret is stored encrypted (config.crypto).
+    """
+
+    previous_token = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    previous_token_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    signing_required = models.BooleanField(
+        default=False,
+        help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
+    )
+    inbound_secret_encrypted = models.TextField(blank=True, editable=False)
+    allowed_ips = models.TextField(
+        blank=True,
+        validators=[validate_allow_list],
+        help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or "
+        "IPv6, one per line. Empty: any source.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def inbound_secret(self) -> str:
+        """The plain secret inbound requests are signed with ("" until one is generated)."""
+        return crypto.decrypt(self.inbound_secret_encrypted)
+
+    @inbound_secret.setter
+    def inbound_secret(self, value: str) -> None:
+        self.inbound_secret_encrypted = crypto.encrypt(value)
+
+    def readable_inbound_secret(self) -> str:
+        """The plain secret for a page or an answer: "" when none, or when no key decrypts it any more."""
+        try:
+            return self.inbound_secret
+        except crypto.UndecryptableSecret:
+            return ""
+
+    def accepts_token(self, token: str, now: datetime) -> bool:
+        """Whether `token` opens this owner now: its token, or the previous one inside its overlap."""
+        if token == self.token:  # type: ignore[attr-defined]
+            return True
+        until = self.previous_token_valid_until
+        return bool(token) and token == self.previous_token and until is not None and now < until
+
+
+class App(InboundCredentials):
     """The advertised product: a mobile app or a site. Managers start from its hub."""
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="apps")
@@ -167,7 +248,7 @@ class IpPrivacy(models.TextChoices):
     AT_REST = "at_rest", "Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)"
 
 
-class Integration(models.Model):
+class Integration(InboundCredentials):
     """One partner connected to one app: what the wizard creates."""
 
     organization = models.ForeignKey(
@@ -197,9 +278,6 @@ class Integration(models.Model):
         default=dict,
         blank=True,
         help_text="Our parameter name → the name this partner sends (server-to-server APIs).",
-    )
-    allowed_ips = models.TextField(
-        blank=True, help_text="Optional source-IP allow list for inbound calls, one per line."
     )
     status_sync_url = models.CharField(
         max_length=2000,

@@ -7,7 +7,6 @@ rows only, so another organization's id is refused exactly like an id that does 
 from __future__ import annotations
 
 import copy
-import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,7 +19,7 @@ from rest_framework import serializers
 
 from accounts.models import Organization
 from accounts.permissions import can_edit, organization_of
-from config.masking import mask_url
+from config.masking import mask_secret, mask_url
 from leads.caps import CapUseNow, cap_uses
 from partners import selectors
 from partners.macros import errors_of
@@ -41,8 +40,9 @@ from partners.models import (
     SourceListEntry,
     TrackingLink,
     TrackingParameter,
+    allow_list_lines,
 )
-from partners.services import goal_save, smart_link_save
+from partners.services import DEFAULT_TOKEN_OVERLAP, TOKEN_OVERLAPS, goal_save, smart_link_save
 from partners.tracking import (
     DEFAULT_PARAMETER_ROWS,
     TRACKING_PARAM_NAMES,
@@ -114,6 +114,52 @@ class MaskedURLsForViewers:
         return data
 
 
+INBOUND_FIELDS = ["token", "previous_token_valid_until", "signing_required", "signing_secret", "allowed_ips"]
+
+
+class MaskedSecretsForViewers:
+    """Secret values (tokens, signing secrets) answered masked (config.masking) to anyone who may
+    only read (analysts), and to an answer made outside a request. `masked_secret_fields` names them."""
+
+    masked_secret_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        if request is None or not can_edit(request.user):
+            for name in self.masked_secret_fields:
+                if data.get(name):
+                    data[name] = mask_secret(data[name])
+        return data
+
+
+class InboundCredentialsFields(MaskedSecretsForViewers, serializers.ModelSerializer):
+    """An app's or an integration's inbound token and signing secret (in full for admins and
+    managers, masked for read-only staff), its signing switch and its source-IP allow list."""
+
+    masked_secret_fields = ("token", "signing_secret")
+
+    signing_secret = serializers.SerializerMethodField(
+        help_text="The secret inbound requests are signed with (masked for analysts; empty until generated)."
+    )
+
+    def get_signing_secret(self, owner: App | Integration) -> str:
+        return owner.readable_inbound_secret()
+
+    def validate_allowed_ips(self, value: str) -> str:
+        return "\n".join(allow_list_lines(value))
+
+
+class TokenRotateSerializer(serializers.Serializer):
+    """How long the current token keeps working once the new one is issued."""
+
+    overlap = serializers.ChoiceField(
+        choices=[(key, label) for key, (label, _) in TOKEN_OVERLAPS.items()],
+        default=DEFAULT_TOKEN_OVERLAP,
+        help_text="1h, 24h, 7d (default) or 30d: old and new token both work until it ends.",
+    )
+
+
 class ChannelSerializer(serializers.ModelSerializer):
     """A marketing channel."""
 
@@ -126,13 +172,13 @@ class ChannelSerializer(serializers.ModelSerializer):
         return _refuse_taken_name(rows, value.strip(), self.instance, "channel")
 
 
-class AppSerializer(serializers.ModelSerializer):
+class AppSerializer(InboundCredentialsFields):
     """An advertised app or site; `token` is the advertiser's inbound token."""
 
     class Meta:
         model = App
-        fields = ["id", "name", "platform", "store_id", "default_url", "token", "created_at"]
-        read_only_fields = ["token"]
+        fields = ["id", "name", "platform", "store_id", "default_url", *INBOUND_FIELDS, "created_at"]
+        read_only_fields = ["token", "previous_token_valid_until"]
 
     def validate_name(self, value: str) -> str:
         rows = selectors.apps_for(request_organization(self.context))
@@ -243,7 +289,7 @@ class IntegrationLinkSerializer(serializers.ModelSerializer):
         return link_impression_url(link)
 
 
-class IntegrationSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
+class IntegrationSerializer(MaskedURLsForViewers, InboundCredentialsFields):
     """A partner connected to an app. Reads everything; changes status, channel and settings.
 
     `status_sync_url` is built from the model field and carries its `validate_outbound`.
@@ -274,9 +320,8 @@ class IntegrationSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
             "channel",
             "channel_name",
             "status",
-            "token",
+            *INBOUND_FIELDS,
             "ip_privacy",
-            "allowed_ips",
             "status_sync_url",
             "status_sync_signed",
             "inbound_mapping",
@@ -285,22 +330,10 @@ class IntegrationSerializer(MaskedURLsForViewers, serializers.ModelSerializer):
             "links",
             "created_at",
         ]
-        read_only_fields = ["app", "partner", "token"]
+        read_only_fields = ["app", "partner", "token", "previous_token_valid_until"]
 
     def get_status_sync_signed(self, integration: Integration) -> bool:
         return bool(integration.status_sync_secret_encrypted)
-
-    def validate_allowed_ips(self, value: str) -> str:
-        lines = [line.strip() for line in value.splitlines() if line.strip()]
-        bad = []
-        for line in lines:
-            try:
-                ipaddress.ip_network(line, strict=False)
-            except ValueError:
-                bad.append(line)
-        if bad:
-            raise serializers.ValidationError([f"“{line}” is not an IP address or network." for line in bad])
-        return "\n".join(lines)
 
 
 class IntegrationConnectSerializer(serializers.Serializer):

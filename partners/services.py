@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Organization
 from partners.models import (
@@ -23,6 +25,8 @@ from partners.models import (
     Status,
     TrackingLink,
     TrackingParameter,
+    new_inbound_secret,
+    new_token,
 )
 from partners.tracking import REQUIRED_TRACKING_PARAMS, TRACKING_PARAM_NAMES
 from partners.urlsafety import validate_outbound_url
@@ -241,4 +245,46 @@ def signing_secret_set(*, owner: SignedDestination, secret: str) -> SignedDestin
     setattr(owner, field, secret)
     encrypted = f"{field}_encrypted"
     type(owner).objects.filter(pk=owner.pk).update(**{encrypted: getattr(owner, encrypted)})
+    return owner
+
+
+# --- Inbound tokens and signing secrets (SPEC 4 "Signed postbacks", 7b) -----------------------
+#
+# Saving goes through the models' save(), so leads.linkcache forgets the cached token look-ups.
+
+InboundOwner = App | Integration
+TOKEN_OVERLAPS = {
+    "1h": ("1 hour", timedelta(hours=1)),
+    "24h": ("24 hours", timedelta(hours=24)),
+    "7d": ("7 days", timedelta(days=7)),
+    "30d": ("30 days", timedelta(days=30)),
+}
+DEFAULT_TOKEN_OVERLAP = "7d"
+
+
+@transaction.atomic
+def token_rotate(*, owner: InboundOwner, overlap: timedelta) -> InboundOwner:
+    """Give the owner a new token; the current one stays valid for `overlap`, then only the new one works.
+
+    A token rotated before and still in its overlap stops working now (one previous token at a time).
+    """
+    locked = type(owner).objects.select_for_update().get(pk=owner.pk)
+    locked.previous_token, locked.token = locked.token, new_token()
+    locked.previous_token_valid_until = timezone.now() + overlap
+    locked.save(update_fields=["token", "previous_token", "previous_token_valid_until"])
+    return locked
+
+
+@transaction.atomic
+def inbound_secret_generate(*, owner: InboundOwner) -> InboundOwner:
+    """A new signing secret for the owner's inbound requests (the old one stops verifying at once)."""
+    owner.inbound_secret = new_inbound_secret()
+    owner.save(update_fields=["inbound_secret_encrypted"])
+    return owner
+
+
+def inbound_secret_ensure(*, owner: InboundOwner) -> InboundOwner:
+    """Signing required needs a secret: generate one when the owner has none yet."""
+    if owner.signing_required and not owner.inbound_secret_encrypted:
+        return inbound_secret_generate(owner=owner)
     return owner

@@ -1,6 +1,7 @@
 """Serializers of the outbox: deliveries with their attempts, and CleverTap destinations.
 
-URLs are shown masked (secrets as `***`); a CleverTap passcode is write-only.
+URLs are shown masked (secrets as `***`); a CleverTap passcode is write-only, its project token
+masked for analysts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from partners.selectors import apps_for
-from partners.serializers import OrganizationRelatedField
+from partners.serializers import MaskedSecretsForViewers, OrganizationRelatedField
 from postbacks.clevertap import DEFAULT_REGION, REGION_CHOICES
 from postbacks.models import CleverTapDestination, Delivery, DeliveryAttempt
 from postbacks.services import IN_DOUBT_EXPLANATION, CleverTapSettings, clevertap_destination_save
@@ -90,8 +91,11 @@ class DeliveryDetailSerializer(DeliverySerializer):
         read_only_fields = fields
 
 
-class CleverTapDestinationSerializer(serializers.ModelSerializer):
-    """An app's CleverTap project; the passcode is accepted, stored encrypted and never answered."""
+class CleverTapDestinationSerializer(MaskedSecretsForViewers, serializers.ModelSerializer):
+    """An app's CleverTap project; the passcode is accepted, stored encrypted and never answered;
+    the project token is masked for analysts."""
+
+    masked_secret_fields = ("account_token",)
 
     app = OrganizationRelatedField(selector=apps_for)
     passcode = serializers.CharField(

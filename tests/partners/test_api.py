@@ -118,6 +118,10 @@ def test_app_retrieve_shows_its_fields(client, organization):
         "store_id": "com.example.farm",
         "default_url": "https://example.com/app",
         "token": app.token,
+        "previous_token_valid_until": None,
+        "signing_required": False,
+        "signing_secret": "",
+        "allowed_ips": "",
         "created_at": response.json()["created_at"],
     }
 

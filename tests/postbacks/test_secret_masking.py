@@ -212,6 +212,15 @@ def test_the_api_never_answers_the_passcode_to_an_analyst(api_client_for, analys
     assert PASSCODE not in answer.content.decode()
 
 
+def test_the_api_masks_the_project_token_for_analysts_and_answers_it_to_managers(
+    api_client_for, analyst, manager, destination
+):
+    url = f"/api/v1/clevertap-destinations/{destination.pk}/"
+
+    assert api_client_for(analyst).get(url).json()["account_token"] == "aca-…"
+    assert api_client_for(manager).get(url).json()["account_token"] == "aca-060"
+
+
 def test_the_integration_and_partner_pages_show_url_signatures_to_editors_only(
     client, organization, manager, analyst, settings, api_client_for
 ):
