@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "formtools",
     "axes",
     "django_otp",
@@ -100,6 +103,8 @@ MIDDLEWARE = [
     "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every answer (django-csp; the policy is below).
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -303,6 +308,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files are served from our static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "ActiveStatusEnum": "partners.models.Status",
         "LeadStatusEnum": "leads.models.LeadStatus",
@@ -336,6 +345,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp) on every page: admin, portal, wizard, reference pages, API
+# docs, error pages. Scripts, styles, fonts and fetches come from our own origin only; no page has
+# an inline script or style (the portal's charts start from static/portal/charts.js, Swagger UI's
+# from its own script URL), so neither 'unsafe-inline' nor a nonce is needed. Images may also be
+# data: URLs (Swagger UI's icons). Nothing may frame a page (admin popups are windows, not frames).
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only: browsers
+# report what it would block and block nothing (to try a change on a live site first).
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+
 # Paths served over plain HTTP even behind an HTTPS redirect: partner servers
 # and tracking pixels often call over http.
 SECURE_REDIRECT_EXEMPT = [r"^c/", r"^i/", r"^postback/", r"^api/site/", r"^healthz$"]
