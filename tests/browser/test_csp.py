@@ -36,10 +36,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 @pytest.fixture
 def problems(page: Page) -> list[str]:
-    """What the browser reports while the test walks: CSP violations, policy messages, script errors."""
+    """What the browser reports while the test walks, popups included: CSP violations, script errors."""
     found: list[str] = []
-    page.expose_function("pdCspViolation", lambda text: found.append(text))
-    page.add_init_script(REPORT_VIOLATIONS)
+    context = page.context
+    context.expose_function("pdCspViolation", lambda text: found.append(text))
+    context.add_init_script(REPORT_VIOLATIONS)
 
     def console(message) -> None:
         # Chromium asks every page for /favicon.ico, which the site does not have: not a page's fault.
@@ -48,14 +49,19 @@ def problems(page: Page) -> list[str]:
         if "Content Security Policy" in message.text or message.type == "error":
             found.append(f"console: {message.text} ({message.location['url']})")
 
-    page.on("console", console)
-    page.on("pageerror", lambda error: found.append(f"script error: {error}"))
+    def watch(watched: Page) -> None:
+        watched.on("console", console)
+        watched.on("pageerror", lambda error: found.append(f"script error: {error}"))
+
+    watch(page)
+    context.on("page", watch)
     return found
 
 
 def settle(page: Page) -> None:
-    """Let the page's scripts run (and report) before the next step looks."""
-    page.wait_for_load_state("networkidle")
+    """Let the page's scripts and styles load and run (and any violation be reported)."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))")
 
 
 @pytest.fixture
@@ -156,10 +162,28 @@ def test_the_admins_lists_and_a_change_form_with_inlines_work_under_the_policy(
     expect(page.get_by_role("heading", name="Partner management")).to_be_visible()
     page.goto("/admin/partners/offer/")
     expect(page.locator("#result_list")).to_contain_text("Space Farm CPI")
-    page.goto("/admin/leads/lead/postback-reference/")
-    settle(page)
-    page.goto("/admin/macros/")
-    settle(page)
+    for url in (
+        "/admin/leads/lead/?o=-1",
+        "/admin/leads/lead/postback-reference/",
+        "/admin/macros/",
+        "/admin/ingest/inboundpostback/",
+        "/admin/ingest/inboundpostback/debugger/",
+        "/admin/ingest/inboundpostback/ip-lookup/",
+        "/admin/postbacks/delivery/",
+        "/admin/2fa/",
+    ):
+        page.goto(url)
+        settle(page)
+
+    # A related object's "+" opens the admin's popup; saving there fills the select (popup_response.js).
+    page.goto("/admin/partners/partner/add/")
+    with page.expect_popup() as opened:
+        page.locator("#add_id_default_channel").click()
+    popup = opened.value
+    popup.get_by_label("Name").fill("Influencers")
+    popup.get_by_role("button", name="Save", exact=True).click()
+    popup.wait_for_event("close")
+    expect(page.locator("#id_default_channel option:checked")).to_have_text("Influencers")
 
     page.goto(f"/admin/partners/offer/{offer.pk}/change/")
     goals = page.locator("#goals-group")
