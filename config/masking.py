@@ -1,9 +1,10 @@
 """Which parameter names carry secrets, and how URLs and texts are shown without them.
 
 One list for everything a person reads: attempt and delivery URLs (`mask_url`, in the admin,
-the API and the portal) and the inbound log (`mask_params`, `mask_text`). A name is secret
-when it is one of `SECRET_NAMES` or ends in one of `SECRET_SUFFIXES`, in any letter case:
-`token`, `auth_token`, `X-Signature`, `payload_hmac`.
+the API and the portal), the inbound log (`mask_params`, `mask_text`) and the process logs
+(`SecretsFilter` on the console handler: runserver's request lines, urllib3's at DEBUG,
+tracebacks). A name is secret when it is one of `SECRET_NAMES` or ends in one of
+`SECRET_SUFFIXES`, in any letter case: `token`, `auth_token`, `X-Signature`, `payload_hmac`.
 
 The signature names (`sig`, `signature`, `hash`, `hmac`) match whole or after an underscore
 (`signature` after a hyphen too), so that `x_sig` is hidden but `design` or `cashhash` are not;
@@ -12,6 +13,7 @@ the other names match any ending (`apikey`, `authtoken`).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -121,3 +123,27 @@ def mask_text(text: str, hide: Callable[[str], str]) -> str:
         pieces += [text[done:value_start], hide(value) if secret else mask_text(value, hide)]
         done = value_end
     return "".join(pieces) + text[done:] if pieces else text
+
+
+class SecretsFilter(logging.Filter):
+    """Hides secret values in every log line a handler writes: message and traceback alike.
+
+    Django's development server logs each request line with its query string, urllib3 (at DEBUG)
+    each URL it calls, and an error's traceback may quote a URL or a body: `token=…`, `sig=…`,
+    `"passcode": "…"` become `***` before the line is written anywhere.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message, _hide)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text, _hide)
+        return True
+
+
+def _hide(value: str) -> str:
+    return MASK

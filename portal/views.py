@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chartkick.django import LineChart
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -39,6 +38,7 @@ from partners.services import signing_secret_of, signing_secret_set
 from partners.tracking import click_url
 from portal import exports as payout_exports
 from portal import selectors, services
+from portal.charts import line_chart
 from portal.filters import ConversionFilter, PeriodForm, ReportForm
 from portal.forms import (
     AccessRequestForm,
@@ -135,7 +135,7 @@ class DashboardView(PublisherPage):
         scope = {"partner_id": self.partner.pk, "start": start, "end": end, "offer_id": offer_id}
         days = report_rows(grouping="date", **scope)
         campaigns = sorted(report_rows(grouping="campaign", **scope), key=lambda r: -r.payout_approved)
-        chart = LineChart(
+        chart = line_chart(
             [
                 {"name": "Clicks", "data": {str(r.key): r.clicks for r in days}},
                 {"name": "Conversions", "data": {str(r.key): r.leads_total for r in days}},
@@ -143,7 +143,7 @@ class DashboardView(PublisherPage):
             height="280px",
             thousands=number_symbols()["group"],
         )
-        earnings = LineChart(
+        earnings = line_chart(
             [{"name": "Earnings", "data": {str(r.key): str(r.payout_approved) for r in days}}],
             height="200px",
             colors=["#16a34a"],
@@ -232,7 +232,7 @@ class ReportView(PublisherPage):
         form, rows = self.report()
         start, end = form.range
         totals = report_totals(partner_id=self.partner.pk, start=start, end=end, offer_id=form.offer_id)
-        chart = LineChart(
+        chart = line_chart(
             [
                 {"name": "Clicks", "data": [[r.label, r.clicks] for r in rows]},
                 {"name": "Conversions", "data": [[r.label, r.leads_total] for r in rows]},

@@ -65,7 +65,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     def outcome_shown(self, obj: DeliveryAttempt) -> str:
         if obj.outcome == DeliveryAttempt.Outcome.IN_DOUBT:
             return format_html(
-                "<strong style='color: #b45309'>In doubt</strong><br><small>{}</small>", IN_DOUBT_EXPLANATION
+                "<strong class='pd-in-doubt'>In doubt</strong><br><small>{}</small>", IN_DOUBT_EXPLANATION
             )
         return obj.get_outcome_display()
 
@@ -158,7 +158,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         if not in_doubt:
             return str(obj.attempt_count)
         return format_html(
-            "{} <strong style='color: #b45309' title='{}'>({} in doubt)</strong>",
+            "{} <strong class='pd-in-doubt' title='{}'>({} in doubt)</strong>",
             obj.attempt_count,
             IN_DOUBT_EXPLANATION,
             in_doubt,
@@ -179,7 +179,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="URL (secrets masked)")
     def masked_url(self, obj: Delivery) -> str:
-        return format_html("<code style='word-break: break-all'>{}</code>", obj.url_masked)
+        return format_html("<code class='pd-break'>{}</code>", obj.url_masked)
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any):
         context["can_resend"] = can_edit(request.user)

@@ -1,5 +1,7 @@
-/* Partnerdesk portal: copy buttons, the custom-period toggle, the live postback preview and the
-   payment method's fields (only the chosen method's are shown; without script all are). */
+/* Partnerdesk portal: copy buttons, the custom-period toggle, the live postback preview, the
+   payment method's fields (only the chosen method's are shown; without script all are) and the
+   charts (portal/charts.py: each <div data-chart> names the json_script block it is drawn from,
+   so no page needs an inline script under the Content-Security-Policy). */
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -47,5 +49,14 @@
     };
     showChosen();
     kind.addEventListener("change", showChosen);
+  }
+
+  if (window.Chartkick) {
+    document.querySelectorAll("[data-chart]").forEach(function (element) {
+      var spec = JSON.parse(document.getElementById(element.getAttribute("data-chart")).textContent);
+      element.style.height = spec.height;
+      element.textContent = "";
+      new window.Chartkick[spec.type](element, spec.data, spec.options);
+    });
   }
 })();
