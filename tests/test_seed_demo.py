@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -249,6 +253,60 @@ def test_if_empty_on_a_seeded_database_changes_nothing_and_prints_the_same_summa
     assert {k: v for k, v in again.items() if k != "example_postback"} == {
         k: v for k, v in first.items() if k != "example_postback"
     }
+
+
+def test_json_on_a_seeded_database_prints_its_summary_and_changes_nothing():
+    first = json.loads(seed_demo("--json"))
+    before = counts()
+
+    again = json.loads(seed_demo("--json"))
+
+    assert counts() == before
+    assert again["organization"] == first["organization"]
+    assert again["apps"] == first["apps"] and again["integrations"] == first["integrations"]
+    assert again["api_key"] == first["api_key"]
+
+
+def test_the_example_postback_and_urls_use_the_servers_public_base_url(settings):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8123"
+    seed_demo()
+
+    summary = json.loads(seed_demo("--json"))
+    text = seed_demo("--if-empty")
+
+    assert summary["example_postback"].startswith("http://127.0.0.1:8123/postback/lead?token=")
+    assert "http://127.0.0.1:8123/admin/" in text
+    assert "localhost:8000" not in text + json.dumps(summary)
+
+
+def test_the_public_base_url_defaults_to_this_machine_on_port():
+    env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    env["PORT"] = "8123"
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "http://localhost:8123"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_prints_its_urls_on_the_port_it_serves():
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"],
+        env={k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "PORT")},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "http://127.0.0.1:8123/admin/" in result.stdout
+    assert "http://127.0.0.1:8123/portal/" in result.stdout
+    assert ":8000" not in result.stdout
 
 
 def test_a_second_run_without_if_empty_refuses_with_a_clear_error():
