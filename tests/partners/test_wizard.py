@@ -652,3 +652,12 @@ def test_a_connected_run_is_no_longer_offered_to_continue(manager_client, app, o
     assert "A connection in progress" not in page
     start = reverse("admin:partners_app_connect_start", args=[app.pk])
     assert urlsplit(manager_client.get(start)["Location"]).path != run.path
+
+
+def test_step_two_names_our_macros_and_step_three_the_partners(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    postback_page = run.details(channel=social.pk).content.decode()
+    tracking_page = run.postback().content.decode()
+    assert "<code>{click_id}</code> is the click id <em>we</em> gave the click" in postback_page
+    assert "<th>Our parameter</th><th>Partner's macro" in tracking_page
+    assert "the partner replaces <code>{clickid}</code> with its click id" in tracking_page
