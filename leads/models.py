@@ -216,10 +216,11 @@ class Lead(ScreenedFields):
         max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The revenue in the base currency."
     )
     payout_set_by_postback = models.BooleanField(
-        default=False, help_text="The publisher's payout came from `wm`, not from the goal."
+        default=False,
+        help_text="The publisher's payout came from the postback's wm parameter, not from the goal.",
     )
     revenue_set_by_postback = models.BooleanField(
-        default=False, help_text="The revenue came from `pay`, not from the goal."
+        default=False, help_text="The revenue came from the postback's pay parameter, not from the goal."
     )
     source = models.CharField(
         max_length=255, blank=True, help_text="The partner's source (sub1) the lead came from."
