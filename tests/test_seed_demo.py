@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 from rest_framework.authtoken.models import Token
@@ -411,3 +412,23 @@ def test_the_demo_shows_targeting_caps_and_a_smart_link_at_work():
         sum(row.clicks for row in by_reason)
         == Click.objects.filter(partner=partner).exclude(redirect_reason="").count()
     )
+
+
+def test_every_demo_offer_has_banners_a_publisher_sees_and_downloads_on_its_campaign_page(client):
+    from partners.models import Creative, TrackingLink
+
+    seed_demo()
+    assert all(offer.creatives.count() == 2 for offer in Offer.objects.all())
+    publisher = Membership.objects.get(user__username="publisher1")
+    link = TrackingLink.objects.filter(partner=publisher.partner).select_related("offer").first()
+    client.force_login(publisher.user)
+
+    page = client.get(reverse("portal:campaign", args=[link.offer_id])).content.decode()
+
+    banner = Creative.objects.filter(offer=link.offer).first()
+    assert banner.name in page
+    assert reverse("portal:creative", args=[banner.pk]) in page
+    download = client.get(reverse("portal:creative", args=[banner.pk]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"<svg")
+    assert link.offer.name in banner.file.open("rb").read().decode()
