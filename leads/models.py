@@ -22,6 +22,8 @@ class Verdict(models.TextChoices):
     FLAGGED = "flagged", "Flagged"
     REJECTED = "rejected", "Rejected"
     CAP_REACHED = "cap_reached", "Cap reached"
+    # A tracking URL opened with its {placeholders} unfilled: someone trying the link, not traffic.
+    TEST = "test", "Test (unfilled placeholders)"
 
 
 # Verdicts under which a lead pays nothing and is not posted back as a conversion: its payout is
