@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Every command make runs (seed_demo's example postback included) builds URLs on this port.
+export PORT
 export UV_SYSTEM_CERTS := 1
 # Byte-code caching keeps every start of Django and pytest fast.
 unexport PYTHONDONTWRITEBYTECODE
@@ -29,11 +31,11 @@ run: install
 	$(PY) manage.py rates_load
 	$(PY) manage.py seed_demo --if-empty
 	@echo ""
-	@echo "  Admin (managers):  http://$(HOST):$(PORT)/admin/"
-	@echo "  API docs:          http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Publisher portal:  http://$(HOST):$(PORT)/portal/"
-	@echo "  Macro reference:   http://$(HOST):$(PORT)/admin/macros/"
-	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
+	@echo "  Admin (managers):  $(PUBLIC_BASE_URL)/admin/"
+	@echo "  API docs:          $(PUBLIC_BASE_URL)/api/docs/"
+	@echo "  Publisher portal:  $(PUBLIC_BASE_URL)/portal/"
+	@echo "  Macro reference:   $(PUBLIC_BASE_URL)/admin/macros/"
+	@echo "  Health check:      $(PUBLIC_BASE_URL)/healthz"
 	@echo "  Demo logins:       admin / manager / analyst (admin), publisher1 / publisher2 (portal),"
 	@echo "                     password demo-pass-2026; admin then asks for a code: make demo-code"
 	@echo ""

@@ -76,8 +76,11 @@ GEOIP_COUNTRY_SOURCES = env.list("GEOIP_COUNTRY_SOURCES", default=["param", "hea
 GEOIP_COUNTRY_DB = env("GEOIP_COUNTRY_DB", default="")
 GEOIP_ASN_DB = env("GEOIP_ASN_DB", default="")
 
-# The public base URL that tracking links and generated API URLs are built on.
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
+# The public base URL that tracking links and generated API URLs are built on. Unset, it is
+# this machine on PORT (what `make run PORT=…` and gunicorn.conf.py listen on, default 8000).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default=f"http://localhost:{env.int('PORT', default=8000)}").rstrip(
+    "/"
+)
 # Signed inbound requests (ingest.signing): how far a request's `ts` may be from our clock.
 SIGNED_REQUEST_TOLERANCE_SECONDS = env.int("SIGNED_REQUEST_TOLERANCE_SECONDS", default=300)
 

@@ -20,8 +20,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.text import slugify
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
@@ -38,6 +41,7 @@ from partners.macros import render
 from partners.models import (
     App,
     Cap,
+    Creative,
     Goal,
     GoalAlias,
     GoalPartnerPayout,
@@ -557,8 +561,17 @@ class _Seeder:
             )
             for position, goal_spec in enumerate(spec.goals):
                 self.create_goal(offer, goal_spec, position)
+            self.create_creatives(offer)
             self.offers[spec.name] = offer
         self.create_payout_overrides()
+
+    def create_creatives(self, offer: Offer) -> None:
+        """Two banners per offer, drawn as SVG, for the portal's campaign page to offer for download."""
+        for label, (width, height) in CREATIVE_SIZES.items():
+            file = ContentFile(
+                banner_svg(offer.name, width, height), name=f"{slugify(offer.name)}-{width}x{height}.svg"
+            )
+            Creative.objects.create(offer=offer, name=f"{label} {width}×{height} (SVG)", file=file)
 
     def create_goal(self, offer: Offer, spec: GoalSpec, position: int) -> None:
         goal = Goal.objects.create(
@@ -974,6 +987,23 @@ def _demo_attempts(delivery: Delivery, rng: random.Random, now: datetime) -> lis
         now + timedelta(hours=rng.randint(1, 6)) if state == Delivery.State.PENDING else None
     )
     return attempts
+
+
+# The demo's creatives: the two IAB banner sizes publishers ask for first.
+CREATIVE_SIZES = {"Banner": (300, 250), "Leaderboard": (728, 90)}
+
+
+def banner_svg(title: str, width: int, height: int) -> bytes:
+    """A plain banner with the offer's name and a call to action, as an SVG file."""
+    size = max(14, min(height // 4, width // 18))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="#1f4e79"/>'
+        f'<text x="50%" y="42%" fill="#ffffff" font-family="sans-serif" font-size="{size}" '
+        f'text-anchor="middle">{escape(title)}</text>'
+        f'<text x="50%" y="78%" fill="#ffd166" font-family="sans-serif" font-size="{size}" '
+        'text-anchor="middle">Play free now</text></svg>'
+    ).encode()
 
 
 def lead_money(goal: Goal, override: GoalPartnerPayout | None = None) -> tuple[Decimal, Decimal]:

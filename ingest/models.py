@@ -146,6 +146,8 @@ class RefusalTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.count} from {self.source_ip or 'unknown'}"
+
+
 class SignatureUse(models.Model):
     """A signature (`sig`) an app or an integration has already been sent: it is taken once.
 

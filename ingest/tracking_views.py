@@ -60,9 +60,10 @@ def _first_language(header: str) -> str:
     return "" if language == "*" else language
 
 
-def _visit_fields(request: HttpRequest, link: LinkData) -> tuple[dict[str, str], dict[str, str]]:
-    """Our fields and the other parameters of a browser's visit to a tracking URL."""
-    fields, others = tracking_fields(link, request.GET.items())
+def _visit_fields(request: HttpRequest, link: LinkData) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Our fields and the other parameters of a browser's visit to a tracking URL, and the names
+    of those still holding an unfilled `{macro}`."""
+    fields, others, unfilled = tracking_fields(link, request.GET.items())
     meta = request.META
     # The browser's own address and agent are the truth here; what the URL claims is kept aside.
     for name in ("ip", "user_agent"):
@@ -75,7 +76,7 @@ def _visit_fields(request: HttpRequest, link: LinkData) -> tuple[dict[str, str],
     # The CDN in front of us may name the country (Cloudflare's CF-IPCountry, or X-Country-Code);
     # leads.geoip weighs it against the URL's `country` and the lookup (GEOIP_COUNTRY_SOURCES).
     fields[CDN_COUNTRY] = meta.get("HTTP_CF_IPCOUNTRY") or meta.get("HTTP_X_COUNTRY_CODE", "")
-    return fields, others
+    return fields, others, unfilled
 
 
 def _log_refused_visit(
@@ -143,7 +144,12 @@ def _unknown_link() -> HttpResponse:
 
 
 def _click(
-    request: HttpRequest, link: LinkData, fields: dict[str, str], others: dict[str, str], **extra: Any
+    request: HttpRequest,
+    link: LinkData,
+    fields: dict[str, str],
+    others: dict[str, str],
+    unfilled: list[str],
+    **extra: Any,
 ) -> Click:
     """Record the visit's click (routed by leads.routing); a click we fail to record is kept."""
     refusal = source_refusal(link, fields)
@@ -152,7 +158,7 @@ def _click(
         _log_refused_visit(request, traffic_api.CLICK_API, link, fields, others, refusal)
         return click_draft(link=link, fields=fields, params=others, **extra)
     try:
-        return click_record(link=link, fields=fields, params=others, **extra)
+        return click_record(link=link, fields=fields, params=others, unfilled=unfilled, **extra)
     except Exception as error:  # noqa: BLE001 - a failure of ours: the visitor still lands
         click = click_draft(link=link, fields=fields, params=others, **extra)
         _keep_failed_visit(request, traffic_api.CLICK_API, link, fields, others, error, click=click)
@@ -165,8 +171,8 @@ def click_redirect(request: HttpRequest, code: str) -> HttpResponse:
     link = link_data(code)
     if link is None:
         return _unknown_link()
-    fields, others = _visit_fields(request, link)
-    return landing_redirect(landing_url(link, _click(request, link, fields, others)))
+    fields, others, unfilled = _visit_fields(request, link)
+    return landing_redirect(landing_url(link, _click(request, link, fields, others, unfilled)))
 
 
 @require_safe
@@ -184,13 +190,13 @@ def smart_click(request: HttpRequest, code: str) -> HttpResponse:
     probe = next((data for entry in smart["entries"] if (data := link_data(entry["code"]))), None)
     if probe is None:
         return landing_redirect(render(smart["catch_all_url"], {}) if smart["catch_all_url"] else None)
-    fields, others = _visit_fields(request, probe)
+    fields, others, unfilled = _visit_fields(request, probe)
     choice = routing.choose(smart, *visitor_facts(fields))
     link = choice.link or probe
     if link is not probe:
-        fields, others = _visit_fields(request, link)
+        fields, others, unfilled = _visit_fields(request, link)
     route = routing.SMARTLINK_CATCH_ALL if choice.catch_all else None
-    click = _click(request, link, fields, others, smart_link_id=smart["id"], route=route)
+    click = _click(request, link, fields, others, unfilled, smart_link_id=smart["id"], route=route)
     if choice.catch_all:
         url = smart["catch_all_url"]
         return landing_redirect(render(url, click_macros(link, click)) if url else None)
@@ -204,7 +210,7 @@ def impression_pixel(request: HttpRequest, code: str) -> HttpResponse:
     if link is None:
         response = HttpResponseNotFound(b"")
     else:
-        fields, others = _visit_fields(request, link)
+        fields, others, _unfilled = _visit_fields(request, link)
         refusal = source_refusal(link, fields)
         if refusal:
             _log_refused_visit(request, traffic_api.IMPRESSION_API, link, fields, others, refusal)

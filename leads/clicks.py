@@ -7,7 +7,7 @@ click costs one Redis round trip when count rules are active, and one INSERT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -54,8 +54,9 @@ _country = geoip.country_code
 
 def tracking_fields(
     link: LinkData, params: Iterable[tuple[str, str]]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Split a tracking URL's parameters into our fields and the others.
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Split a tracking URL's parameters into our fields and the others, and name those whose
+    value is still an unfilled `{macro}` (the URL was opened as handed out: a test click).
 
     A partner's own name (from its macro in the parameter table, or the inbound mapping)
     counts as ours; our own name wins when both are sent. A value that is still the
@@ -63,14 +64,17 @@ def tracking_fields(
     """
     fields: dict[str, str] = {}
     others: dict[str, str] = {}
+    unfilled_names: list[str] = []
     aliases, unfilled = link["aliases"], link["unfilled"]
     for name, value in params:
+        if screening.is_unfilled(value, unfilled):
+            unfilled_names.append(name)
         ours = name if name in TRACKING_PARAM_NAMES else aliases.get(name)
         if ours is None:
             others[name] = value
         elif name == ours or not fields.get(ours):
             fields[ours] = "" if value in unfilled else value
-    return fields, others
+    return fields, others, unfilled_names
 
 
 def extra_params(params: Mapping[str, str], ip_privacy: str = IpPrivacy.OFF) -> dict[str, str]:
@@ -184,8 +188,13 @@ def click_record(
     click_id: str | None = None,
     smart_link_id: int | None = None,
     route: str | None = None,
+    unfilled: Sequence[str] = (),
 ) -> Click:
-    """Screen and record one click with a single INSERT: the link and its rules come from the cache."""
+    """Screen and record one click with a single INSERT: the link and its rules come from the cache.
+
+    `unfilled` names the URL's parameters that were still `{macros}`: such a click is kept as a
+    test (verdict `test`), passes no screening rule (it counts toward none) and no report counts it.
+    """
     click = click_draft(
         link=link,
         fields=fields,
@@ -195,7 +204,9 @@ def click_record(
         smart_link_id=smart_link_id,
         route=route,
     )
-    verdict = screening.screen_click(link["screening"], _click_facts(click))
+    verdict = screening.screen_unfilled(unfilled) or screening.screen_click(
+        link["screening"], _click_facts(click)
+    )
     if verdict is not None:
         for name, value in verdict.fields().items():
             setattr(click, name, value)

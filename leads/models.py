@@ -22,6 +22,8 @@ class Verdict(models.TextChoices):
     FLAGGED = "flagged", "Flagged"
     REJECTED = "rejected", "Rejected"
     CAP_REACHED = "cap_reached", "Cap reached"
+    # A tracking URL opened with its {placeholders} unfilled: someone trying the link, not traffic.
+    TEST = "test", "Test (unfilled placeholders)"
 
 
 # Verdicts under which a lead pays nothing and is not posted back as a conversion: its payout is
@@ -223,10 +225,11 @@ class Lead(ScreenedFields):
         max_digits=14, decimal_places=4, default=Decimal("0"), help_text="The revenue in the base currency."
     )
     payout_set_by_postback = models.BooleanField(
-        default=False, help_text="The publisher's payout came from `wm`, not from the goal."
+        default=False,
+        help_text="The publisher's payout came from the postback's wm parameter, not from the goal.",
     )
     revenue_set_by_postback = models.BooleanField(
-        default=False, help_text="The revenue came from `pay`, not from the goal."
+        default=False, help_text="The revenue came from the postback's pay parameter, not from the goal."
     )
     source = models.CharField(
         max_length=255, blank=True, help_text="The partner's source (sub1) the lead came from."

@@ -46,7 +46,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, Substr, Trim, TruncDate
 from django.utils import timezone
 
-from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
+from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
 from reports.models import (
     KEY_FIELDS_DAILY,
     KEY_FIELDS_SUB,
@@ -166,10 +166,18 @@ def _int(expression: Any) -> Coalesce:
     return Coalesce(expression, Value(0), output_field=BigIntegerField())
 
 
+def _counted(model: type) -> QuerySet:
+    """The rows that count as traffic: a test click (its URL's `{placeholders}` unfilled) does not."""
+    if model is Click:
+        return Click.objects.exclude(verdict=Verdict.TEST)
+    return model.objects.all()
+
+
 def _fold_fingerprints(lo: int, hi: int) -> None:
     """Claim (day, link, IP) for the first click of each in the range; earlier claims win."""
     first = (
-        Click.objects.filter(id__gt=lo, id__lte=hi, redacted_unique__isnull=True)
+        _counted(Click)
+        .filter(id__gt=lo, id__lte=hi, redacted_unique__isnull=True)
         .exclude(ip="")
         .annotate(k_day=TruncDate("created_at"))
         .values("k_day", "link_id", "ip")
@@ -200,7 +208,7 @@ def _traffic_counters(model: type, lo: int, hi: int) -> dict[str, Any]:
 def _fold_traffic(model: type, lo: int, hi: int) -> None:
     """Add the rows of `model` with ids in (lo, hi] to both rollups."""
     counters = _traffic_counters(model, lo, hi)
-    base = model.objects.filter(id__gt=lo, id__lte=hi).annotate(k_day=TruncDate("created_at"))
+    base = _counted(model).filter(id__gt=lo, id__lte=hi).annotate(k_day=TruncDate("created_at"))
     # A click knows the landing it was sent to; an impression counts for its link's landing, if it names one.
     landing = _int(F("landing_id")) if model is Click else _int(F("link__landing_id"))
     daily = (
@@ -442,6 +450,10 @@ def _rollup_sql(facts: str, counters: Sequence[str], *, prelude: str = "") -> st
     return f"WITH {prelude}grouped AS ({_grouped_sql(facts, counters)}), daily AS ({daily}) {sub}"
 
 
+# The rebuild's twin of `_counted(Click)`.
+_NOT_TEST = f"c.verdict <> '{Verdict.TEST.value}'"
+
+
 def _click_facts_sql() -> str:
     """The fingerprints (earliest click of each day, link and IP), then each click flagged unique or not.
 
@@ -454,7 +466,7 @@ def _click_facts_sql() -> str:
     prelude = (
         f"groups AS MATERIALIZED (SELECT {day} AS day, c.link_id, c.ip, MIN(c.id) AS first_id, "
         "COUNT(*) AS n FROM leads_click c WHERE c.id <= %(clicks)s AND c.ip <> '' "
-        "AND c.redacted_unique IS NULL GROUP BY 1, 2, 3), "
+        f"AND c.redacted_unique IS NULL AND {_NOT_TEST} GROUP BY 1, 2, 3), "
         # In key order, each index of the fingerprints grows at its end instead of all over.
         f"firsts AS (INSERT INTO {fingerprints} (day, link_id, ip, first_click_id) "
         "SELECT day, link_id, ip, first_id FROM groups ORDER BY day, link_id, ip), "
@@ -467,7 +479,7 @@ def _click_facts_sql() -> str:
         "CASE WHEN c.redacted_unique IS NOT NULL THEN CASE WHEN c.redacted_unique THEN 1 ELSE 0 END "
         "WHEN r.first_id IS NULL OR r.first_id = c.id THEN 1 ELSE 0 END AS unique_clicks "
         f"FROM leads_click c LEFT JOIN groups r ON r.n > 1 AND r.day = {day} "
-        "AND r.link_id = c.link_id AND r.ip = c.ip WHERE c.id <= %(clicks)s"
+        f"AND r.link_id = c.link_id AND r.ip = c.ip WHERE c.id <= %(clicks)s AND {_NOT_TEST}"
     )
     return _rollup_sql(facts, ["clicks", "unique_clicks"], prelude=prelude)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,27 @@ BOT_WORDS = (
     "scrapy",
     "phantomjs",
 )
+
+
+# A value that is still a `{macro}`: nobody's ad server filled the tracking URL in.
+UNFILLED_MACRO = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.\-]*\}")
+UNFILLED_REASON = "unfilled_placeholders"
+
+
+def is_unfilled(value: str, placeholders: Iterable[str]) -> bool:
+    """A parameter value that is an unfilled macro: the partner's own (from the parameter table)
+    or any `{word}`. The brace test comes first, so a filled value costs one `in`."""
+    return "{" in value and (value in placeholders or UNFILLED_MACRO.search(value) is not None)
+
+
+def screen_unfilled(names: Iterable[str]) -> Screening | None:
+    """A click whose URL still carries unfilled `{placeholders}` (named) is a test, not traffic."""
+    unfilled = sorted(set(names))
+    if not unfilled:
+        return None
+    return Screening(
+        verdict=Verdict.TEST, rule_id=None, reason=UNFILLED_REASON, details={"unfilled": unfilled}
+    )
 
 
 # -- source lists -----------------------------------------------------------------------------

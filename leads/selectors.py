@@ -245,7 +245,8 @@ def _screened(
         .filter(created_at__gte=since, created_at__lt=until)
         .values("partner__name", "offer__name", source, "verdict_reason")
         .annotate(
-            flagged=Count("id", filter=Q(verdict=Verdict.FLAGGED)),
+            # A test click (unfilled placeholders) is set apart like a flagged one.
+            flagged=Count("id", filter=Q(verdict__in=[Verdict.FLAGGED, Verdict.TEST])),
             # A lead over a cap is turned away like a rejected one; its reason says cap_reached.
             rejected=Count("id", filter=Q(verdict__in=WITHHOLDING_VERDICTS)),
         )

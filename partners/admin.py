@@ -39,6 +39,7 @@ from partners.forms import (
     TrackingParameterInlineFormSet,
 )
 from partners.models import (
+    INSTALL_POSTBACK_LABEL,
     App,
     Cap,
     Channel,
@@ -334,6 +335,19 @@ class PostbackTemplateInline(
     def url_shown(self, obj: PostbackTemplate) -> str:
         return mask_url(obj.url)
 
+    def get_formset(self, request: HttpRequest, obj: Integration | None = None, **kwargs: Any) -> Any:
+        # A template's goal is one of this integration's app: the same goal name on every
+        # other app's offers would only repeat in the list.
+        formset = super().get_formset(request, obj, **kwargs)
+        goal = formset.form.base_fields.get("goal")
+        if goal is not None:
+            goal.queryset = goal.queryset.filter(offer__app_id=obj.app_id if obj else None).order_by(
+                "offer__name", "position", "code"
+            )
+            goal.label_from_instance = lambda g: f"{g.offer.name}: {g.name} ({g.code})"
+            goal.empty_label = INSTALL_POSTBACK_LABEL
+        return formset
+
 
 class TrackingLinkInline(OrganizationScopedInline, admin.TabularInline):
     """The integration's links, read-only here; each opens its own page."""
@@ -594,11 +608,6 @@ def inbound_context(owner: InboundOwner, *, editor: bool) -> dict[str, Any]:
     }
 
 
-def template_label(template: PostbackTemplate) -> str:
-    """How a template is named on its integration's page: goal (install when none) and event."""
-    return f"{template.goal.code if template.goal_id else 'install'} · {template.get_event_display()}"
-
-
 def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any]:
     """Each outbound URL of the integration with its test endpoint and signing state (URLs and
     secrets in full for editors; analysts see URLs masked and no secret)."""
@@ -609,7 +618,7 @@ def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any
             {
                 "template": template,
                 "url": template.url if editor else mask_url(template.url),
-                "label": template_label(template),
+                "label": template.label,
                 "url_id": f"pd-template-url-{template.pk}",
                 "secret_id": f"pd-template-secret-{template.pk}",
                 "test_url": reverse("admin:postbacks_test_template", args=[template.pk]),

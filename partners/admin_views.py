@@ -35,7 +35,7 @@ from partners.services import (
     signing_secret_set,
     token_rotate,
 )
-from partners.wizard import new_run_id
+from partners.wizard import connect_draft, latest_connect_draft, new_run_id
 from postbacks.outbound import new_signing_secret
 from postbacks.pausing import (
     ResumeRefused,
@@ -113,6 +113,7 @@ def partner_picker(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin
         partners = partners.filter(kind=kind)
     context = _context(request, model_admin, app, f"Connect a partner to {app.name}")
     context.update(
+        draft=latest_connect_draft(request, app),
         partners=partners,
         filters=[
             {"key": key, "label": label, "count": counts[key], "active": key == kind}
@@ -123,10 +124,14 @@ def partner_picker(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin
 
 
 def connect_start(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin) -> HttpResponse:
-    """Start a new wizard run with its own id, for a new custom partner or `?partner=<id>`."""
+    """Resume this session's run for the same partner (a new custom one, or `?partner=<id>`),
+    or start a new run with its own id; `?new=1` always starts a new one."""
     app = _app_of(require_editor(request), app_id)
-    url = reverse("admin:partners_app_connect_wizard", args=[app.pk, new_run_id()])
     partner_id = request.GET.get("partner")
+    draft = connect_draft(request, app, int(partner_id) if partner_id and partner_id.isdigit() else None)
+    if draft is not None and not request.GET.get("new"):
+        return HttpResponseRedirect(draft["url"])
+    url = reverse("admin:partners_app_connect_wizard", args=[app.pk, new_run_id()])
     if partner_id:
         url = f"{url}?{urlencode({'partner': partner_id})}"
     return HttpResponseRedirect(url)

@@ -91,8 +91,9 @@ class InstallPostbackForm(forms.Form):
         max_length=2000,
         validators=[validate_outbound],
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "vLargeTextField"}),
-        help_text="The partner's URL with our macros in curly braces, e.g. "
-        "https://partner.example/pb?click={partner_click_id}&event={event_name}",
+        help_text="The partner's URL, with OUR macros in curly braces where it wants our values, e.g. "
+        "https://partner.example/pb?click={partner_click_id}&event={event_name}: {partner_click_id} "
+        "gives the partner back its own click id, {click_id} is the click id we gave the click.",
     )
 
     @property
@@ -112,9 +113,10 @@ class TrackingParameterForm(forms.Form):
         choices=[("", "Choose a parameter")] + [(p.name, p.name) for p in TRACKING_PARAMS],
     )
     placeholder = forms.CharField(
-        label="Placeholder",
+        label="Partner's macro",
         max_length=200,
-        help_text="The partner's macro for this value, e.g. {clickid}.",
+        help_text="The PARTNER's own macro for this value, in its syntax, e.g. {clickid} or [CLICK_ID]; "
+        "its ad server fills it in. Not one of our macros.",
     )
     in_click = forms.BooleanField(label="Click URL", required=False, initial=True)
     in_impression = forms.BooleanField(label="Impression URL", required=False, initial=True)

@@ -786,6 +786,10 @@ class TrackingLink(models.Model):
         return f"#{self.pk} {self.code}"
 
 
+# A template without a goal: the install postback, also sent for goals that have none of their own.
+INSTALL_POSTBACK_LABEL = "Install, and every goal without a postback of its own"
+
+
 class PostbackTemplate(models.Model):
     """A partner's postback URL for one integration, optionally for one goal.
 
@@ -832,8 +836,14 @@ class PostbackTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        goal = self.goal.code if self.goal_id else "install"
-        return f"{self.integration} · {goal} · {self.get_event_display()}"
+        return f"{self.integration} · {self.label}"
+
+    @property
+    def label(self) -> str:
+        """Which conversions it is sent for, and when: how pages name a template."""
+        what = f"{self.goal.name} ({self.goal.code})" if self.goal_id else INSTALL_POSTBACK_LABEL
+        when = "on conversion" if self.event == self.Event.CONVERSION else "on a status change"
+        return f"{what} · {when}"
 
     @property
     def signing_secret(self) -> str:

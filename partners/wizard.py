@@ -3,6 +3,11 @@
 Four named steps kept in the session; nothing is written before the last one, whose
 `done()` calls `integration_connect` (one transaction). Each run of the wizard has its
 own id in the URL and its own session key, so two tabs never mix their steps.
+
+A run is a draft that survives reloads and a closed tab: every POST keeps what was typed
+and answers with a redirect (a reload is a plain GET that shows the stored step, never a
+resubmission), a GET never resets the run, and the session remembers each app's latest
+run so that "Connect" on the same partner resumes it. "Start over" empties the run.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -49,12 +54,44 @@ STEP_TITLES = OrderedDict(
 SAMPLE_CODE = "<code>"
 RUN_ID_REGEX = r"[0-9a-f]{32}"
 
+# The session key of each app's latest run: {app id: {"run": run id, "partner": partner id}}.
+DRAFTS_SESSION_KEY = "partners_connect_drafts"
+
 # Which step a field of the connect service's ValidationError belongs to.
 _ERROR_STEP = {"partner_name": "details", "partner": "details", "postback_url": "postback"}
 
 
 def new_run_id() -> str:
     return uuid4().hex
+
+
+def _storage_key(run_id: str) -> str:
+    # formtools' SessionStorage keeps a run under "wizard_" + the wizard's prefix.
+    return f"wizard_connect_{run_id}"
+
+
+def connect_draft(request: HttpRequest, app: App, partner_id: int | None = None) -> dict[str, Any] | None:
+    """The app's run in progress in this session, if it is for `partner_id` (None: a new custom partner)."""
+    draft = request.session.get(DRAFTS_SESSION_KEY, {}).get(str(app.pk))
+    if not draft or draft["partner"] != partner_id:
+        return None
+    stored = request.session.get(_storage_key(draft["run"]))
+    if not stored or not stored.get("step_data"):
+        return None
+    step = stored.get("step") or next(iter(STEP_TITLES))
+    details = stored["step_data"].get("details", {})
+    return {
+        "url": reverse("admin:partners_app_connect_wizard", args=[app.pk, draft["run"]]),
+        "step_number": list(STEP_TITLES).index(step) + 1,
+        "step_title": STEP_TITLES[step],
+        "partner_name": (details.get("details-partner_name") or [""])[0],
+    }
+
+
+def latest_connect_draft(request: HttpRequest, app: App) -> dict[str, Any] | None:
+    """The app's latest run in progress in this session, whatever its partner."""
+    draft = request.session.get(DRAFTS_SESSION_KEY, {}).get(str(app.pk))
+    return connect_draft(request, app, draft["partner"]) if draft else None
 
 
 def _int_or_404(value: str) -> int:
@@ -112,27 +149,73 @@ class ConnectPartnerWizard(SessionWizardView):
         return get_object_or_404(Partner, pk=partner_id, organization=self.organization)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # formtools resets the run on every GET; here a GET shows where the run is, so a
+        # reload or a reopened tab loses nothing. Only a run's first GET starts it.
+        if "partner_id" not in self.storage.extra_data:
+            refused = self._start_run()
+            if refused is not None:
+                return refused
+        return self.render(self.get_form(data=self.storage.current_step_data))
+
+    def _start_run(self) -> HttpResponse | None:
         partner = None
-        if request.GET.get("partner"):
+        if self.request.GET.get("partner"):
             partner = get_object_or_404(
-                Partner, pk=_int_or_404(request.GET["partner"]), organization=self.organization
+                Partner, pk=_int_or_404(self.request.GET["partner"]), organization=self.organization
             )
             if partner.integrations.filter(app=self.app).exists():
-                messages.error(request, f"{partner.name} is already connected to {self.app.name}.")
+                messages.error(self.request, f"{partner.name} is already connected to {self.app.name}.")
                 return HttpResponseRedirect(reverse("admin:partners_app_integrations", args=[self.app.pk]))
+        self._reset_run(partner.pk if partner else None)
+        return None
+
+    def _reset_run(self, partner_id: int | None) -> None:
         self.storage.reset()
         self.storage.current_step = self.steps.first
-        self.storage.extra_data = {"partner_id": partner.pk if partner else None}
-        return self.render(self.get_form())
+        self.storage.extra_data = {"partner_id": partner_id}
+
+    def _show_current_step(self) -> HttpResponse:
+        return HttpResponseRedirect(self.request.path)
 
     def post(self, *args: Any, **kwargs: Any) -> HttpResponse:
-        goto = self.request.POST.get("wizard_goto_step")
         management = ManagementForm(self.request.POST, prefix=self.prefix)
-        if goto in self.get_form_list() and management.is_valid():
-            # Back keeps what was typed on this step, valid or not: the last step
-            # revalidates every step before anything is saved.
-            self.storage.set_step_data(management.cleaned_data["current_step"], self.request.POST)
-        return super().post(*args, **kwargs)
+        if not management.is_valid() or management.cleaned_data["current_step"] not in self.get_form_list():
+            raise SuspiciousOperation("The wizard's step field is missing or was tampered with.")
+        if "partner_id" not in self.storage.extra_data:
+            # A run this session does not know (it expired, or was finished): begin it afresh.
+            return self._show_current_step()
+        if "wizard_start_over" in self.request.POST:
+            self._reset_run(self.storage.extra_data["partner_id"])
+            messages.info(self.request, "Started over: everything typed in this run was cleared.")
+            return self._show_current_step()
+        step = management.cleaned_data["current_step"]
+        # What was typed is kept, valid or not: Back, a reload and a failed Next show it
+        # again, and the last step revalidates every step before anything is saved.
+        self.storage.current_step = step
+        self.storage.set_step_data(step, self.request.POST)
+        self._remember_draft()
+        goto = self.request.POST.get("wizard_goto_step")
+        if goto in self.get_form_list():
+            self.storage.current_step = goto
+            return self._show_current_step()
+        form = self.get_form(data=self.request.POST, files=self.request.FILES)
+        if not form.is_valid():
+            return self._show_current_step()
+        if step == self.steps.last:
+            return self.render_done(form, **kwargs)
+        self.storage.current_step = self.steps.next
+        return self._show_current_step()
+
+    def _remember_draft(self) -> None:
+        drafts = self.request.session.get(DRAFTS_SESSION_KEY, {})
+        drafts[str(self.app.pk)] = {"run": self.run_id, "partner": self.storage.extra_data["partner_id"]}
+        self.request.session[DRAFTS_SESSION_KEY] = drafts
+
+    def _forget_draft(self) -> None:
+        drafts = self.request.session.get(DRAFTS_SESSION_KEY, {})
+        if drafts.get(str(self.app.pk), {}).get("run") == self.run_id:
+            del drafts[str(self.app.pk)]
+            self.request.session[DRAFTS_SESSION_KEY] = drafts
 
     def get_form_kwargs(self, step: str | None = None) -> dict[str, Any]:
         if step == "details":
@@ -184,7 +267,12 @@ class ConnectPartnerWizard(SessionWizardView):
             }
             return self.render(form, connect_errors=refused)
         self.storage.reset()
+        self._forget_draft()
         return response
+
+    def render_revalidation_failure(self, failed_step: str, form: Any, **kwargs: Any) -> HttpResponse:
+        self.storage.current_step = failed_step
+        return self._show_current_step()
 
     def done(self, form_list: Any, form_dict: dict[str, Any], **kwargs: Any) -> HttpResponse:
         details = form_dict["details"].cleaned_data
@@ -230,6 +318,7 @@ class ConnectPartnerWizard(SessionWizardView):
             ],
             public_base_url=settings.PUBLIC_BASE_URL,
             sample_code=SAMPLE_CODE,
+            has_progress=bool(self.storage.data[self.storage.step_data_key]),
         )
         context.update(getattr(self, f"_context_{current}")(form))
         return context

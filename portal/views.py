@@ -410,7 +410,10 @@ class PostbackView(PublisherMixin, FormView):
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        url = self.partner.publisher_postback_url
+        # One preview, of the URL in the field (saved, or as just typed when refused); the
+        # page's script keeps it current while typing.
+        form = kwargs.setdefault("form", self.get_form())
+        url = (form["url"].value() or "").strip()
         last_test = selectors.publisher_last_test(self.partner)
         return super().get_context_data(
             preview=preview(url) if url else "",

@@ -91,18 +91,20 @@ class InDoubtFilter(admin.SimpleListFilter):
 class DeliveryAdmin(ReadOnlyAdmin):
     """Outbound calls and every attempt of them (URLs masked); editors re-send them."""
 
+    # The outcome comes first, so that state, attempts and answer stay in view on a laptop
+    # beside the admin's two sidebars; long URLs wrap (partners.css).
     list_display = (
         "id",
         "created_at",
-        "kind",
-        "event",
         "state",
-        "lead",
-        "partner",
-        "short_url",
         "attempts_shown",
         "last_status_code",
         "next_attempt_at",
+        "kind",
+        "event",
+        "partner",
+        "lead",
+        "short_url",
     )
     list_filter = (
         "kind",
@@ -141,6 +143,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
     inlines = (DeliveryAttemptInline,)
     actions = ("resend",)
     change_form_template = "admin/postbacks/delivery/change_form.html"
+
+    class Media:
+        css = {"all": ("partners/partners.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         in_doubt = (

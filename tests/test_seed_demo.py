@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
 from rest_framework.authtoken.models import Token
@@ -251,6 +256,60 @@ def test_if_empty_on_a_seeded_database_changes_nothing_and_prints_the_same_summa
     }
 
 
+def test_json_on_a_seeded_database_prints_its_summary_and_changes_nothing():
+    first = json.loads(seed_demo("--json"))
+    before = counts()
+
+    again = json.loads(seed_demo("--json"))
+
+    assert counts() == before
+    assert again["organization"] == first["organization"]
+    assert again["apps"] == first["apps"] and again["integrations"] == first["integrations"]
+    assert again["api_key"] == first["api_key"]
+
+
+def test_the_example_postback_and_urls_use_the_servers_public_base_url(settings):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8123"
+    seed_demo()
+
+    summary = json.loads(seed_demo("--json"))
+    text = seed_demo("--if-empty")
+
+    assert summary["example_postback"].startswith("http://127.0.0.1:8123/postback/lead?token=")
+    assert "http://127.0.0.1:8123/admin/" in text
+    assert "localhost:8000" not in text + json.dumps(summary)
+
+
+def test_the_public_base_url_defaults_to_this_machine_on_port():
+    env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    env["PORT"] = "8123"
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "http://localhost:8123"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_prints_its_urls_on_the_port_it_serves():
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"],
+        env={k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "PORT")},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "http://127.0.0.1:8123/admin/" in result.stdout
+    assert "http://127.0.0.1:8123/portal/" in result.stdout
+    assert ":8000" not in result.stdout
+
+
 def test_a_second_run_without_if_empty_refuses_with_a_clear_error():
     seed_demo()
     before = counts()
@@ -353,3 +412,23 @@ def test_the_demo_shows_targeting_caps_and_a_smart_link_at_work():
         sum(row.clicks for row in by_reason)
         == Click.objects.filter(partner=partner).exclude(redirect_reason="").count()
     )
+
+
+def test_every_demo_offer_has_banners_a_publisher_sees_and_downloads_on_its_campaign_page(client):
+    from partners.models import Creative, TrackingLink
+
+    seed_demo()
+    assert all(offer.creatives.count() == 2 for offer in Offer.objects.all())
+    publisher = Membership.objects.get(user__username="publisher1")
+    link = TrackingLink.objects.filter(partner=publisher.partner).select_related("offer").first()
+    client.force_login(publisher.user)
+
+    page = client.get(reverse("portal:campaign", args=[link.offer_id])).content.decode()
+
+    banner = Creative.objects.filter(offer=link.offer).first()
+    assert banner.name in page
+    assert reverse("portal:creative", args=[banner.pk]) in page
+    download = client.get(reverse("portal:creative", args=[banner.pk]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content).startswith(b"<svg")
+    assert link.offer.name in banner.file.open("rb").read().decode()

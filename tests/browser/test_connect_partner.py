@@ -89,3 +89,44 @@ def test_manager_connects_a_custom_partner_and_lands_on_its_tracking_urls(page: 
     )
     expect(page.locator(f"#pd-impression-url-{code}")).to_contain_text(f"/i/{code}?partner_click_id=")
     expect(page.get_by_role("heading", name="Next steps")).to_be_visible()
+
+
+def test_the_wizard_keeps_its_steps_across_a_reload_and_a_new_tab_until_start_over(page: Page, space_farm):
+    log_in(page)
+    open_wizard(page)
+    page.get_by_label("Partner name").fill("AdNet One")
+    page.get_by_role("link", name="Create a new channel").click()
+    page.get_by_label("New channel").fill("Affiliate")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Postback URL").fill(POSTBACK)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", name="Tracking URL")).to_be_visible()
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Tracking URL")).to_be_visible()
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_label("Postback URL")).to_have_value(POSTBACK)
+    page.reload()
+    expect(page.get_by_label("Postback URL")).to_have_value(POSTBACK)
+
+    other = page.context.new_page()
+    other.goto("/admin/partners/app/")
+    page.close()
+    open_wizard_from(other, expect_step="Install postback")
+    expect(other.get_by_label("Postback URL")).to_have_value(POSTBACK)
+    other.get_by_role("button", name="Back").click()
+    expect(other.get_by_label("Partner name")).to_have_value("AdNet One")
+
+    other.get_by_role("button", name="Start over").click()
+    expect(other.get_by_role("heading", name="Partner details")).to_be_visible()
+    expect(other.get_by_label("Partner name")).to_have_value("")
+    expect(other.get_by_role("button", name="Start over")).to_have_count(0)
+
+
+def open_wizard_from(page: Page, *, expect_step: str) -> None:
+    page.get_by_role("link", name="Space Farm", exact=True).click()
+    page.get_by_role("link", name="Manage integration").click()
+    page.get_by_role("link", name="Connect partner", exact=True).click()
+    expect(page.locator("#pd-draft")).to_contain_text("AdNet One, step 2 of 4 (Install postback)")
+    page.get_by_role("link", name="Connect custom partner").click()
+    expect(page.get_by_role("heading", name=expect_step)).to_be_visible()

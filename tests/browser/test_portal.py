@@ -118,3 +118,22 @@ def test_the_payment_method_form_shows_only_the_chosen_methods_fields(portal_pag
     page.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 00")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Payment method saved.")).to_be_visible()
+
+
+def test_the_postback_tabs_single_preview_follows_what_is_typed(portal_page, alpha):
+    from playwright.sync_api import expect
+
+    page = portal_page
+    _log_in(page)
+    page.get_by_role("link", name="Postback").click()
+    page.get_by_label("Postback URL").fill("https://93.184.216.34/pb?clickid={ref_id}")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#pd-postback-preview")).to_have_text("https://93.184.216.34/pb?clickid=pub-777")
+
+    page.get_by_label("Postback URL").fill("https://93.184.216.34/pb?clickid={ref_id}&payout={aff_payout}")
+
+    expect(page.locator("#pd-postback-preview")).to_have_text(
+        "https://93.184.216.34/pb?clickid=pub-777&payout=1.50"
+    )
+    expect(page.get_by_text("Preview with sample values")).to_have_count(1)
+    expect(page.locator("code", has_text="clickid=pub-777")).to_have_count(1)

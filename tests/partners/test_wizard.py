@@ -70,8 +70,12 @@ class WizardRun:
         self.first_page = client.get(self.url)
 
     def post(self, step: str, data: dict[str, Any] | None = None, **extra: Any):
+        """Post a step and, as a browser does, follow the redirect to the step it leads to."""
         payload = {f"connect_{self.run_id}-current_step": step, **(data or {}), **extra}
-        return self.client.post(self.path, payload)
+        response = self.client.post(self.path, payload)
+        if response.status_code == 302 and response["Location"] == self.path:
+            return self.client.get(self.path)
+        return response
 
     def details(self, name: str = "AdNet One", **fields: Any):
         data = {"details-partner_name": name, **{f"details-{k}": v for k, v in fields.items()}}
@@ -557,3 +561,103 @@ def test_the_admin_refuses_an_alias_already_used_on_the_offer(manager_client, of
     response = manager_client.post(reverse("admin:partners_goal_add"), goal_form(offer, first="registration"))
     assert response.status_code == 200
     assert "“registration” is already an alias of a goal of this offer." in response.content.decode()
+
+
+def test_a_step_answers_with_a_redirect_so_a_reload_never_resubmits(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    payload = {f"connect_{run.run_id}-current_step": "details", "details-partner_name": "AdNet One"}
+    response = manager_client.post(run.path, {**payload, "details-channel": social.pk})
+    assert response.status_code == 302
+    assert response["Location"] == run.path
+
+
+def test_reloading_a_step_keeps_the_step_and_everything_typed(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    run.postback()
+
+    reloaded = manager_client.get(run.url)
+
+    assert step_of(reloaded) == "tracking"
+    back = run.back("tracking", "postback", formset_data(DEFAULT_ROWS))
+    assert back.context["form"]["postback_url"].value() == POSTBACK
+    assert (
+        run.back("postback", "details", {"postback-postback_url": POSTBACK})
+        .context["form"]["partner_name"]
+        .value()
+        == "AdNet One"
+    )
+
+
+def test_a_failed_step_shows_its_errors_again_after_a_reload(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    run.postback("https://adnet.example/pb?click={clik_id}")
+
+    reloaded = manager_client.get(run.path)
+
+    assert step_of(reloaded) == "postback"
+    assert "Unknown macro {clik_id}" in reloaded.content.decode()
+
+
+def test_connect_custom_partner_again_resumes_the_run_in_progress(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    start = reverse("admin:partners_app_connect_start", args=[app.pk])
+
+    resumed = manager_client.get(start, follow=True)
+
+    assert resumed.redirect_chain[-1][0] == run.path
+    assert step_of(resumed) == "postback"
+    assert urlsplit(manager_client.get(start, {"new": "1"})["Location"]).path != run.path
+
+
+def test_connecting_another_partner_does_not_resume_the_custom_run(manager_client, app, organization, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    partner = PartnerFactory(organization=organization, name="Other Net")
+    start = reverse("admin:partners_app_connect_start", args=[app.pk])
+    assert urlsplit(manager_client.get(start, {"partner": partner.pk})["Location"]).path != run.path
+
+
+def test_the_partner_picker_offers_to_continue_the_run_in_progress(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    page = manager_client.get(reverse("admin:partners_app_connect", args=[app.pk])).content.decode()
+    assert "A connection in progress: <strong>AdNet One</strong>, step 2 of 4 (Install postback)." in page
+    assert f'href="{run.path}"' in page
+
+
+def test_start_over_clears_the_run_and_goes_back_to_step_one(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    run.postback()
+
+    response = run.post("tracking", formset_data(DEFAULT_ROWS), wizard_start_over="1")
+
+    assert step_of(response) == "details"
+    assert response.context["form"]["partner_name"].value() is None
+    assert "Started over" in response.content.decode()
+    page = manager_client.get(reverse("admin:partners_app_connect", args=[app.pk])).content.decode()
+    assert "A connection in progress" not in page
+
+
+def test_a_connected_run_is_no_longer_offered_to_continue(manager_client, app, offer, social):
+    run = WizardRun(manager_client, app)
+    run.details(channel=social.pk)
+    run.postback()
+    run.tracking()
+    run.connect()
+    page = manager_client.get(reverse("admin:partners_app_connect", args=[app.pk])).content.decode()
+    assert "A connection in progress" not in page
+    start = reverse("admin:partners_app_connect_start", args=[app.pk])
+    assert urlsplit(manager_client.get(start)["Location"]).path != run.path
+
+
+def test_step_two_names_our_macros_and_step_three_the_partners(manager_client, app, social):
+    run = WizardRun(manager_client, app)
+    postback_page = run.details(channel=social.pk).content.decode()
+    tracking_page = run.postback().content.decode()
+    assert "<code>{click_id}</code> is the click id <em>we</em> gave the click" in postback_page
+    assert "<th>Our parameter</th><th>Partner's macro" in tracking_page
+    assert "the partner replaces <code>{clickid}</code> with its click id" in tracking_page

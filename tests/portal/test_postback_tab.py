@@ -153,3 +153,22 @@ def test_a_new_postback_url_is_used_by_the_next_lead_at_once(world, settings):
     publisher_postback_set(partner=partner, url="https://pub.example/pb?clickid={ref_id}")
 
     assert outbound_config(integration.pk).publisher_url == "https://pub.example/pb?clickid={ref_id}"
+
+
+def test_the_postback_tab_shows_one_preview_of_the_saved_url(world, client_a):
+    set_postback(world.a.partner, "https://93.184.216.34/pb?clickid={ref_id}")
+    page = postback_page(client_a)
+    assert page.count('id="pd-postback-preview"') == 1
+    assert "Preview with sample values" in page and page.count("Preview with sample values") == 1
+    assert "https://93.184.216.34/pb?clickid=pub-777" in page
+
+
+def test_a_refused_url_is_previewed_as_typed_not_as_saved(world, client_a):
+    set_postback(world.a.partner, "https://93.184.216.34/pb?old={ref_id}")
+    response = client_a.post(
+        reverse("portal:postback"), {"url": "https://93.184.216.34/pb?new={ref_id}&x={nope}"}
+    )
+    page = response.content.decode()
+    assert "Unknown macro {nope}" in page
+    assert "https://93.184.216.34/pb?new=pub-777" in page
+    assert "old=pub-777" not in page

@@ -33,7 +33,12 @@ class Command(BaseCommand):
             action="store_true",
             help="When an organization exists already, change nothing and print its logins and tokens.",
         )
-        parser.add_argument("--json", action="store_true", help="Print one JSON object and nothing else.")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print one JSON object and nothing else; on a seeded database, print its logins and "
+            "tokens and change nothing (as --if-empty does).",
+        )
         parser.add_argument(
             "--seed", type=int, default=DEFAULT_SEED, help="Random seed (default %(default)s)."
         )
@@ -43,11 +48,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         existing = demo_organization()
-        if existing is not None and not options["if_empty"]:
+        # --json is how scripts (and the README) ask for the tokens: on a seeded database it
+        # reads them, as --if-empty does, instead of failing.
+        if existing is not None and not (options["if_empty"] or options["json"]):
             raise CommandError(
                 f"The database already has an organization ({existing.name}); seed_demo only fills an "
-                "empty database. Run it with --if-empty to print the existing logins and tokens, "
-                "or point DATABASE_URL at an empty database."
+                "empty database. Run it with --if-empty (or --json) to print the existing logins and "
+                "tokens, or point DATABASE_URL at an empty database."
             )
         if existing is not None:
             self.report(demo_summary(existing), options["json"], "Demo data exists already: nothing changed.")
