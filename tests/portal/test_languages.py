@@ -153,6 +153,19 @@ def test_payments_show_money_and_dates_as_the_language_writes_them(world, client
         assert MINIMUM_SHOWN[language] in page
 
 
+def test_a_campaigns_page_speaks_the_language_down_to_its_targeting(world, client_a):
+    offer = world.offers[0]
+    offer.allowed_countries = "DE,FR"
+    offer.save(update_fields=["allowed_countries"])
+    _switch(client_a, "ru")
+
+    page = client_a.get(reverse("portal:campaign", args=[offer.pk])).content.decode()
+
+    assert "Лендинги и диплинки" in page
+    assert "Трекинговые ссылки" in page
+    assert "Только эти страны: DE, FR." in page
+
+
 def test_the_report_by_date_writes_days_in_the_language(world, client_a):
     _switch(client_a, "es")
 
