@@ -12,7 +12,7 @@ export UV_SYSTEM_CERTS := 1
 # Byte-code caching keeps every start of Django and pytest fast.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run serve test lint bench chaos clean demo-code
+.PHONY: install run serve test lint bench chaos clean demo-code messages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,15 @@ run: install
 	fi; \
 	trap 'kill $$workers 2>/dev/null; wait $$workers 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The portal's catalogues (README "Languages"): new strings into locale/*/django.po, then the .mo
+# files, which are committed (a fresh clone serves them without gettext). Needs gettext's msgfmt.
+# The admin stays in English: its strings are marked but kept out of the portal's catalogues.
+messages: install
+	$(PY) manage.py makemessages -l es -l pt_BR -l ru --no-location --no-obsolete \
+		-i ".venv/*" -i "tests/*" -i "bench/*" -i "demo/*" -i "staticfiles/*" \
+		-i "templates/admin/*" -i "templates/accounts/admin/*" -i "admin.py"
+	$(PY) manage.py compilemessages -l es -l pt_BR -l ru
 
 # The demo admin's current second-factor code (README "Second factor").
 demo-code:

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from functools import cached_property
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.locale import LocaleMiddleware
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Role
 from accounts.permissions import membership_of
@@ -66,3 +69,27 @@ class SecondFactorMiddleware:
         return HttpResponseRedirect(
             f"{reverse(f'{area}_2fa:{step}')}?{urlencode({'next': request.get_full_path()})}"
         )
+
+
+PORTAL_PREFIX = "/portal/"
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """The portal speaks the publisher's saved language (`Membership.language`), else the browser's
+    (Accept-Language, e.g. on the login and sign-up pages); the admin, the API and the tracking
+    endpoints stay in `LANGUAGE_CODE` (English), whatever the browser asks for."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith(PORTAL_PREFIX):
+            membership = membership_of(getattr(request, "user", None))
+            saved = membership.language if membership is not None else ""
+            language = saved or translation.get_language_from_request(request)
+        else:
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path_info.startswith(PORTAL_PREFIX):
+            return super().process_response(request, response)
+        return response

@@ -95,6 +95,12 @@ class Membership(models.Model):
         related_name="publisher_logins",
         help_text="For publisher logins: the partner whose data this login sees.",
     )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="The portal's language for this login; empty: the browser's.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

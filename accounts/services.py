@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -87,6 +88,14 @@ def membership_set_role(*, membership: Membership, role: str, partner: Partner |
     current.user.is_staff = role in STAFF_ROLES
     current.user.save(update_fields=["is_staff"])
     return current
+
+
+def membership_language_set(*, membership: Membership, language: str) -> None:
+    """The portal's language for this login ("" = the browser's); one of `settings.LANGUAGES`."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": f"Unknown language {language!r}: pick one of the list."})
+    Membership.objects.filter(pk=membership.pk).update(language=language)
+    membership.language = language
 
 
 @transaction.atomic

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -36,8 +38,10 @@ from accounts.twofactor import (
     second_factor_status,
 )
 
-ENROL_MISMATCH = "That code does not match: scan the QR code again and type the code shown now."
-WRONG_CODE = "That code is not right: type the 6 digits your authenticator app shows now, or a recovery code."
+ENROL_MISMATCH = gettext_lazy("That code does not match: scan the QR code again and type the code shown now.")
+WRONG_CODE = gettext_lazy(
+    "That code is not right: type the 6 digits your authenticator app shows now, or a recovery code."
+)
 
 
 class SecondFactorPage(View):
@@ -106,7 +110,9 @@ class VerifyView(SecondFactorPage):
         self.signed_in(device)
         if isinstance(device, StaticDevice):
             left = device.token_set.count()
-            messages.warning(request, f"You used a recovery code ({left} left): make new ones soon.")
+            messages.warning(
+                request, _("You used a recovery code (%(left)d left): make new ones soon.") % {"left": left}
+            )
         return HttpResponseRedirect(self.next_url())
 
 
@@ -183,9 +189,11 @@ class DisableView(VerifiedOnly):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if second_factor_required(request.user):
-            messages.error(request, "Your role must sign in with a second factor: it cannot be turned off.")
+            messages.error(
+                request, _("Your role must sign in with a second factor: it cannot be turned off.")
+            )
         else:
             second_factor_reset(user=request.user)
             request.session[SESSION_HAS_DEVICE] = False
-            messages.success(request, "Two-step sign-in is off: your password alone signs you in.")
+            messages.success(request, _("Two-step sign-in is off: your password alone signs you in."))
         return HttpResponseRedirect(self.next_url())

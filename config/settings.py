@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "ingest.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The portal in the publisher's saved language (else the browser's); everything else in English.
+    "accounts.middleware.PortalLocaleMiddleware",
     # request.user.is_verified(): the session gave its second-factor code (django-otp).
     "django_otp.middleware.OTPMiddleware",
     # Admin and portal pages wait for that code from logins that need one (accounts.middleware).
@@ -153,7 +155,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
+            # {% translate %} and {% blocktranslate %} in every template without a {% load i18n %}.
+            "builtins": ["django.templatetags.i18n"],
         },
     },
 ]
@@ -307,7 +312,10 @@ AXES_RESET_ON_SUCCESS = False
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Partnerdesk")
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The portal's languages (README "Languages"); the admin and the API stay in English.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

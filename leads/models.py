@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 def new_click_id() -> str:
@@ -169,12 +170,12 @@ class Impression(DeviceFields):
 
 
 class LeadStatus(models.TextChoices):
-    NEW = "new", "New"
-    PROCESSING = "processing", "Processing"
-    HOLD = "hold", "Hold"
-    APPROVED = "approved", "Approved"
-    CANCELLED = "cancelled", "Cancelled"
-    TRASH = "trash", "Trash"
+    NEW = "new", gettext_lazy("New")
+    PROCESSING = "processing", gettext_lazy("Processing")
+    HOLD = "hold", gettext_lazy("Hold")
+    APPROVED = "approved", gettext_lazy("Approved")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
+    TRASH = "trash", gettext_lazy("Trash")
 
 
 class Lead(ScreenedFields):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from config import crypto
 from currencies.codes import validate_currency
@@ -644,8 +645,8 @@ class Landing(TargetingFields):
     """
 
     class Kind(models.TextChoices):
-        LANDING = "landing", "Landing"
-        DEEPLINK = "deeplink", "Deeplink"
+        LANDING = "landing", gettext_lazy("Landing")
+        DEEPLINK = "deeplink", gettext_lazy("Deeplink")
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="landings")
     name = models.CharField(max_length=200)
@@ -938,9 +939,9 @@ class Cap(models.Model):
         PAYOUT = "payout", "Payout (publisher's, in the offer's currency)"
 
     class Period(models.TextChoices):
-        DAILY = "daily", "Daily"
-        MONTHLY = "monthly", "Monthly"
-        TOTAL = "total", "Total"
+        DAILY = "daily", gettext_lazy("Daily")
+        MONTHLY = "monthly", gettext_lazy("Monthly")
+        TOTAL = "total", gettext_lazy("Total")
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="caps")
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="caps")

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.utils.translation import gettext as _
+
 # The values leads.useragents produces for a click's device type.
 DEVICE_TYPES = ("mobile", "tablet", "desktop", "other", "bot")
 # OS families as ua-parser names them (a click's `os` starts with one of these).
@@ -162,11 +164,11 @@ def describe(row: HasTargeting) -> list[str]:
     """The targeting in words, one sentence per restriction (empty: open to everyone)."""
     words: list[str] = []
     if allowed := country_list(row.allowed_countries):
-        words.append(f"Only these countries: {', '.join(allowed)}.")
+        words.append(_("Only these countries: %(list)s.") % {"list": ", ".join(allowed)})
     if blocked := country_list(row.blocked_countries):
-        words.append(f"Not in these countries: {', '.join(blocked)}.")
+        words.append(_("Not in these countries: %(list)s.") % {"list": ", ".join(blocked)})
     if devices := device_list(row.device_types):
-        words.append(f"Only these devices: {', '.join(devices)}.")
+        words.append(_("Only these devices: %(list)s.") % {"list": ", ".join(devices)})
     if systems := os_list(row.operating_systems):
-        words.append(f"Only these operating systems: {', '.join(systems)}.")
+        words.append(_("Only these operating systems: %(list)s.") % {"list": ", ".join(systems)})
     return words

@@ -14,6 +14,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, can_edit, organization_of
@@ -48,11 +50,11 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PayoutRun]:
         return super().get_queryset(request).annotate(n=Count("payouts"), amount=Sum("payouts__amount"))
 
-    @admin.display(description="Payouts", ordering="n")
+    @admin.display(description=gettext_lazy("Payouts"), ordering="n")
     def payout_count(self, run: PayoutRun) -> int:
         return run.n  # type: ignore[attr-defined]
 
-    @admin.display(description="Total")
+    @admin.display(description=gettext_lazy("Total"))
     def total(self, run: PayoutRun) -> str:
         return format_money(run.amount, run.organization.currency) if run.amount is not None else "—"  # type: ignore[attr-defined]
 
@@ -100,13 +102,16 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
             except ValidationError as refusal:
                 form.add_error(None, refusal)
             except IntegrityError:
-                form.add_error(None, "Another run took some of these leads at the same moment: try again.")
+                form.add_error(None, _("Another run took some of these leads at the same moment: try again."))
             else:
-                self.message_user(request, f"{run} created: review it, export its files, then mark it paid.")
+                self.message_user(
+                    request,
+                    _("%(run)s created: review it, export its files, then mark it paid.") % {"run": run},
+                )
                 return redirect("admin:portal_payoutrun_change", run.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": "New payout run",
+            "title": _("New payout run"),
             "opts": self.model._meta,
             "form": form,
             "candidates": candidates,
@@ -168,7 +173,9 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
         except ValidationError as refusal:
             self.message_user(request, " ".join(refusal.messages), messages.ERROR)
         else:
-            self.message_user(request, f"{paid} payout(s) marked paid.", messages.SUCCESS)
+            self.message_user(
+                request, _("%(paid)d payout(s) marked paid.") % {"paid": paid}, messages.SUCCESS
+            )
         return redirect("admin:portal_payoutrun_change", run.pk)
 
     def discard(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -178,7 +185,7 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
         except ValidationError as refusal:
             self.message_user(request, " ".join(refusal.messages), messages.ERROR)
             return redirect("admin:portal_payoutrun_change", run.pk)
-        self.message_user(request, "Run discarded: its leads wait for the next run.")
+        self.message_user(request, _("Run discarded: its leads wait for the next run."))
         return redirect("admin:portal_payoutrun_changelist")
 
     def set_debtor(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -189,7 +196,7 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
             services.payout_run_set_debtor(
                 run=run, name=data["debtor_name"], iban=data["debtor_iban"], bic=data["debtor_bic"]
             )
-            self.message_user(request, "Debtor account saved.")
+            self.message_user(request, _("Debtor account saved."))
         else:
             errors = [message for field in form.errors.values() for message in field]
             self.message_user(request, " ".join(errors), messages.ERROR)
@@ -235,7 +242,7 @@ class PayoutAdmin(OrganizationScopedAdmin):
         )
         return [statement, *super().get_urls()]
 
-    @admin.display(description="Statement")
+    @admin.display(description=gettext_lazy("Statement"))
     def statement(self, payout: Payout) -> str:
         if not payout.pk:
             return "—"
@@ -251,11 +258,13 @@ class PayoutAdmin(OrganizationScopedAdmin):
         payout = self.get_object(request, str(pk))
         return _download(exports.statement_csv(payout), f"payout-{payout.pk}-statement.csv", "text/csv")
 
-    @admin.action(description="Mark selected payouts paid", permissions=["change"])
+    @admin.action(description=gettext_lazy("Mark selected payouts paid"), permissions=["change"])
     def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         paid = sum(payout_mark_paid(payout=payout, actor=request.user) for payout in queryset)
         self.message_user(
-            request, f"{paid} payout(s) marked paid; others were not waiting.", messages.SUCCESS
+            request,
+            _("%(paid)d payout(s) marked paid; others were not waiting.") % {"paid": paid},
+            messages.SUCCESS,
         )
 
 
@@ -296,7 +305,9 @@ class OfferAccessRequestAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Approve: create the publisher's tracking link", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Approve: create the publisher's tracking link"), permissions=["change"]
+    )
     def approve(self, request: HttpRequest, queryset: QuerySet[OfferAccessRequest]) -> None:
         for access_request in queryset.select_related("partner", "offer"):
             try:
@@ -304,13 +315,17 @@ class OfferAccessRequestAdmin(OrganizationScopedAdmin):
             except AccessNotGranted as refusal:
                 self.message_user(request, str(refusal), messages.ERROR)
             else:
-                self.message_user(request, f"{access_request.partner} may now run {access_request.offer}.")
+                self.message_user(
+                    request,
+                    _("%(partner)s may now run %(offer)s.")
+                    % {"partner": access_request.partner, "offer": access_request.offer},
+                )
 
-    @admin.action(description="Reject selected requests", permissions=["change"])
+    @admin.action(description=gettext_lazy("Reject selected requests"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[OfferAccessRequest]) -> None:
         for access_request in queryset:
             access_request_reject(access_request=access_request, actor=request.user)
-        self.message_user(request, "Requests rejected.")
+        self.message_user(request, _("Requests rejected."))
 
 
 @admin.register(PublisherSignup)
@@ -325,12 +340,12 @@ class PublisherSignupAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Approve: let these publishers log in", permissions=["change"])
+    @admin.action(description=gettext_lazy("Approve: let these publishers log in"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[PublisherSignup]) -> None:
         approved = sum(signup_decide(signup=s, approve=True, actor=request.user) for s in queryset)
-        self.message_user(request, f"{approved} publisher(s) approved.")
+        self.message_user(request, _("%(approved)d publisher(s) approved.") % {"approved": approved})
 
-    @admin.action(description="Reject selected sign-ups", permissions=["change"])
+    @admin.action(description=gettext_lazy("Reject selected sign-ups"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[PublisherSignup]) -> None:
         rejected = sum(signup_decide(signup=s, approve=False, actor=request.user) for s in queryset)
-        self.message_user(request, f"{rejected} sign-up(s) rejected.")
+        self.message_user(request, _("%(rejected)d sign-up(s) rejected.") % {"rejected": rejected})

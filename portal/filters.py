@@ -8,18 +8,20 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from leads.models import Lead, LeadStatus
 from partners.models import Goal, Offer
 from reports.selectors import GROUPINGS
 
 PRESETS = (
-    ("today", "Today"),
-    ("yesterday", "Yesterday"),
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("month", "This month"),
-    ("custom", "Custom"),
+    ("today", gettext_lazy("Today")),
+    ("yesterday", gettext_lazy("Yesterday")),
+    ("7d", gettext_lazy("Last 7 days")),
+    ("30d", gettext_lazy("Last 30 days")),
+    ("month", gettext_lazy("This month")),
+    ("custom", gettext_lazy("Custom")),
 )
 DEFAULT_PRESET = "7d"
 MAX_DAYS = 366
@@ -44,23 +46,25 @@ class PeriodForm(forms.Form):
     period = forms.ChoiceField(choices=PRESETS, required=False, initial=DEFAULT_PRESET)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    offer = forms.ModelChoiceField(queryset=Offer.objects.none(), required=False, empty_label="All campaigns")
+    offer = forms.ModelChoiceField(
+        queryset=Offer.objects.none(), required=False, empty_label=gettext_lazy("All campaigns")
+    )
 
     def __init__(self, data: dict | None = None, *, offers: QuerySet[Offer]) -> None:
         super().__init__(data or None)
         self.fields["offer"].queryset = offers
-        self.fields["offer"].label = "Campaign"
+        self.fields["offer"].label = _("Campaign")
 
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("period") == "custom":
             start, end = cleaned.get("start"), cleaned.get("end")
             if not start or not end:
-                raise forms.ValidationError("Pick both dates of a custom period.")
+                raise forms.ValidationError(_("Pick both dates of a custom period."))
             if start > end:
-                raise forms.ValidationError("The period starts after it ends: swap the dates.")
+                raise forms.ValidationError(_("The period starts after it ends: swap the dates."))
             if (end - start).days >= MAX_DAYS:
-                raise forms.ValidationError(f"Pick a period of at most {MAX_DAYS} days.")
+                raise forms.ValidationError(_("Pick a period of at most %(days)d days.") % {"days": MAX_DAYS})
         return cleaned
 
     @property
@@ -87,7 +91,11 @@ class PeriodForm(forms.Form):
 class ReportForm(PeriodForm):
     """The report's period and campaign, and what to group by."""
 
-    group_by = forms.ChoiceField(choices=list(GROUPINGS.items()), required=False, initial="date")
+    group_by = forms.ChoiceField(
+        choices=[(name, gettext_lazy(label)) for name, label in GROUPINGS.items()],
+        required=False,
+        initial="date",
+    )
 
     @property
     def grouping(self) -> str:
@@ -98,21 +106,25 @@ class ConversionFilter(django_filters.FilterSet):
     """The conversion log's filters: campaign, goal, status and period (page and export alike)."""
 
     offer = django_filters.ModelChoiceFilter(
-        queryset=Offer.objects.none(), label="Campaign", empty_label="All"
+        queryset=Offer.objects.none(), label=gettext_lazy("Campaign"), empty_label=gettext_lazy("All")
     )
-    goal = django_filters.ChoiceFilter(field_name="goal__code", label="Goal", empty_label="All")
-    status = django_filters.ChoiceFilter(choices=LeadStatus.choices, empty_label="All")
+    goal = django_filters.ChoiceFilter(
+        field_name="goal__code", label=gettext_lazy("Goal"), empty_label=gettext_lazy("All")
+    )
+    status = django_filters.ChoiceFilter(
+        choices=LeadStatus.choices, label=gettext_lazy("Status"), empty_label=gettext_lazy("All")
+    )
     start = django_filters.DateFilter(
         field_name="created_at",
         lookup_expr="date__gte",
         widget=forms.DateInput(attrs={"type": "date"}),
-        label="From",
+        label=gettext_lazy("From"),
     )
     end = django_filters.DateFilter(
         field_name="created_at",
         lookup_expr="date__lte",
         widget=forms.DateInput(attrs={"type": "date"}),
-        label="To",
+        label=gettext_lazy("To"),
     )
 
     class Meta:

@@ -7,8 +7,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import STAFF_ROLES, Role
 from accounts.permissions import membership_of
@@ -25,31 +28,43 @@ class PortalLoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         membership = membership_of(user)
         if membership is None or (membership.role != Role.PUBLISHER and membership.role not in STAFF_ROLES):
-            raise forms.ValidationError("This login has no access to the publisher portal.", code="no_portal")
+            raise forms.ValidationError(
+                _("This login has no access to the publisher portal."), code="no_portal"
+            )
         if membership.role == Role.PUBLISHER:
             signup = signup_of(membership.partner_id)
             if signup is not None and signup.status == PublisherSignup.Status.PENDING:
                 raise forms.ValidationError(
-                    "Your sign-up is awaiting a manager's approval: you can log in once it is approved.",
+                    _("Your sign-up is awaiting a manager's approval: you can log in once it is approved."),
                     code="pending",
                 )
             if signup is not None and signup.status == PublisherSignup.Status.REJECTED:
-                raise forms.ValidationError("Your sign-up was not approved.", code="rejected")
+                raise forms.ValidationError(_("Your sign-up was not approved."), code="rejected")
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's password reset e-mail, written in the publisher's saved language (else the page's)."""
+
+    def send_mail(self, subject: str, body: str, context: dict, *args: Any, **kwargs: Any) -> None:
+        membership = membership_of(context["user"])
+        language = (membership.language if membership is not None else "") or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject, body, context, *args, **kwargs)
 
 
 class SignupForm(forms.Form):
     """A new publisher account: company, contact e-mail, login and password."""
 
-    company = forms.CharField(max_length=200, label="Company or site name")
-    website = forms.URLField(required=False, label="Website", assume_scheme="https")
-    email = forms.EmailField(label="E-mail")
-    username = forms.CharField(max_length=150, label="Username")
-    password = forms.CharField(widget=forms.PasswordInput, label="Password")
+    company = forms.CharField(max_length=200, label=gettext_lazy("Company or site name"))
+    website = forms.URLField(required=False, label=gettext_lazy("Website"), assume_scheme="https")
+    email = forms.EmailField(label=gettext_lazy("E-mail"))
+    username = forms.CharField(max_length=150, label=gettext_lazy("Username"))
+    password = forms.CharField(widget=forms.PasswordInput, label=gettext_lazy("Password"))
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
         if get_user_model().objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("This username is taken: pick another.")
+            raise forms.ValidationError(_("This username is taken: pick another."))
         return username
 
     def clean(self) -> dict:
@@ -79,7 +94,15 @@ class PaymentMethodForm(forms.ModelForm):
     class Meta:
         model = PaymentMethod
         fields = ["kind", "paypal_email", "account_holder", "iban", "bic", "wallet_network", "wallet_address"]
-        labels = {"kind": "Method", "paypal_email": "PayPal e-mail", "iban": "IBAN", "bic": "BIC / SWIFT"}
+        labels = {
+            "kind": gettext_lazy("Method"),
+            "paypal_email": gettext_lazy("PayPal e-mail"),
+            "account_holder": gettext_lazy("Account holder"),
+            "iban": "IBAN",
+            "bic": "BIC / SWIFT",
+            "wallet_network": gettext_lazy("Wallet network"),
+            "wallet_address": gettext_lazy("Wallet address"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,7 +122,7 @@ class PaymentMethodForm(forms.ModelForm):
         kind = cleaned.get("kind")
         for name in self.REQUIRED.get(kind, ()):
             if not cleaned.get(name):
-                self.add_error(name, "Required for this payment method.")
+                self.add_error(name, _("Required for this payment method."))
         if kind == PaymentMethod.Kind.BANK:
             self._check_bank(cleaned)
         return cleaned
@@ -113,7 +136,9 @@ class PaymentMethodForm(forms.ModelForm):
 
 
 class PayoutRequestForm(forms.Form):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"), label="Amount")
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), label=gettext_lazy("Amount")
+    )
 
 
 class PostbackForm(forms.Form):
@@ -122,7 +147,7 @@ class PostbackForm(forms.Form):
     url = forms.CharField(
         max_length=2000,
         required=False,
-        label="Postback URL",
+        label=gettext_lazy("Postback URL"),
         validators=[validate_outbound],
         widget=forms.TextInput(
             attrs={"placeholder": "https://tracker.example/postback?clickid={ref_id}&payout={aff_payout}"}
@@ -131,13 +156,15 @@ class PostbackForm(forms.Form):
 
 
 class AccessRequestForm(forms.Form):
-    message = forms.CharField(max_length=500, required=False, label="Message to the manager (optional)")
+    message = forms.CharField(
+        max_length=500, required=False, label=gettext_lazy("Message to the manager (optional)")
+    )
 
 
 class ProfileForm(forms.Form):
-    contact_name = forms.CharField(max_length=200, required=False, label="Contact name")
-    email = forms.EmailField(label="E-mail")
-    website = forms.URLField(required=False, label="Website", assume_scheme="https")
+    contact_name = forms.CharField(max_length=200, required=False, label=gettext_lazy("Contact name"))
+    email = forms.EmailField(label=gettext_lazy("E-mail"))
+    website = forms.URLField(required=False, label=gettext_lazy("Website"), assume_scheme="https")
 
 
 class PaymentMethodAdminForm(PaymentMethodForm):
@@ -154,12 +181,12 @@ class PayoutRunForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Publishers",
-        help_text="Leave all unticked to pay every publisher at or above the threshold.",
+        label=gettext_lazy("Publishers"),
+        help_text=gettext_lazy("Leave all unticked to pay every publisher at or above the threshold."),
     )
-    debtor_name = forms.CharField(max_length=70, required=False, label="Debtor account holder")
-    debtor_iban = forms.CharField(max_length=42, required=False, label="Debtor IBAN")
-    debtor_bic = forms.CharField(max_length=11, required=False, label="Debtor BIC")
+    debtor_name = forms.CharField(max_length=70, required=False, label=gettext_lazy("Debtor account holder"))
+    debtor_iban = forms.CharField(max_length=42, required=False, label=gettext_lazy("Debtor IBAN"))
+    debtor_bic = forms.CharField(max_length=11, required=False, label=gettext_lazy("Debtor BIC"))
 
     def __init__(self, *args: Any, candidates: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,5 +207,7 @@ class PayoutRunForm(forms.Form):
 
 class MarkPaidForm(forms.Form):
     reference = forms.CharField(
-        max_length=200, label="Payment reference", help_text="The bank's or PayPal's batch id."
+        max_length=200,
+        label=gettext_lazy("Payment reference"),
+        help_text=gettext_lazy("The bank's or PayPal's batch id."),
     )

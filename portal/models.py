@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class PaymentMethod(models.Model):
     """How a publisher wants to be paid: one method per partner, changed in the Payments tab."""
 
     class Kind(models.TextChoices):
-        PAYPAL = "paypal", "PayPal"
-        BANK = "bank", "Bank transfer (IBAN)"
-        CRYPTO = "crypto", "Crypto wallet"
+        PAYPAL = "paypal", gettext_lazy("PayPal")
+        BANK = "bank", gettext_lazy("Bank transfer (IBAN)")
+        CRYPTO = "crypto", gettext_lazy("Crypto wallet")
 
     partner = models.OneToOneField(
         "partners.Partner", on_delete=models.CASCADE, related_name="payment_method"
@@ -87,9 +88,9 @@ class Payout(models.Model):
     """A payment to a publisher: requested in the portal or made by a payout run, marked paid by a manager."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        PAID = "paid", "Paid"
-        CANCELLED = "cancelled", "Cancelled"
+        REQUESTED = "requested", gettext_lazy("Requested")
+        PAID = "paid", gettext_lazy("Paid")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="payouts"
@@ -186,9 +187,9 @@ class PublisherSignup(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting approval"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", gettext_lazy("Awaiting approval")
+        APPROVED = "approved", gettext_lazy("Approved")
+        REJECTED = "rejected", gettext_lazy("Rejected")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="signups"

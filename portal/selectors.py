@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from config.money import MoneySum, format_money, format_percent, in_minor_units
@@ -73,7 +75,7 @@ class Rate:
 
     def __str__(self) -> str:
         if self.payout_type == PayoutType.PERCENT:
-            return f"{format_percent(self.amount)} of revenue"
+            return _("%(percent)s of revenue") % {"percent": format_percent(self.amount)}
         return format_money(self.amount, self.currency)
 
 
@@ -168,6 +170,18 @@ def _cap_amount(cap: Cap, value: Decimal, currency: str) -> str:
     return format_money(value, currency)
 
 
+def _cap_metric(cap: Cap) -> str:
+    return _("conversions") if cap.metric == Cap.Metric.CONVERSIONS else _("payout")
+
+
+def _cap_resets(resets_at: Any, organization: Organization) -> str:
+    """When a cap resets, as the pages write a time, in the organization's zone (named)."""
+    if resets_at is None:
+        return _("Never")
+    local = timezone.localtime(resets_at, organization.zone)
+    return f"{date_format(local, 'DATETIME_FORMAT')} {organization.time_zone}"
+
+
 def caps_left(partner: Partner, offer: Offer) -> list[CapLeft]:
     """The campaign's caps a publisher is subject to: the offer's, its own, and per goal.
 
@@ -184,13 +198,14 @@ def caps_left(partner: Partner, offer: Offer) -> list[CapLeft]:
     rows = []
     for cap in caps:
         use = uses[cap.pk]
-        whose = "yours" if cap.partner_id else "all publishers"
-        scope = f"{cap.goal.name} ({whose})" if cap.goal_id else f"This campaign ({whose})"
-        resets = f"{use.resets_at:%Y-%m-%d %H:%M} {cap.organization.time_zone}" if use.resets_at else "Never"
+        whose = _("yours") if cap.partner_id else _("all publishers")
+        scope = f"{cap.goal.name} ({whose})" if cap.goal_id else _("This campaign") + f" ({whose})"
+        resets = _cap_resets(use.resets_at, cap.organization)
         rows.append(
             CapLeft(
                 scope=scope,
-                period=f"{cap.get_period_display()} {cap.metric}",
+                period=_("%(period)s %(metric)s")
+                % {"period": cap.get_period_display(), "metric": _cap_metric(cap)},
                 left=_cap_amount(cap, use.remaining, offer.currency),
                 limit=_cap_amount(cap, use.limit, offer.currency),
                 resets=resets,

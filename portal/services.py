@@ -14,10 +14,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
-from config.money import in_minor_units
+from config.money import format_money, in_minor_units
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
@@ -66,16 +67,18 @@ def payout_request(
     Partner.objects.select_for_update().get(pk=partner.pk)
     method = PaymentMethod.objects.filter(partner=partner).first()
     if method is None:
-        raise ValidationError("Set a payment method first: we need to know where to send the money.")
+        raise ValidationError(_("Set a payment method first: we need to know where to send the money."))
     balance = balance_of(partner, organization)
     minimum = minimum_payout_in(organization, balance.currency)
     if amount < minimum:
         raise ValidationError(
-            f"The minimum payout is {minimum} {balance.currency}: request at least that much."
+            _("The minimum payout is %(amount)s: request at least that much.")
+            % {"amount": format_money(minimum, balance.currency)}
         )
     if amount > balance.available:
         raise ValidationError(
-            f"You can request at most your available balance, {balance.available} {balance.currency}."
+            _("You can request at most your available balance, %(amount)s.")
+            % {"amount": format_money(balance.available, balance.currency)}
         )
     return Payout.objects.create(
         organization=organization,

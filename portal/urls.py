@@ -7,6 +7,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from portal import views
+from portal.forms import PortalPasswordResetForm
 
 app_name = "portal"
 
@@ -18,6 +19,7 @@ def _auth(view: type, template: str, **kwargs: object):
 urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", views.portal_logout, name="logout"),
+    path("language/", views.language_set, name="language"),
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("signup/done/", TemplateView.as_view(template_name="portal/signup_done.html"), name="signup_done"),
     path(
@@ -25,6 +27,7 @@ urlpatterns = [
         _auth(
             auth_views.PasswordResetView,
             "password_reset",
+            form_class=PortalPasswordResetForm,
             email_template_name="portal/email/password_reset.txt",
             subject_template_name="portal/email/password_reset_subject.txt",
             success_url=reverse_lazy("portal:password_reset_done"),

@@ -24,12 +24,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
+from django.views.i18n import set_language
 
 from accounts.models import STAFF_ROLES
 from accounts.permissions import membership_of
+from accounts.services import membership_language_set
 from accounts.twofactor import second_factor_status
 from config.crypto import UndecryptableSecret
 from config.money import XLSX_MONEY_FORMAT, in_minor_units, money_chart_options, number_symbols
@@ -60,12 +64,12 @@ from reports import exports
 from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
 
 TABS = (
-    ("dashboard", "Dashboard"),
-    ("campaigns", "Campaigns"),
-    ("report", "Report"),
-    ("payments", "Payments"),
-    ("conversions", "Conversion logs"),
-    ("postback", "Postback"),
+    ("dashboard", gettext_lazy("Dashboard")),
+    ("campaigns", gettext_lazy("Campaigns")),
+    ("report", gettext_lazy("Report")),
+    ("payments", gettext_lazy("Payments")),
+    ("conversions", gettext_lazy("Conversion logs")),
+    ("postback", gettext_lazy("Postback")),
 )
 LOG_PAGE_SIZE = 50
 
@@ -92,7 +96,7 @@ class PublisherMixin:
         membership = membership_of(request.user)
         if membership is None:
             if request.user.is_authenticated:
-                raise Http404("No publisher account.")
+                raise Http404(_("No publisher account."))
             return redirect(f"{reverse('portal:login')}?next={request.path}")
         if membership.role in STAFF_ROLES:
             return redirect("/admin/")
@@ -137,14 +141,14 @@ class DashboardView(PublisherPage):
         campaigns = sorted(report_rows(grouping="campaign", **scope), key=lambda r: -r.payout_approved)
         chart = line_chart(
             [
-                {"name": "Clicks", "data": {str(r.key): r.clicks for r in days}},
-                {"name": "Conversions", "data": {str(r.key): r.leads_total for r in days}},
+                {"name": _("Clicks"), "data": {str(r.key): r.clicks for r in days}},
+                {"name": _("Conversions"), "data": {str(r.key): r.leads_total for r in days}},
             ],
             height="280px",
             thousands=number_symbols()["group"],
         )
         earnings = line_chart(
-            [{"name": "Earnings", "data": {str(r.key): str(r.payout_approved) for r in days}}],
+            [{"name": _("Earnings"), "data": {str(r.key): str(r.payout_approved) for r in days}}],
             height="200px",
             colors=["#16a34a"],
             **money_chart_options(self.organization.currency),
@@ -197,12 +201,12 @@ class CampaignRequestView(PublisherMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         offer = selectors.offer_of(self.partner, pk)
         if offer.has_link:
-            messages.info(request, "You already run this campaign: your tracking links are below.")
+            messages.info(request, _("You already run this campaign: your tracking links are below."))
         else:
             form = AccessRequestForm(request.POST)
             message = form.cleaned_data["message"] if form.is_valid() else ""
             services.access_request_create(partner=self.partner, offer=offer, message=message)
-            messages.success(request, "Access requested: a manager will review it.")
+            messages.success(request, _("Access requested: a manager will review it."))
         return redirect("portal:campaign", pk=offer.pk)
 
 
@@ -212,7 +216,7 @@ class CreativeDownloadView(PublisherMixin, View):
         try:
             handle = creative.file.open("rb")
         except FileNotFoundError as missing:
-            raise Http404("The file of this creative is missing.") from missing
+            raise Http404(_("The file of this creative is missing.")) from missing
         return FileResponse(handle, as_attachment=True, filename=creative.file.name.rsplit("/", 1)[-1])
 
 
@@ -234,8 +238,8 @@ class ReportView(PublisherPage):
         totals = report_totals(partner_id=self.partner.pk, start=start, end=end, offer_id=form.offer_id)
         chart = line_chart(
             [
-                {"name": "Clicks", "data": [[r.label, r.clicks] for r in rows]},
-                {"name": "Conversions", "data": [[r.label, r.leads_total] for r in rows]},
+                {"name": _("Clicks"), "data": [[r.label, r.clicks] for r in rows]},
+                {"name": _("Conversions"), "data": [[r.label, r.leads_total] for r in rows]},
             ],
             height="260px",
             discrete=form.grouping != "date",
@@ -355,7 +359,7 @@ class PaymentMethodView(PublisherMixin, FormView):
     def form_valid(self, form: PaymentMethodForm) -> HttpResponse:
         data = dict(form.cleaned_data)
         services.payment_method_set(partner=self.partner, **data)
-        messages.success(self.request, "Payment method saved.")
+        messages.success(self.request, _("Payment method saved."))
         return super().form_valid(form)
 
 
@@ -385,7 +389,7 @@ class PayoutRequestView(PaymentsView):
             except ValidationError as refusal:
                 form.add_error("amount", refusal)
             else:
-                messages.success(request, "Payout requested: a manager will send it.")
+                messages.success(request, _("Payout requested: a manager will send it."))
                 return redirect("portal:payments")
         return self.render_to_response(self.get_context_data(payout_form=form))
 
@@ -406,7 +410,7 @@ class PostbackView(PublisherMixin, FormView):
             for message in refusal.message_dict["url"]:
                 form.add_error("url", message)
             return self.form_invalid(form)
-        messages.success(self.request, "Postback URL saved.")
+        messages.success(self.request, _("Postback URL saved."))
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -464,7 +468,7 @@ class ProfileView(PublisherMixin, FormView):
 
     def form_valid(self, form: ProfileForm) -> HttpResponse:
         services.profile_update(partner=self.partner, user=self.request.user, **form.cleaned_data)
-        messages.success(self.request, "Profile saved.")
+        messages.success(self.request, _("Profile saved."))
         return super().form_valid(form)
 
 
@@ -531,16 +535,19 @@ class PostbackTestView(PublisherMixin, View):
         else:
             if delivery.state == delivery.State.DONE:
                 answer = delivery.last_status_code
-                messages.success(request, f"Test postback sent: your server answered {answer}.")
+                sent = _("Test postback sent: your server answered %(status)s.") % {"status": answer}
+                messages.success(request, sent)
             else:
-                messages.error(request, f"Test postback failed: {delivery.last_error}")
+                messages.error(request, _("Test postback failed: %(error)s") % {"error": delivery.last_error})
         return redirect(f"{reverse('portal:postback')}#pd-last-test")
 
 
 _SECRET_DONE = {
-    "generate": "Signing is on: copy the secret below into your tracker, which verifies every call with it.",
-    "rotate": "New secret made: calls from now on are signed with it, so update your tracker.",
-    "remove": "Signing is off: your postback calls are no longer signed.",
+    "generate": gettext_lazy(
+        "Signing is on: copy the secret below into your tracker, which verifies every call with it."
+    ),
+    "rotate": gettext_lazy("New secret made: calls from now on are signed with it, so update your tracker."),
+    "remove": gettext_lazy("Signing is off: your postback calls are no longer signed."),
 }
 
 
@@ -552,7 +559,7 @@ class PostbackSecretView(PublisherMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         action = request.POST.get("signing", "")
         if action not in _SECRET_DONE:
-            messages.error(request, "Choose Generate, Rotate or Remove for the signing secret.")
+            messages.error(request, _("Choose Generate, Rotate or Remove for the signing secret."))
         else:
             secret = "" if action == "remove" else new_signing_secret()
             signing_secret_set(owner=self.partner, secret=secret)
@@ -580,3 +587,15 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         logout(request)
     return redirect("portal:login")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher: Django's `set_language` (cookie, safe `next`), and a signed-in
+    publisher's choice saved on its login, so every later sign-in speaks it too."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    membership = membership_of(request.user)
+    if membership is not None and language in dict(settings.LANGUAGES):
+        membership_language_set(membership=membership, language=language)
+    return response

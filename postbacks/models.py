@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from config import crypto
 from partners.models import PostbackTemplate
@@ -37,12 +38,12 @@ class Delivery(models.Model):
         TEST = "test", "Test"
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (not sendable)"
-        PAUSED = "paused", "Paused (destination paused)"
+        PENDING = "pending", gettext_lazy("Pending")
+        SENDING = "sending", gettext_lazy("Sending")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Skipped (not sendable)")
+        PAUSED = "paused", gettext_lazy("Paused (destination paused)")
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -38,6 +38,8 @@ from django.db.models import Model, Q
 from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import EDITOR_ROLES
 from partners.models import Integration, Partner, PostbackTemplate
@@ -336,7 +338,10 @@ def destination_resume(*, destination: Destination) -> int:
     locked = fields.model._default_manager.select_for_update().filter(pk=pk).order_by()
     paused_at = locked.values_list(fields.paused_at, flat=True).first()
     if paused_at is None:
-        raise ResumeRefused(f"{destination.label} is not paused: there is nothing to resume.")
+        raise ResumeRefused(
+            _("%(destination)s is not paused: there is nothing to resume.")
+            % {"destination": destination.label}
+        )
     fields.model._default_manager.filter(pk=pk).update(**{fields.paused_at: None, fields.reason: ""})
     setattr(destination.row, fields.paused_at, None)
     setattr(destination.row, fields.reason, "")
@@ -365,5 +370,8 @@ def _send_again(ids: list[int]) -> None:
 
 def resumed_message(count: int) -> str:
     """What a person is told after resuming."""
-    noun = "delivery" if count == 1 else "deliveries"
-    return f"Resumed: {count} {noun} will be sent again."
+    return ngettext(
+        "Resumed: %(count)d delivery will be sent again.",
+        "Resumed: %(count)d deliveries will be sent again.",
+        count,
+    ) % {"count": count}

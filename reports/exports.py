@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import formats
+from django.utils.translation import gettext, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
@@ -101,21 +104,22 @@ def table_response(
 
 
 # The publisher's report: payout is the publisher's earnings; our revenue is never shown.
+# Files keep English titles (machines read them); pages show them in the viewer's language.
 # Each column: the row's attribute, its title, and what it holds (count, percent, money, epc).
 COUNT, PERCENT, MONEY, EPC = "count", "percent", "money", "epc"
 PUBLISHER_REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("impressions", "Impressions", COUNT),
-    ("clicks", "Clicks", COUNT),
-    ("unique_clicks", "Unique clicks", COUNT),
-    ("leads_total", "Conversions", COUNT),
-    ("leads_approved", "Approved", COUNT),
-    ("leads_pending", "Pending", COUNT),
-    ("leads_rejected", "Rejected", COUNT),
-    ("cr", "CR %", PERCENT),
-    ("payout_approved", "Earnings", MONEY),
-    ("payout_pending", "Pending earnings", MONEY),
-    ("epc", "EPC", EPC),
-    ("ctr", "CTR %", PERCENT),
+    ("impressions", gettext_noop("Impressions"), COUNT),
+    ("clicks", gettext_noop("Clicks"), COUNT),
+    ("unique_clicks", gettext_noop("Unique clicks"), COUNT),
+    ("leads_total", gettext_noop("Conversions"), COUNT),
+    ("leads_approved", gettext_noop("Approved"), COUNT),
+    ("leads_pending", gettext_noop("Pending"), COUNT),
+    ("leads_rejected", gettext_noop("Rejected"), COUNT),
+    ("cr", gettext_noop("CR %"), PERCENT),
+    ("payout_approved", gettext_noop("Earnings"), MONEY),
+    ("payout_pending", gettext_noop("Pending earnings"), MONEY),
+    ("epc", gettext_noop("EPC"), EPC),
+    ("ctr", gettext_noop("CTR %"), PERCENT),
 )
 _XLSX_FORMATS = {COUNT: "#,##0", PERCENT: XLSX_RATE_FORMAT, MONEY: XLSX_MONEY_FORMAT, EPC: "0.0000"}
 
@@ -149,10 +153,15 @@ def _columns() -> Iterator[tuple[str, str]]:
 
 
 def report_display(rows: Sequence[ReportRow], grouping_label: str, currency: str) -> tuple[list[str], list]:
-    """The same report for a page: amounts and rates formatted for the viewer's language."""
-    header = [grouping_label, *(label for _, label, _ in PUBLISHER_REPORT_COLUMNS)]
-    lines = [[row.label, *(_shown(row, n, k, currency) for n, k in _columns())] for row in rows]
+    """The same report for a page: titles, dates, amounts and rates in the viewer's language."""
+    header = [gettext(grouping_label), *(gettext(label) for _, label, _ in PUBLISHER_REPORT_COLUMNS)]
+    lines = [[_shown_label(row), *(_shown(row, n, k, currency) for n, k in _columns())] for row in rows]
     return header, lines
+
+
+def _shown_label(row: ReportRow) -> str:
+    """A day as the pages write dates (DATE_FORMAT of the language); any other label as it is."""
+    return formats.date_format(row.key) if isinstance(row.key, date) else row.label
 
 
 def _shown(row: ReportRow, name: str, kind: str, currency: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import CharField, F, Min, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext_noop
 
 from config.money import MoneySum
 from partners.models import Landing, Offer, SmartLink
@@ -32,20 +33,20 @@ ZERO = Decimal("0")
 
 # The report's groupings: name → label shown in the form and the table's first column.
 GROUPINGS: dict[str, str] = {
-    "date": "Date",
-    "campaign": "Campaign",
-    "landing": "Landing",
-    "geo": "Country",
-    "device": "Device type",
-    "os": "OS",
-    "sub1": "Sub 1",
-    "sub2": "Sub 2",
-    "sub3": "Sub 3",
-    "sub4": "Sub 4",
-    "sub5": "Sub 5",
-    "network": "Network (ASN / organization)",
-    "redirect": "Redirect reason",
-    "smartlink": "Smart link → offer",
+    "date": gettext_noop("Date"),
+    "campaign": gettext_noop("Campaign"),
+    "landing": gettext_noop("Landing"),
+    "geo": gettext_noop("Country"),
+    "device": gettext_noop("Device type"),
+    "os": gettext_noop("OS"),
+    "sub1": gettext_noop("Sub 1"),
+    "sub2": gettext_noop("Sub 2"),
+    "sub3": gettext_noop("Sub 3"),
+    "sub4": gettext_noop("Sub 4"),
+    "sub5": gettext_noop("Sub 5"),
+    "network": gettext_noop("Network (ASN / organization)"),
+    "redirect": gettext_noop("Redirect reason"),
+    "smartlink": gettext_noop("Smart link → offer"),
 }
 # Groupings read from SubStat: name → slot.
 _SLOTS = {

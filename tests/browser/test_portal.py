@@ -89,7 +89,7 @@ def test_a_publisher_reports_by_geo_exports_sets_a_postback_and_requests_a_payou
     page.get_by_role("link", name="Payments").click()
     page.get_by_label("Amount").fill("1.00")
     page.get_by_role("button", name="Request payout").click()
-    expect(page.locator(".errorlist")).to_contain_text("The minimum payout is 10.00 USD")
+    expect(page.locator(".errorlist")).to_contain_text("The minimum payout is $10.00")
     page.get_by_label("Amount").fill("10.00")
     page.get_by_role("button", name="Request payout").click()
     expect(page.locator(".pd-messages")).to_contain_text("Payout requested")

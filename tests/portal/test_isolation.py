@@ -44,6 +44,7 @@ def _b_secret_creative(world):
 PROBES: dict[str, Probe] = {
     "login": Probe(lambda w: reverse("portal:login")),
     "logout": Probe(lambda w: reverse("portal:logout")),
+    "language": Probe(lambda w: reverse("portal:language"), method="post", data={"language": "es"}),
     "signup": Probe(lambda w: reverse("portal:signup") + "?ref=999-forged"),
     "signup_done": Probe(lambda w: reverse("portal:signup_done")),
     "password_reset": Probe(lambda w: reverse("portal:password_reset")),

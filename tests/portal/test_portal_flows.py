@@ -110,7 +110,7 @@ def test_a_good_postback_url_is_saved_and_previewed(world, client_a):
 def test_a_payout_below_the_minimum_is_refused_with_the_minimum(world, client_a):
     payment_method_set(partner=world.a.partner, kind="paypal", paypal_email="a@example.com")
     response = client_a.post(reverse("portal:payout_request"), {"amount": "5.00"})
-    assert "The minimum payout is 10.00 USD" in response.content.decode()
+    assert "The minimum payout is $10.00" in response.content.decode()
     assert not Payout.objects.filter(partner=world.a.partner).exists()
 
 
