@@ -21,6 +21,7 @@ from django.http import (
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_safe
 from redis.backoff import NoBackoff
@@ -101,11 +102,11 @@ def _ping_broker() -> None:
 
 # The error pages: the admin's look under /admin/, the portal's under /portal/, the site's elsewhere;
 # JSON on ingestion paths (`{"ok": false, "error": …}`, SPEC 8) and DRF's `{"detail": …}` on the API.
-ERROR_TITLES = {403: "Access denied", 404: "Page not found", 500: "Server error"}
+ERROR_TITLES = {403: _("Access denied"), 404: _("Page not found"), 500: _("Server error")}
 ERROR_SENTENCES = {
-    403: "Your account may not open this page. Ask an admin of your organization for the role it needs.",
-    404: "There is no page at this address. Check the link, or start again from one of the links below.",
-    500: "Something failed on our side and it has been logged. Try again in a minute.",
+    403: _("Your account may not open this page. Ask an admin of your organization for the role it needs."),
+    404: _("There is no page at this address. Check the link, or start again from one of the links below."),
+    500: _("Something failed on our side and it has been logged. Try again in a minute."),
 }
 API_SENTENCES = {
     403: "You do not have permission to perform this action.",
@@ -162,7 +163,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A form sent without a valid CSRF token: the styled 403, saying what to do."""
-    message = (
+    message = _(
         "The form was sent without a valid security token: reload the page and send it again "
         "(cookies must be allowed for this site)."
     )
