@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "chartkick.django",
+    "auditlog",
+    "audit",
     "accounts",
     "currencies",
     "partners",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Admin and portal pages wait for that code from logins that need one (accounts.middleware).
     "accounts.middleware.SecondFactorMiddleware",
+    # Who changed configuration, from where and through which channel (README "Audit log").
+    "ingest.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -258,6 +262,10 @@ AXES_RESET_ON_SUCCESS = False
 # one; this makes it required for every staff login (managers and analysts) as well.
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Partnerdesk")
+
+# The audit log (django-auditlog; README "Audit log"): entries are audit.AuditEntry rows, which
+# name the organization and the channel. They are kept until someone runs `manage.py auditlogflush`.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
