@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from audit import tracking
@@ -31,6 +32,10 @@ class AuditEntryManager(LogEntryManager):
         kwargs.setdefault("organization_id", tracking.organization_id_of(instance))
         kwargs.setdefault("object_repr", tracking.safe_repr(instance))
         kwargs.setdefault("object_pk", tracking.object_pk_of(instance))
+        parent = tracking.parent_of(instance)
+        if parent is not None:
+            kwargs.setdefault("parent_content_type", ContentType.objects.get_for_model(parent[0]))
+            kwargs.setdefault("parent_pk", parent[1])
         return super().log_create(instance, force_log=force_log, **kwargs)
 
 
@@ -46,6 +51,15 @@ class AuditEntry(AbstractLogEntry):
         help_text="The organization the object belongs to: its staff see the entry.",
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SYSTEM)
+    parent_content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    parent_pk = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The object this one is part of (an integration's postback template, an offer's goal…): "
+        "the entry is on that object's history page too.",
+    )
     actor_name = models.CharField(
         max_length=150,
         blank=True,
@@ -60,6 +74,7 @@ class AuditEntry(AbstractLogEntry):
         indexes = [
             models.Index(fields=["organization", "-timestamp"], name="auditentry_org_time"),
             models.Index(fields=["content_type", "object_id"], name="auditentry_object"),
+            models.Index(fields=["parent_content_type", "parent_pk"], name="auditentry_parent"),
         ]
 
     @property

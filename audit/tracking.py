@@ -33,6 +33,7 @@ _ENCRYPTED_SUFFIX = "_encrypted"
 _organization_paths: dict[type[models.Model], Callable[[Any], int | None]] = {}
 _reprs: dict[type[models.Model], Callable[[Any], str]] = {}
 _idents: dict[type[models.Model], Callable[[Any], str]] = {}
+_parents: dict[type[models.Model], models.ForeignKey] = {}
 
 
 def hide(value: str) -> str:
@@ -72,6 +73,7 @@ def track(
     partly: Iterable[str] = (),
     repr: Callable[[Any], str] | None = None,
     ident: Callable[[Any], str] | None = None,
+    parent: str | None = None,
     exclude: Iterable[str] = (),
 ) -> None:
     """Follow every change of `model`'s objects in the audit log.
@@ -80,7 +82,9 @@ def track(
     (`"app.organization_id"`); `partly` names payment-detail fields shown with their ends
     only (the model's other masked fields are then shown that way too); `repr` replaces the
     object's `str()` where it would show a secret, and `ident` its primary key where that is
-    one (an API token's key); `exclude` names fields left out of diffs.
+    one (an API token's key); `parent` names the foreign key to the object this one is part
+    of, whose history page then shows this one's changes too; `exclude` names fields left out
+    of diffs.
     """
     fields = model._meta.concrete_fields
     partly = list(partly)
@@ -97,6 +101,8 @@ def track(
         _reprs[concrete] = repr
     if ident is not None:
         _idents[concrete] = ident
+    if parent is not None:
+        _parents[concrete] = model._meta.get_field(parent)
 
 
 def is_tracked(model: type[models.Model]) -> bool:
@@ -128,6 +134,13 @@ def object_pk_of(instance: models.Model) -> str:
     """What the log calls the object: its primary key, unless that is a secret."""
     ident = _idents.get(type(instance)._meta.concrete_model)
     return ident(instance) if ident else str(instance.pk)
+
+
+def parent_of(instance: models.Model) -> tuple[type[models.Model], str] | None:
+    """The model and primary key of the object `instance` is part of, if it is part of one."""
+    field = _parents.get(type(instance)._meta.concrete_model)
+    pk = getattr(instance, field.attname) if field else None
+    return None if pk is None else (field.related_model, str(pk))
 
 
 def set_channel(channel: str) -> None:

@@ -15,7 +15,8 @@ class PortalConfig(AppConfig):
             models.PaymentMethod,
             organization="partner.organization_id",
             partly=payment_details,
+            parent="partner",
             repr=lambda method: f"{method.get_kind_display()} of {method.partner}",
         )
         track(models.PayoutRun, organization="organization_id", partly=("debtor_iban", "debtor_bic"))
-        track(models.Payout, organization="organization_id", partly=("method",))
+        track(models.Payout, organization="organization_id", partly=("method",), parent="run")

@@ -9,4 +9,4 @@ class PostbacksConfig(AppConfig):
         from audit.tracking import track
         from postbacks.models import CleverTapDestination
 
-        track(CleverTapDestination, organization="organization_id")
+        track(CleverTapDestination, organization="organization_id", parent="app")
