@@ -86,9 +86,11 @@ def track(
     of, whose history page then shows this one's changes too; `exclude` names fields left out
     of diffs.
     """
-    fields = model._meta.concrete_fields
     partly = list(partly)
-    masked = partly or [field.name for field in fields if is_secret_field(field) or _is_url_field(field)]
+    secret = [
+        field.name for field in model._meta.concrete_fields if is_secret_field(field) or _is_url_field(field)
+    ]
+    masked = [*partly, *(name for name in secret if name not in partly)]
     auditlog.register(
         model,
         mask_fields=masked,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -317,3 +318,15 @@ def test_an_integrations_history_page_shows_the_changes_of_its_parts_too(manager
     text = page.content.decode()
     assert "Postback template “" in text
     assert "https://partner.example/pb?token=***" in text and "abc123" not in text
+
+
+def test_djangos_own_admin_history_never_names_a_token_by_its_key(manager, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pass-word-123")
+
+    response = signed_in(root).post(reverse("admin:authtoken_tokenproxy_add"), {"user": manager.pk})
+
+    assert response.status_code == 302
+    key = Token.objects.get(user=manager).key
+    assert key not in AdminLogEntry.objects.get().object_repr
+    entry = AuditEntry.objects.get(content_type__app_label="authtoken")
+    assert (entry.actor, entry.channel, entry.object_repr) == (root, Channel.ADMIN, "API token of manager")
