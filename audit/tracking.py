@@ -168,7 +168,8 @@ def update_recorded(queryset: models.QuerySet, **values: Any) -> int:
     The rows are locked first, so the entries name exactly the rows the update changed.
     """
     with transaction.atomic():
-        rows = list(queryset.select_for_update())
+        # Only the rows themselves are locked (a model's default ordering may join nullable tables).
+        rows = list(queryset.order_by().select_for_update(of=("self",)))
         updated = queryset.model._default_manager.filter(pk__in=[row.pk for row in rows]).update(**values)
         for row in rows:
             record_update(row, **values)
