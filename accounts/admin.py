@@ -30,6 +30,7 @@ from accounts.services import (
     membership_set_role,
 )
 from accounts.twofactor import second_factor_reset
+from audit.history import AuditHistoryMixin
 from leads.models import Lead
 
 User = get_user_model()
@@ -74,7 +75,7 @@ admin.site.register(Group, SuperuserGroupAdmin)
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """An organization's settings: every member sees their own, its admins change them."""
 
     list_display = ("name", "slug", "currency", "time_zone", "min_payout", "referral_share", "created_at")
@@ -167,7 +168,7 @@ class MembershipCreateForm(MembershipForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """User management, for an organization's admins alone."""
 
     form = MembershipForm

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.models import STAFF_ROLES, Membership, Organization
+from audit.history import AuditHistoryMixin
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
@@ -110,7 +111,7 @@ class _RoleAdminPermissions:
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-class OrganizationScopedAdmin(_RoleAdminPermissions, admin.ModelAdmin):
+class OrganizationScopedAdmin(AuditHistoryMixin, _RoleAdminPermissions, admin.ModelAdmin):
     """A model admin that shows one organization's rows and enforces the roles.
 
     `organization_field` is the lookup from the model to its organization.

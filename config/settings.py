@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "chartkick.django",
+    "auditlog",
+    "audit",
     "accounts",
     "currencies",
     "partners",
@@ -133,6 +135,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Admin and portal pages wait for that code from logins that need one (accounts.middleware).
     "accounts.middleware.SecondFactorMiddleware",
+    # Who changed configuration, from where and through which channel (README "Audit log").
+    "ingest.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every answer (django-csp; the policy is below).
@@ -311,6 +315,13 @@ AXES_RESET_ON_SUCCESS = False
 # one; this makes it required for every staff login (managers and analysts) as well.
 OTP_REQUIRED_FOR_STAFF = env.bool("OTP_REQUIRED_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Partnerdesk")
+
+# The audit log (django-auditlog; README "Audit log"): entries are audit.AuditEntry rows, which
+# name the organization and the channel. They are kept until someone runs `manage.py auditlogflush`.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+# django-auditlog's migrations would create the table of its own entry model, which ours replaces:
+# off, so no orphan table holds a foreign key that stops a test database's flush.
+MIGRATION_MODULES = {"auditlog": None}
 
 LANGUAGE_CODE = "en"
 # The portal's languages (README "Languages"); the admin and the API stay in English.

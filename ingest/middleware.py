@@ -14,13 +14,20 @@ POSTs does not follow a 301.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
+from auditlog.cid import set_cid
+from auditlog.context import set_extra_data
+from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware import common
+from django.utils.functional import SimpleLazyObject
 
+from audit.models import Channel
+from ingest.clientip import client_ip
 from ingest.log import Arrival, failure_answer, failure_keep, inbound_record, readable_params
 from ingest.models import InboundPostback
 from ingest.params import BadParameters, request_params
@@ -141,3 +148,42 @@ class CommonMiddleware(common.CommonMiddleware):
 
     def should_redirect_with_slash(self, request: HttpRequest) -> bool:
         return not is_ingestion_path(request.path_info) and super().should_redirect_with_slash(request)
+
+
+# Where a change came from, for the audit log (audit.models.Channel): by the path's first part.
+# Ingestion and tracking paths change no configuration and stay out (they are the hot paths).
+AUDITED_PREFIXES = (("/admin/", Channel.ADMIN), ("/api/", Channel.API), ("/portal/", Channel.PORTAL))
+
+
+def _address_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+class AuditContextMiddleware(AuditlogMiddleware):
+    """django-auditlog's middleware with our client address and the channel of the change.
+
+    Who is read when an entry is written, not when the request starts, so a management API
+    call authenticated by its token (inside the view, by DRF) is logged as the token's user.
+    The address is `ingest.clientip`'s (trusted proxies only), never a raw X-Forwarded-For.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        channel = next(
+            (channel for prefix, channel in AUDITED_PREFIXES if request.path.startswith(prefix)), None
+        )
+        if channel is None or is_ingestion_path(request.path):
+            return self.get_response(request)
+        set_cid(request)
+        user = SimpleLazyObject(lambda: request.user)
+        context = {
+            "actor": user,
+            "actor_name": lambda: user.get_username() if user.is_authenticated else "",
+            "remote_addr": _address_or_none(client_ip(request)),
+            "remote_port": None,
+            "channel": channel,
+        }
+        with set_extra_data(context_data=context):
+            return self.get_response(request)

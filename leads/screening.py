@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from audit.tracking import record_change
 from config import hotcache, trace
 from leads.linkcache import Config, screening_forget
 from leads.models import Verdict
@@ -138,6 +139,10 @@ def source_list_paste(
         if s not in existing
     ]
     SourceListEntry.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        # Pasted lists can be long: one entry on the integration names what was added.
+        added = ", ".join(entry.source for entry in new)
+        record_change(integration, **{f"{list_kind}_sources_added": ("", added)})
     # Bulk writes send no signals: forget the cached configuration here.
     screening_forget(integration.pk)
     return PasteResult(added=len(new), removed=removed, total=entries.count())

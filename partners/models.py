@@ -984,9 +984,9 @@ class Cap(models.Model):
             f"goal {self.goal}" if self.goal_id else "",
         ]
         where = ", ".join(part for part in scope if part)
-        return f"{self.get_period_display()} {self.metric} cap {self.limit.normalize():f}" + (
-            f" ({where})" if where else ""
-        )
+        # A cap made in code may still hold the int or str it was given (the audit log names it then).
+        limit = Decimal(str(self.limit)).normalize()
+        return f"{self.get_period_display()} {self.metric} cap {limit:f}" + (f" ({where})" if where else "")
 
     def clean(self) -> None:
         """The goal must be the offer's, a conversion count whole, the partner the offer's organization's."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import copy
 from datetime import timedelta
 from typing import Any, TypedDict
 
@@ -11,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from audit.tracking import record_created, record_update
 from partners.models import (
     App,
     Channel,
@@ -108,8 +110,12 @@ def goal_save(*, goal: Goal, aliases: list[str] | None) -> Goal:
     if aliases is not None:
         goal.aliases.exclude(code__in=aliases).delete()
         kept = set(goal.aliases.values_list("code", flat=True))
-        GoalAlias.objects.bulk_create(
-            GoalAlias(goal=goal, offer_id=goal.offer_id, code=code) for code in aliases if code not in kept
+        record_created(
+            GoalAlias.objects.bulk_create(
+                GoalAlias(goal=goal, offer_id=goal.offer_id, code=code)
+                for code in aliases
+                if code not in kept
+            )
         )
     return goal
 
@@ -200,7 +206,7 @@ def integration_connect(
     )
     if postback_url.strip():
         PostbackTemplate.objects.create(integration=integration, url=postback_url.strip())
-    TrackingParameter.objects.bulk_create(
+    parameter_rows = TrackingParameter.objects.bulk_create(
         TrackingParameter(
             integration=integration,
             name=row["name"],
@@ -211,6 +217,7 @@ def integration_connect(
         )
         for position, row in enumerate(parameters)
     )
+    record_created(parameter_rows)
     for offer in app.offers.filter(status=Status.ACTIVE).prefetch_related("landings"):
         tracking_link_create(integration=integration, offer=offer)
     return integration
@@ -242,9 +249,11 @@ def signing_secret_set(*, owner: SignedDestination, secret: str) -> SignedDestin
     calls made from now on no longer verify with the old one.
     """
     field = _SECRET_FIELDS[type(owner)]
-    setattr(owner, field, secret)
     encrypted = f"{field}_encrypted"
+    before = copy(owner)
+    setattr(owner, field, secret)
     type(owner).objects.filter(pk=owner.pk).update(**{encrypted: getattr(owner, encrypted)})
+    record_update(before, **{encrypted: getattr(owner, encrypted)})
     return owner
 
 

@@ -28,6 +28,8 @@ from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
 
 from accounts.permissions import require_editor
+from audit.models import Channel
+from audit.tracking import set_channel as set_audit_channel
 from partners.forms import (
     InstallPostbackForm,
     PartnerDetailsForm,
@@ -276,6 +278,7 @@ class ConnectPartnerWizard(SessionWizardView):
 
     def done(self, form_list: Any, form_dict: dict[str, Any], **kwargs: Any) -> HttpResponse:
         details = form_dict["details"].cleaned_data
+        set_audit_channel(Channel.WIZARD)
         integration = integration_connect(
             organization=self.organization,
             app=self.app,

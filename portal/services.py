@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
+from audit.tracking import update_recorded
 from config.money import format_money, in_minor_units
 from partners.models import Integration, Offer, Partner, Status
 from partners.services import tracking_link_create
@@ -92,8 +93,12 @@ def payout_request(
 
 def payout_mark_paid(*, payout: Payout, actor: Any, reference: str = "") -> bool:
     """Mark a requested payout paid; False when it was not waiting (already paid or cancelled)."""
-    updated = Payout.objects.filter(pk=payout.pk, status=Payout.Status.REQUESTED).update(
-        status=Payout.Status.PAID, paid_at=timezone.now(), paid_by=actor, reference=reference
+    updated = update_recorded(
+        Payout.objects.filter(pk=payout.pk, status=Payout.Status.REQUESTED),
+        status=Payout.Status.PAID,
+        paid_at=timezone.now(),
+        paid_by=actor,
+        reference=reference,
     )
     return bool(updated)
 
@@ -156,7 +161,9 @@ def _run_payout(run: PayoutRun, partner: Partner) -> Payout | None:
         organization=organization, partner=partner, currency=currency
     )
     # Other open requests are covered by this payout, which pays the whole unpaid balance.
-    requests.exclude(pk=payout.pk).update(status=Payout.Status.CANCELLED, reference=_included_in(run))
+    update_recorded(
+        requests.exclude(pk=payout.pk), status=Payout.Status.CANCELLED, reference=_included_in(run)
+    )
     payout.run, payout.amount, payout.currency = run, amount, currency
     payout.method = f"{method.get_kind_display()}: {method.summary}" if method else "(no payment method)"
     payout.save()
@@ -169,8 +176,10 @@ def _run_payout(run: PayoutRun, partner: Partner) -> Payout | None:
 @transaction.atomic
 def payout_run_exported(*, run: PayoutRun) -> None:
     """Note that the run's file was downloaded: it may be paid now, no longer discarded."""
-    PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.DRAFT).update(
-        status=PayoutRun.Status.EXPORTED, exported_at=timezone.now()
+    update_recorded(
+        PayoutRun.objects.filter(pk=run.pk, status=PayoutRun.Status.DRAFT),
+        status=PayoutRun.Status.EXPORTED,
+        exported_at=timezone.now(),
     )
 
 
@@ -184,8 +193,12 @@ def payout_run_mark_paid(*, run: PayoutRun, actor: Any, reference: str) -> int:
     if not reference:
         raise RunRefused("Give the payment's reference (the bank's or PayPal's batch id) to mark it paid.")
     now = timezone.now()
-    paid = Payout.objects.filter(run=locked, status=Payout.Status.REQUESTED).update(
-        status=Payout.Status.PAID, paid_at=now, paid_by=actor, reference=reference
+    paid = update_recorded(
+        Payout.objects.filter(run=locked, status=Payout.Status.REQUESTED),
+        status=Payout.Status.PAID,
+        paid_at=now,
+        paid_by=actor,
+        reference=reference,
     )
     locked.status, locked.paid_at, locked.reference = PayoutRun.Status.PAID, now, reference
     locked.save(update_fields=["status", "paid_at", "reference"])
@@ -200,10 +213,12 @@ def payout_run_discard(*, run: PayoutRun) -> None:
         raise RunRefused("Only a draft run can be discarded: this one's file was already exported.")
     PayoutLead.objects.filter(payout__run=locked).delete()
     payouts = Payout.objects.filter(run=locked)
-    payouts.filter(requested_at__lt=locked.created_at).update(run=None)
+    update_recorded(payouts.filter(requested_at__lt=locked.created_at), run=None)
     payouts.delete()
     cancelled = Payout.objects.filter(organization=locked.organization, status=Payout.Status.CANCELLED)
-    cancelled.filter(reference=_included_in(locked)).update(status=Payout.Status.REQUESTED, reference="")
+    update_recorded(
+        cancelled.filter(reference=_included_in(locked)), status=Payout.Status.REQUESTED, reference=""
+    )
     locked.delete()
 
 
@@ -313,8 +328,11 @@ def signup_decide(*, signup: PublisherSignup, approve: bool, actor: Any) -> bool
 @transaction.atomic
 def profile_update(*, partner: Partner, user: Any, contact_name: str, email: str, website: str) -> None:
     """The publisher's own contact details and login e-mail."""
-    Partner.objects.filter(pk=partner.pk).update(
-        contact_name=contact_name.strip(), contact_email=email.strip(), website=website.strip()
+    update_recorded(
+        Partner.objects.filter(pk=partner.pk),
+        contact_name=contact_name.strip(),
+        contact_email=email.strip(),
+        website=website.strip(),
     )
     user.email = email.strip()
     user.save(update_fields=["email"])
@@ -322,9 +340,10 @@ def profile_update(*, partner: Partner, user: Any, contact_name: str, email: str
 
 def payout_run_set_debtor(*, run: PayoutRun, name: str, iban: str, bic: str) -> bool:
     """Change the account a run pays from, until it is paid; False when it already is."""
-    updated = (
-        PayoutRun.objects.filter(pk=run.pk)
-        .exclude(status=PayoutRun.Status.PAID)
-        .update(debtor_name=name.strip(), debtor_iban=iban, debtor_bic=bic)
+    updated = update_recorded(
+        PayoutRun.objects.filter(pk=run.pk).exclude(status=PayoutRun.Status.PAID),
+        debtor_name=name.strip(),
+        debtor_iban=iban,
+        debtor_bic=bic,
     )
     return bool(updated)

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import EDITOR_ROLES
+from audit.tracking import update_recorded
 from partners.models import Integration, Partner, PostbackTemplate
 from postbacks.models import CleverTapDestination, Delivery
 from postbacks.wakeups import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
@@ -244,8 +245,9 @@ def _pause(key: str, *, last: Delivery) -> bool:
     kind, pk = _parse(key)  # type: ignore[misc]
     fields = PAUSE_FIELDS[kind]
     now = timezone.now()
-    won = fields.model._default_manager.filter(pk=pk, **{f"{fields.paused_at}__isnull": True}).update(
-        **{fields.paused_at: now, fields.reason: _reason(last)}
+    won = update_recorded(
+        fields.model._default_manager.filter(pk=pk, **{f"{fields.paused_at}__isnull": True}),
+        **{fields.paused_at: now, fields.reason: _reason(last)},
     )
     if not won:
         return False
@@ -342,7 +344,9 @@ def destination_resume(*, destination: Destination) -> int:
             _("%(destination)s is not paused: there is nothing to resume.")
             % {"destination": destination.label}
         )
-    fields.model._default_manager.filter(pk=pk).update(**{fields.paused_at: None, fields.reason: ""})
+    update_recorded(
+        fields.model._default_manager.filter(pk=pk), **{fields.paused_at: None, fields.reason: ""}
+    )
     setattr(destination.row, fields.paused_at, None)
     setattr(destination.row, fields.reason, "")
     start = _streak_start(destination.key, paused_at)

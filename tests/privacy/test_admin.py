@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
+from audit.models import AuditEntry
+from audit.models import Channel as AuditChannel
 from leads.models import Click
 from privacy.models import PrivacyOperation
 from tests.factories import MembershipFactory
@@ -107,7 +109,14 @@ def test_the_command_erases_by_device_id_and_records_it(world, capsys):
 
     assert "Done (erase" in capsys.readouterr().out
     assert not Click.objects.filter(gaid=DEVICE).exists()
-    assert PrivacyOperation.objects.get().channel == "command"
+    operation = PrivacyOperation.objects.get()
+    assert operation.channel == "command"
+    # The operation itself is in the audit log, under its organization, without the device id.
+    entries = AuditEntry.objects.filter(content_type__app_label="privacy", object_pk=str(operation.pk))
+    entry = entries.get(action=AuditEntry.Action.CREATE)
+    assert (entry.channel, entry.actor_name) == (AuditChannel.COMMAND, "manage.py privacy_erase")
+    assert entry.organization_id == operation.organization_id
+    assert all(DEVICE not in str(each.changes) for each in entries)
 
 
 def test_the_command_dry_run_changes_nothing(world, capsys):

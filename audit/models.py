@@ -1,0 +1,82 @@
+"""Audit entries: who changed which configuration object, when, from where and how.
+
+django-auditlog writes them (`AUDITLOG_LOGENTRY_MODEL` points here). Beside its own fields
+(actor, remote address, the masked field diff), an entry names the organization the object
+belongs to, so each organization's staff see only theirs, and the channel it came through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditlog.models import AbstractLogEntry, LogEntryManager
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from audit import tracking
+
+
+class Channel(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    WIZARD = "wizard", "Connect-partner wizard"
+    API = "api", "Management API"
+    PORTAL = "portal", "Publisher portal"
+    COMMAND = "command", "Management command"
+    SYSTEM = "system", "System (background job)"
+
+
+class AuditEntryManager(LogEntryManager):
+    """auditlog's manager, naming the organization and never writing a secret into the object's name."""
+
+    def log_create(self, instance: Any, force_log: bool = False, **kwargs: Any):
+        kwargs.setdefault("organization_id", tracking.organization_id_of(instance))
+        kwargs.setdefault("object_repr", tracking.safe_repr(instance))
+        kwargs.setdefault("object_pk", tracking.object_pk_of(instance))
+        parent = tracking.parent_of(instance)
+        if parent is not None:
+            kwargs.setdefault("parent_content_type", ContentType.objects.get_for_model(parent[0]))
+            kwargs.setdefault("parent_pk", parent[1])
+        return super().log_create(instance, force_log=force_log, **kwargs)
+
+
+class AuditEntry(AbstractLogEntry):
+    """One change of one configuration object (created, changed or deleted)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organization the object belongs to: its staff see the entry.",
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SYSTEM)
+    parent_content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    parent_pk = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The object this one is part of (an integration's postback template, an offer's goal…): "
+        "the entry is on that object's history page too.",
+    )
+    actor_name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who: the login's username (kept if the login is deleted), or the management command.",
+    )
+
+    objects = AuditEntryManager()
+
+    class Meta(AbstractLogEntry.Meta):
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["organization", "-timestamp"], name="auditentry_org_time"),
+            models.Index(fields=["content_type", "object_id"], name="auditentry_object"),
+            models.Index(fields=["parent_content_type", "parent_pk"], name="auditentry_parent"),
+        ]
+
+    @property
+    def who(self) -> str:
+        return self.actor_name or "system"
