@@ -125,3 +125,20 @@ class Membership(models.Model):
     @property
     def can_manage_users(self) -> bool:
         return self.role == Role.ADMIN
+
+
+class PreviousApiKey(models.Model):
+    """A login's API key before its last rotation, still accepted until `valid_until`.
+
+    Only its SHA-256 digest is kept: the key itself was handed out before and is never shown again.
+    One per login: a second rotation replaces it, so the key before ends at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="previous_api_key"
+    )
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex.")
+    valid_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Previous API key of {self.user}"

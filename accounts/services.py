@@ -1,4 +1,4 @@
-"""Writes about people: logins, their memberships and roles.
+"""Writes about people: logins, their memberships and roles, their management API keys.
 
 The admin, management commands and the demo seeder all create and change people
 through these functions, so the role rules (staff flag, publisher partner, at least
@@ -7,14 +7,19 @@ one admin per organization) hold whichever door a change comes through.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
-from accounts.models import STAFF_ROLES, Membership, Organization, Role
+from accounts.models import STAFF_ROLES, Membership, Organization, PreviousApiKey, Role
+from audit.tracking import record_update
 
 if TYPE_CHECKING:
     from partners.models import Partner
@@ -106,3 +111,35 @@ def membership_delete(*, membership: Membership) -> None:
     if membership_is_last_admin(current):
         raise ValidationError("An organization needs an admin: the last one cannot be removed.")
     current.user.delete()
+
+
+# --- Management API keys (README "Management API keys") ---------------------------------------
+
+
+def api_key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_rotate(*, user: Any, overlap: timedelta) -> tuple[Token, datetime]:
+    """Give the login a new API key; the current one keeps working for `overlap`, then only the new one.
+
+    Returns the token with its new key and when the previous key stops. A key rotated before and
+    still in its overlap stops working now (one previous key at a time). A login without a token
+    has nothing to rotate: ValidationError.
+    """
+    current = Token.objects.select_for_update().filter(user=user).first()
+    if current is None:
+        raise ValidationError(
+            f"{user} has no API token to rotate: a superuser creates one first "
+            "(admin → Auth Token → Tokens, or manage.py drf_create_token)."
+        )
+    valid_until = timezone.now() + overlap
+    PreviousApiKey.objects.update_or_create(
+        user=user, defaults={"digest": api_key_digest(current.key), "valid_until": valid_until}
+    )
+    # The key is the token's primary key: it changes in place (nothing refers to it), one audit entry.
+    new_key, created = Token.generate_key(), timezone.now()
+    Token.objects.filter(pk=current.pk).update(key=new_key, created=created)
+    record_update(current, key=new_key, created=created)
+    return Token.objects.get(pk=new_key), valid_until
