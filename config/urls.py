@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.api import ApiTokenRotateView
 from accounts.urls import second_factor_urls
 from config import views
 from config.api import router
@@ -24,6 +25,7 @@ urlpatterns = [
     # Ingestion (partners' and advertisers' servers) comes before the management
     # router: `/api/v1/clicks` (ingest) and `/api/v1/clicks/` (list) differ by the slash.
     path("", include("ingest.urls")),
+    path("api/v1/me/token/rotate/", ApiTokenRotateView.as_view(), name="api-token-rotate"),
     path("api/v1/", include(router.urls)),
     path("portal/2fa/", include(second_factor_urls("portal"), namespace="portal_2fa")),
     path("portal/", include("portal.urls")),
