@@ -18,7 +18,9 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization
 from accounts.permissions import is_staff_member, membership_of, organization_of
@@ -30,8 +32,10 @@ from accounts.services import (
     membership_set_role,
 )
 from accounts.twofactor import second_factor_reset
+from accounts.views import api_key_rotations
 from audit.history import AuditHistoryMixin
 from leads.models import Lead
+from partners.services import DEFAULT_TOKEN_OVERLAP, TOKEN_OVERLAPS
 
 User = get_user_model()
 
@@ -176,7 +180,7 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("username", "email", "role", "partner", "last_login")
     list_filter = ("role",)
     list_select_related = ("user", "partner", "organization")
-    actions = ("second_factor_reset_action",)
+    actions = ("second_factor_reset_action", "api_token_rotate_action")
     search_fields = ("user__username", "user__email", "partner__name")
     ordering = ("user__username",)
 
@@ -243,6 +247,34 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
         names = ", ".join(m.user.username for m in memberships)
         self.message_user(
             request, f"Second factor reset for {names}: they set up a new one when they next sign in."
+        )
+
+    @admin.action(description="Rotate API key (the current one keeps working for an overlap)")
+    def api_token_rotate_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        """Ask for the overlap, then give the selected logins new keys and show them once."""
+        memberships = list(queryset.select_related("user").order_by("user__username"))
+        tokens = Token.objects.filter(user__membership__in=memberships)
+        with_key = set(tokens.values_list("user_id", flat=True))
+        users = [m.user for m in memberships if m.user_id in with_key]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Rotate API keys",
+            "skipped": [m.user.username for m in memberships if m.user_id not in with_key],
+        }
+        choice = request.POST.get("overlap", "")
+        if request.POST.get("rotate") and choice in TOKEN_OVERLAPS and users:
+            rotated = api_key_rotations(users, choice)
+            return render(request, "accounts/admin/api_key_rotated.html", {**context, "rotated": rotated})
+        return render(
+            request,
+            "accounts/admin/api_key_rotate_confirm.html",
+            {
+                **context,
+                "members": [user.username for user in users],
+                "selected": [m.pk for m in memberships],
+                "overlaps": [(key, label) for key, (label, _length) in TOKEN_OVERLAPS.items()],
+                "default_overlap": DEFAULT_TOKEN_OVERLAP,
+            },
         )
 
     def get_actions(self, request: HttpRequest) -> dict:

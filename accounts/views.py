@@ -12,18 +12,25 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_credentials, get_lockout_response
 from django.contrib import admin, messages
 from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
+from rest_framework.authtoken.models import Token
 
 from accounts.forms import CodeForm
 from accounts.middleware import needs_code
+from accounts.models import PreviousApiKey
+from accounts.permissions import is_staff_member
+from accounts.services import api_token_rotate
 from accounts.signals import SESSION_HAS_DEVICE, axes_forget_failures
 from accounts.twofactor import (
     authenticator_confirm,
@@ -37,6 +44,8 @@ from accounts.twofactor import (
     second_factor_reset,
     second_factor_status,
 )
+from config.masking import mask_secret
+from partners.services import DEFAULT_TOKEN_OVERLAP, TOKEN_OVERLAPS
 
 ENROL_MISMATCH = gettext_lazy("That code does not match: scan the QR code again and type the code shown now.")
 WRONG_CODE = gettext_lazy(
@@ -197,3 +206,54 @@ class DisableView(VerifiedOnly):
             request.session[SESSION_HAS_DEVICE] = False
             messages.success(request, _("Two-step sign-in is off: your password alone signs you in."))
         return HttpResponseRedirect(self.next_url())
+
+
+def api_key_page(request: HttpRequest) -> HttpResponse:
+    """The admin's page about one's own management API key: its state, and "Rotate key" (any staff role).
+
+    Served inside `admin.site.admin_view` (staff sessions that finished signing in). The new key is
+    shown on the answer to the rotation and never again.
+    """
+    if not (request.user.is_superuser or is_staff_member(request.user)):
+        raise PermissionDenied(_("Only an organization's staff have management API keys."))
+    context = {**admin.site.each_context(request), "title": _("API key")}
+    if request.method == "POST":
+        choice = request.POST.get("overlap", DEFAULT_TOKEN_OVERLAP)
+        if choice not in TOKEN_OVERLAPS:
+            choices = ", ".join(label for label, _length in TOKEN_OVERLAPS.values())
+            messages.error(request, _("Choose how long the current key keeps working: %s.") % choices)
+        else:
+            try:
+                rotated = api_key_rotations([request.user], choice)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                return render(request, "accounts/admin/api_key_rotated.html", {**context, "rotated": rotated})
+    token = Token.objects.filter(user=request.user).first()
+    previous = PreviousApiKey.objects.filter(user=request.user, valid_until__gt=timezone.now()).first()
+    return render(
+        request,
+        "accounts/admin/api_key.html",
+        {
+            **context,
+            "masked_key": mask_secret(token.key) if token else "",
+            "token": token,
+            "previous": previous,
+            "overlaps": [(key, label) for key, (label, _length) in TOKEN_OVERLAPS.items()],
+            "default_overlap": DEFAULT_TOKEN_OVERLAP,
+        },
+    )
+
+
+@transaction.atomic
+def api_key_rotations(users: list[Any], choice: str) -> list[dict[str, Any]]:
+    """Rotate each login's key with the overlap `choice` names; what the answer page lists, once.
+
+    All or none: a key rotated is one the page shows, so no key is changed without being handed out.
+    """
+    label, overlap = TOKEN_OVERLAPS[choice]
+    rotated = []
+    for user in users:
+        token, valid_until = api_token_rotate(user=user, overlap=overlap)
+        rotated.append({"user": user, "key": token.key, "valid_until": valid_until, "overlap": label})
+    return rotated

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts.api import ApiTokenRotateView
 from accounts.urls import second_factor_urls
+from accounts.views import api_key_page
 from config import views
 from config.api import router
 
@@ -21,6 +22,7 @@ urlpatterns = [
     *([path("bench/baseline", baseline)] if settings.BENCH_BASELINE else []),
     path("admin/macros/", include("postbacks.urls")),
     path("admin/2fa/", include(second_factor_urls("admin"), namespace="admin_2fa")),
+    path("admin/api-key/", admin.site.admin_view(api_key_page), name="admin_api_key"),
     path("admin/", admin.site.urls),
     # Ingestion (partners' and advertisers' servers) comes before the management
     # router: `/api/v1/clicks` (ingest) and `/api/v1/clicks/` (list) differ by the slash.
