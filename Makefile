@@ -12,7 +12,7 @@ export UV_SYSTEM_CERTS := 1
 # Byte-code caching keeps every start of Django and pytest fast.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run serve test lint bench chaos clean demo-code messages
+.PHONY: install run serve test lint bench chaos clean demo-code messages screenshots
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ demo-code:
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The wizard's steps and the portal's tabs at 1366 px and 390 px (phone), as PNGs in screenshots/
+# (README "Tests"); the same test fails when a page is not usable at that width. Needs chromium.
+screenshots: install
+	SCREENSHOT_DIR=screenshots $(PY) -m pytest -p no:cacheprovider tests/browser/test_screens.py
 
 lint: install
 	$(VENV)/bin/ruff check .

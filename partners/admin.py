@@ -641,8 +641,9 @@ def outbound_context(integration: Integration, *, editor: bool) -> dict[str, Any
 
 
 def integration_page_context(integration: Integration, *, editor: bool) -> dict[str, Any]:
-    """The tracking links with their generated URLs, and the install postback (the API URLs
-    carry the tokens in full for editors, masked for read-only staff)."""
+    """The tracking links with their generated URLs, and the install postback. The API URLs are
+    shown with their tokens masked, as the token field is; editors also get them in full, which
+    the page reveals together with the token."""
     parameters = list(integration.parameters.all())
     in_click = [(p.name, p.placeholder) for p in parameters if p.in_click]
     in_impression = [(p.name, p.placeholder) for p in parameters if p.in_impression]
@@ -659,7 +660,8 @@ def integration_page_context(integration: Integration, *, editor: bool) -> dict[
         "install_postback": integration.postback_templates.filter(
             goal__isnull=True, event=PostbackTemplate.Event.CONVERSION
         ).first(),
-        "api_urls": api_urls(integration, reveal=editor),
+        "api_urls": api_urls(integration, reveal=False),
+        "api_urls_revealed": api_urls(integration) if editor else None,
         "connect_app_hub": reverse("admin:partners_app_hub", args=[integration.app_id]),
     }
 

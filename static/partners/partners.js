@@ -83,6 +83,21 @@
         });
     }
 
+    // A secret's "Reveal" opens (and closes) every view of it on the page: the integration's
+    // token field and its API URLs, which carry that token.
+    function setUpRevealGroups() {
+        document.querySelectorAll("details[data-pd-reveal-group]").forEach(function (details) {
+            details.addEventListener("toggle", function () {
+                const group = details.dataset.pdRevealGroup;
+                document.querySelectorAll("details[data-pd-reveal-group]").forEach(function (other) {
+                    if (other.dataset.pdRevealGroup === group && other.open !== details.open) {
+                        other.open = details.open;
+                    }
+                });
+            });
+        });
+    }
+
     function fillList(list, items) {
         list.replaceChildren.apply(list, items.map(function (text) {
             const item = document.createElement("li");
@@ -285,6 +300,7 @@
     document.addEventListener("DOMContentLoaded", function () {
         setUpCopyButtons();
         setUpReveal();
+        setUpRevealGroups();
         setUpPostbackCheck();
         setUpParameterTable();
         setUpTestSends();

@@ -247,6 +247,22 @@ def test_a_manager_can_reveal_tokens_and_signing_secrets_on_the_pages(manager, s
     assert integration_token in integration_page and integration_secret in integration_page
 
 
+def test_the_integration_pages_api_urls_are_masked_like_its_token_and_revealed_with_it(
+    manager, secrets_world
+):
+    integration = Integration.objects.get(pk=secrets_world.integration.pk)
+    page = client_for(manager).get(reverse("admin:partners_integration_change", args=[integration.pk]))
+    body = page.content.decode()
+    masked = html.unescape(re.search(r'id="pd-api-click-masked">([^<]*)<', body).group(1))
+    revealed = re.search(r'<details data-pd-reveal-group="inbound-token">(.*?)</details>', body, re.S)
+
+    assert masked.startswith("http") and f"token={integration.token[:4]}…" in masked
+    assert integration.token not in body.split("<details", 1)[0], "shown in full before any Reveal"
+    assert f"token={integration.token}" in revealed.group(1)
+    token_card = body.split('id="pd-inbound"', 1)[1]
+    assert 'data-pd-reveal-group="inbound-token"' in token_card, "the token is not revealed with the URLs"
+
+
 def test_the_api_masks_tokens_and_secrets_for_analysts_and_shows_them_to_managers(
     api_client_for, analyst, manager, secrets_world
 ):
