@@ -42,9 +42,12 @@ class AuditEntryManager(LogEntryManager):
 class AuditEntry(AbstractLogEntry):
     """One change of one configuration object (created, changed or deleted)."""
 
+    # No database constraint: an organization's deletion is itself audited (each of its objects
+    # leaves a "deleted" entry naming it), and the trail outlives it, for superusers to read.
     organization = models.ForeignKey(
         "accounts.Organization",
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",

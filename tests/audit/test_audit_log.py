@@ -243,6 +243,23 @@ def test_a_superuser_sees_every_organizations_entries(app_entry, django_user_mod
     assert "Space Farm" in listed(signed_in(root))
 
 
+def test_an_organization_can_be_deleted_and_its_audit_trail_outlives_it(
+    app_entry, organization, django_user_model
+):
+    organization_id = organization.pk
+    AppFactory(organization=organization, name="Moon Farm")
+
+    organization.delete()  # its apps, memberships… go with it, each leaving a "deleted" entry
+
+    trail = AuditEntry.objects.filter(organization_id=organization_id)
+    assert trail.filter(action=Action.CREATE, object_repr="Space Farm").exists()
+    assert trail.filter(action=Action.DELETE, object_repr="Moon Farm").exists()
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pass-word-123")
+    response = signed_in(root).get(reverse("admin:audit_auditentry_changelist"))
+    assert response.status_code == 200
+    assert "Moon Farm" in listed(signed_in(root))
+
+
 def listed(client: Client, **query: str) -> list[str]:
     response = client.get(reverse("admin:audit_auditentry_changelist"), query)
     return [entry.object_repr for entry in response.context["cl"].result_list]
