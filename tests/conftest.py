@@ -23,6 +23,14 @@ def _plain_http():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Users get their passwords hashed with a fast hasher: the production PBKDF2 takes a good
+    fraction of a second per password by design, and the factories set one for every user."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (Redis when REDIS_URL is set), no process copies, no
