@@ -227,11 +227,14 @@ def test_the_export_command_exports_to_clickhouse_url(tmp_path, capsys):
         client.close()
 
 
-def test_beat_exports_only_when_clickhouse_url_is_set(settings):
+def test_beat_exports_only_when_clickhouse_url_is_set_and_nothing_imports_the_client_before(settings):
     assert not settings.CLICKHOUSE_URL
     assert "columnar-clickhouse-export" not in settings.CELERY_BEAT_SCHEDULE
     code = (
-        "from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE['columnar-clickhouse-export'])"
+        "import sys, django; django.setup(); import columnar.tasks, config.celery; "
+        "from django.conf import settings; "
+        "print(settings.CELERY_BEAT_SCHEDULE['columnar-clickhouse-export']['task']); "
+        "print('clickhouse_connect' in sys.modules)"
     )
     environment = {
         **os.environ,
@@ -239,10 +242,6 @@ def test_beat_exports_only_when_clickhouse_url_is_set(settings):
         "CLICKHOUSE_URL": "https://ch.example:8443/analytics",
     }
     answer = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
     )
-    assert "columnar.clickhouse_export" in answer.stdout
+    assert answer.stdout.split() == ["columnar.clickhouse_export", "False"]
