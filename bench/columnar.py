@@ -1,14 +1,14 @@
 """The columnar part of `make bench`: the same raw-click GROUP BY on PostgreSQL and on ClickHouse.
 
-`run(database_url)` takes the clicks the reports section filled (organization "bench-reports"),
-streams them out of PostgreSQL with COPY, in the exporter's columns (`columnar.clickhouse`),
-into chdb (the embedded ClickHouse engine) in a temporary directory, with the table the
-exporter creates. Then it times the drill-downs of `columnar.selectors` for the largest
-publisher: clicks by day, country and device over 30 days, and by sub1 (with distinct IPs)
-over 60 days, each on PostgreSQL (the `_from_database` twins) and on chdb, after checking
-that both answer the same rows. A drill-down is both queries, one after the other; the last
-lines are its p95 on each side and their ratio (`raw_report_pg_vs_columnar`). chdb runs in
-this process with the machine's cores, as a ClickHouse server would on its own machine.
+`run(database_url)` takes the clicks the reports section filled (organization "bench-reports")
+and has chdb (the embedded ClickHouse engine, in a temporary directory) read them from
+PostgreSQL with its postgresql() table function into the table the exporter creates. Then it
+times the drill-downs of `columnar.selectors` for the largest publisher: clicks by day, country
+and device over 30 days, and by sub1 (with distinct IPs) over 60 days, each on PostgreSQL (the
+`_from_database` twins) and on chdb, after checking that both answer the same rows. A
+drill-down is both queries, one after the other; the last lines are its p95 on each side and
+their ratio (`raw_report_pg_vs_columnar`). chdb runs in this process with the machine's cores,
+as a ClickHouse server would on its own machine.
 """
 
 from __future__ import annotations
@@ -21,36 +21,41 @@ from pathlib import Path
 from typing import Any
 
 from accounts.models import Organization
-from bench.reports import DAYS, PERIOD_DAYS, SLUG, _check_database, _connect, _largest_partner, _percentile
+from bench.reports import DAYS, PERIOD_DAYS, SLUG, _check_database, _largest_partner, _percentile
 from columnar import selectors
-from columnar.clickhouse import COLUMNS, TABLE, connect
+from columnar.clickhouse import COLUMN_NAMES, COLUMNS, TABLE, connect
 from leads.models import Click
 
-# PostgreSQL's text for each copied column where ClickHouse wants another: no NULL ids, UTC times.
-_COPY_EXPRESSIONS = {
-    "landing_id": "COALESCE(landing_id, 0)",
-    "smart_link_id": "COALESCE(smart_link_id, 0)",
-    "asn": "COALESCE(asn, 0)",
-    "created_at": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
-}
+# Click columns that may be NULL in PostgreSQL (ids of an optional relation, the AS number).
+_NULLABLE = {"landing_id", "smart_link_id", "asn"}
 
 
 def _say(message: str) -> None:
     print(f"bench: columnar: {message}", flush=True)
 
 
-def _load(database_url: str, organization_id: int, client: Any, directory: Path) -> int:
-    """COPY the organization's clicks to a TSV file, insert it into chdb; the rows inserted."""
-    expressions = ", ".join(_COPY_EXPRESSIONS.get(field, field) for _, _, field in COLUMNS)
-    path = directory / "clicks.tsv"
-    with _connect(_check_database(database_url)) as raw, raw.cursor() as cursor, path.open("wb") as out:
-        sql = f"COPY (SELECT {expressions} FROM leads_click WHERE organization_id = %s) TO STDOUT"
-        with cursor.copy(sql, [organization_id]) as copy:
-            for block in copy:
-                out.write(block)
-    structure = ", ".join(f"{name} {kind}" for name, kind, _ in COLUMNS).replace("'", "\\'")
-    client.command(f"INSERT INTO {TABLE} SELECT * FROM file('{path}', 'TabSeparated', '{structure}')")
-    path.unlink()
+def _load(database_url: str, organization_id: int, client: Any) -> int:
+    """Copy the organization's clicks into chdb, read by its postgresql() table function; the count.
+
+    ClickHouse reads PostgreSQL with COPY itself, column by column as the exporter names them,
+    so nothing passes through Python or a file (NULL ids become 0, as `click_columns` does).
+    """
+    config = _check_database(database_url)
+    source = ", ".join(
+        f"'{value}'"
+        for value in (
+            f"{config.get('HOST') or '127.0.0.1'}:{config.get('PORT') or 5432}",
+            config["NAME"],
+            "leads_click",
+            config.get("USER") or "postgres",
+            config.get("PASSWORD") or "",
+        )
+    )
+    columns = ", ".join(f"ifNull({field}, 0)" if field in _NULLABLE else field for _, _, field in COLUMNS)
+    client.command(
+        f"INSERT INTO {TABLE} ({', '.join(COLUMN_NAMES)}) SELECT {columns} "
+        f"FROM postgresql({source}) WHERE organization_id = {int(organization_id)}"
+    )
     return client.query(f"SELECT count() FROM {TABLE}").result_rows[0][0]
 
 
@@ -97,7 +102,7 @@ def _measure(database_url: str, organization: Organization, runs: int, directory
     client = connect(f"chdb://{directory / 'chdb'}")
     try:
         started = time.perf_counter()
-        loaded = _load(database_url, organization.pk, client, directory)
+        loaded = _load(database_url, organization.pk, client)
         load_s = time.perf_counter() - started
         _say(f"{loaded} clicks loaded into chdb in {load_s:.1f} s; timing")
         scopes = _drilldowns(organization.pk, _largest_partner(organization))
