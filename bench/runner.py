@@ -23,7 +23,12 @@ WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 # A section whose p99 exceeds this multiple of the baseline's is worth a look.
 P99_WARNING_FACTOR = 3
 # The in-process sections' lines that belong to the closing summary (in this order).
-SUMMARY_NAMES = ("dispatch_vs_requests_loop", "report_p95_ms", "report_raw_vs_rollup")
+SUMMARY_NAMES = (
+    "dispatch_vs_requests_loop",
+    "report_p95_ms",
+    "report_raw_vs_rollup",
+    "raw_report_pg_vs_columnar",
+)
 # More failed responses than this share make a section's figures meaningless.
 ERROR_WARNING_SHARE = 0.01
 
@@ -135,13 +140,14 @@ def _prepare() -> Fixture:
 
 
 def _measured_in_process() -> list[str]:
-    """The sections measured without wrk: outbound dispatch, then reports at scale (last)."""
-    from bench import dispatch, reports
+    """The sections measured without wrk: outbound dispatch, reports at scale, then the same raw
+    clicks on ClickHouse (chdb)."""
+    from bench import columnar, dispatch, reports
 
     lines: list[str] = []
-    for name, measure in (("dispatch", dispatch.run), ("reports", reports.run)):
+    for name, measure in (("dispatch", dispatch.run), ("reports", reports.run), ("columnar", columnar.run)):
         print(f"bench: {name}…", flush=True)
-        lines += measure(os.environ["DATABASE_URL"]) if name == "reports" else measure()
+        lines += measure() if name == "dispatch" else measure(os.environ["DATABASE_URL"])
     return lines
 
 

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "ingest",
     "portal",
     "privacy",
+    "columnar",
     "demo",
 ]
 
@@ -250,6 +251,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour="15,17"),
     },
 }
+
+# The columnar path (docs/clickhouse.md): raw clicks copied to ClickHouse for long-period
+# drill-downs by sub id, IP and user agent. Empty = off, and clickhouse-connect is not needed.
+# A DSN: https://user:password@host:8443/analytics (clickhouse://… for plain HTTP).
+CLICKHOUSE_URL = env("CLICKHOUSE_URL", default="")
+# Clicks per insert (ClickHouse wants few large inserts) and how often beat exports.
+CLICKHOUSE_EXPORT_BATCH = env.int("CLICKHOUSE_EXPORT_BATCH", default=50_000)
+CLICKHOUSE_EXPORT_SECONDS = env.float("CLICKHOUSE_EXPORT_SECONDS", default=60.0)
+if CLICKHOUSE_URL:
+    CELERY_BEAT_SCHEDULE["columnar-clickhouse-export"] = {
+        "task": "columnar.clickhouse_export",
+        "schedule": CLICKHOUSE_EXPORT_SECONDS,
+    }
 # Publishing to a Redis that is down must not hold a request: the sweep sends the row later.
 # Without socket timeouts a publish to a hung Redis (stopped, or gone without closing the TCP
 # connection) waits forever; with them it fails within about two timeouts (one retry).

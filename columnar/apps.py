@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ColumnarConfig(AppConfig):
+    name = "columnar"
+    verbose_name = "Columnar export"
