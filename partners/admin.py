@@ -126,6 +126,29 @@ class MaskedURLsForViewers:
         return f"{field}_shown" if field in self.masked_url_fields else field
 
 
+class ChangeFormContext:
+    """Extra context for an existing object's change form, from one `change_form_context` hook.
+
+    The add form has no object to describe, so the hook only runs on change forms.
+    """
+
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.change_form_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrganizationScopedAdmin):
     """Marketing channels, also creatable from the wizard."""
@@ -155,7 +178,7 @@ class ChannelAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(App)
-class AppAdmin(OrganizationScopedAdmin):
+class AppAdmin(ChangeFormContext, OrganizationScopedAdmin):
     """Apps; each opens its hub, where partners are connected."""
 
     # The name opens the hub (as in the justtrack guide); the hub links to the edit form.
@@ -192,18 +215,8 @@ class AppAdmin(OrganizationScopedAdmin):
         super().save_model(request, obj, form, change)
         inbound_secret_ensure(owner=obj)
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: App | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context.update(inbound_context(obj, editor=can_edit(request.user)))
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: App) -> dict[str, Any]:
+        return inbound_context(obj, editor=can_edit(request.user))
 
     def get_urls(self) -> list[URLPattern]:
         wizard = ConnectPartnerWizard.as_view(admin_site=self.admin_site)
@@ -240,7 +253,7 @@ class AppAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
+class PartnerAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAdmin):
     """Traffic suppliers, reusable across apps."""
 
     masked_url_fields = ("preset_postback_url", "publisher_postback_url")
@@ -282,28 +295,18 @@ class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         )
         return [signing, *super().get_urls()]
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Partner | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            editor = can_edit(request.user)
-            context.update(
-                can_edit=editor,
-                publisher_postback={
-                    "test_url": reverse("admin:postbacks_test_publisher", args=[obj.pk]),
-                    "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
-                    "signed": bool(obj.publisher_postback_secret_encrypted),
-                    "secret": shown_secret(obj, editor=editor),
-                    "url": obj.publisher_postback_url if editor else mask_url(obj.publisher_postback_url),
-                },
-            )
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Partner) -> dict[str, Any]:
+        editor = can_edit(request.user)
+        return {
+            "can_edit": editor,
+            "publisher_postback": {
+                "test_url": reverse("admin:postbacks_test_publisher", args=[obj.pk]),
+                "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
+                "signed": bool(obj.publisher_postback_secret_encrypted),
+                "secret": shown_secret(obj, editor=editor),
+                "url": obj.publisher_postback_url if editor else mask_url(obj.publisher_postback_url),
+            },
+        }
 
     @admin.display(description="Apps", ordering="app_total")
     def app_count(self, obj: Partner) -> int:
@@ -454,7 +457,7 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
+class IntegrationAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAdmin):
     """Partners connected to apps. New ones come from the wizard on the app's hub."""
 
     masked_url_fields = ("status_sync_url",)
@@ -507,26 +510,16 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         super().save_related(request, form, formsets, change)
         form.save_source_lists()
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Integration | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            editor = can_edit(request.user)
-            context.update(integration_page_context(obj, editor=editor))
-            context.update(inbound_context(obj, editor=editor))
-            context.update(outbound_context(obj, editor=editor))
-            install = context["install_postback"]
-            context["install_postback_url"] = (
-                (install.url if editor else mask_url(install.url)) if install else ""
-            )
-            context.update(admin_views.paused_banner(request, obj))
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Integration) -> dict[str, Any]:
+        editor = can_edit(request.user)
+        context = {
+            **integration_page_context(obj, editor=editor),
+            **inbound_context(obj, editor=editor),
+            **outbound_context(obj, editor=editor),
+        }
+        install = context["install_postback"]
+        install_url = (install.url if editor else mask_url(install.url)) if install else ""
+        return {**context, "install_postback_url": install_url, **admin_views.paused_banner(request, obj)}
 
     def get_urls(self) -> list[URLPattern]:
         def resume(request: HttpRequest, integration_id: int) -> HttpResponse:
