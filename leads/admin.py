@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from accounts.permissions import (
     OrganizationScopedInline,
@@ -308,7 +309,7 @@ class LeadAdmin(PrivateIpAdmin):
                 return csv_download(rows, period)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Screening report",
+            "title": _("Screening report"),
             "opts": self.model._meta,
             "period": period,
             "rows": rows,
@@ -325,7 +326,7 @@ class LeadAdmin(PrivateIpAdmin):
         apps = App.objects.filter(organization=organization_of(request.user)).order_by("name")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Postback reference",
+            "title": _("Postback reference"),
             "opts": self.model._meta,
             "base_url": settings.PUBLIC_BASE_URL,
             "synonyms": synonym_rows(),

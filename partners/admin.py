@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
@@ -168,11 +169,11 @@ class ChannelAdmin(OrganizationScopedAdmin):
             )
         )
 
-    @admin.display(description="Partners", ordering="partner_total")
+    @admin.display(description=gettext_lazy("Partners"), ordering="partner_total")
     def partner_count(self, obj: Channel) -> int:
         return obj.partner_total
 
-    @admin.display(description="Integrations", ordering="integration_total")
+    @admin.display(description=gettext_lazy("Integrations"), ordering="integration_total")
     def integration_count(self, obj: Channel) -> int:
         return obj.integration_total
 
@@ -190,7 +191,7 @@ class AppAdmin(ChangeFormContext, OrganizationScopedAdmin):
     readonly_fields = ("masked_token", "created_at")
     fieldsets = (
         (None, {"fields": ("name", "platform", "store_id", "default_url", "masked_token", "created_at")}),
-        ("Inbound requests", {"fields": ("signing_required", "allowed_ips")}),
+        (gettext_lazy("Inbound requests"), {"fields": ("signing_required", "allowed_ips")}),
     )
 
     class Media:
@@ -199,15 +200,15 @@ class AppAdmin(ChangeFormContext, OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(integration_total=Count("integrations"))
 
-    @admin.display(description="App", ordering="name")
+    @admin.display(description=gettext_lazy("App"), ordering="name")
     def hub_link(self, obj: App) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:partners_app_hub", args=[obj.pk]), obj.name)
 
-    @admin.display(description="Partners connected", ordering="integration_total")
+    @admin.display(description=gettext_lazy("Partners connected"), ordering="integration_total")
     def integration_count(self, obj: App) -> int:
         return obj.integration_total
 
-    @admin.display(description="Inbound token")
+    @admin.display(description=gettext_lazy("Inbound token"))
     def masked_token(self, obj: App) -> str:
         return masked(obj.token)
 
@@ -258,11 +259,11 @@ class PartnerAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAd
 
     masked_url_fields = ("preset_postback_url", "publisher_postback_url")
 
-    @admin.display(description="Preset postback URL")
+    @admin.display(description=gettext_lazy("Preset postback URL"))
     def preset_postback_url_shown(self, obj: Partner) -> str:
         return mask_url(obj.preset_postback_url)
 
-    @admin.display(description="Publisher postback URL")
+    @admin.display(description=gettext_lazy("Publisher postback URL"))
     def publisher_postback_url_shown(self, obj: Partner) -> str:
         return mask_url(obj.publisher_postback_url)
 
@@ -274,9 +275,12 @@ class PartnerAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAd
     readonly_fields = ("created_at",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "default_channel", "status", "created_at")}),
-        ("Contact", {"fields": ("contact_name", "contact_email", "website")}),
-        ("Wizard presets (built-in partners)", {"fields": ("preset_postback_url", "preset_parameters")}),
-        ("Publisher", {"fields": ("publisher_postback_url", "payout_currency")}),
+        (gettext_lazy("Contact"), {"fields": ("contact_name", "contact_email", "website")}),
+        (
+            gettext_lazy("Wizard presets (built-in partners)"),
+            {"fields": ("preset_postback_url", "preset_parameters")},
+        ),
+        (gettext_lazy("Publisher"), {"fields": ("publisher_postback_url", "payout_currency")}),
     )
     change_form_template = "admin/partners/partner/change_form.html"
 
@@ -308,7 +312,7 @@ class PartnerAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAd
             },
         }
 
-    @admin.display(description="Apps", ordering="app_total")
+    @admin.display(description=gettext_lazy("Apps"), ordering="app_total")
     def app_count(self, obj: Partner) -> int:
         return obj.app_total
 
@@ -334,7 +338,7 @@ class PostbackTemplateInline(
     verbose_name = "postback"
     masked_url_fields = ("url",)
 
-    @admin.display(description="URL")
+    @admin.display(description=gettext_lazy("URL"))
     def url_shown(self, obj: PostbackTemplate) -> str:
         return mask_url(obj.url)
 
@@ -462,7 +466,7 @@ class IntegrationAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScop
 
     masked_url_fields = ("status_sync_url",)
 
-    @admin.display(description="Status sync URL")
+    @admin.display(description=gettext_lazy("Status sync URL"))
     def status_sync_url_shown(self, obj: Integration) -> str:
         return mask_url(obj.status_sync_url)
 
@@ -494,11 +498,11 @@ class IntegrationAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScop
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(link_total=Count("links"))
 
-    @admin.display(description="Links", ordering="link_total")
+    @admin.display(description=gettext_lazy("Links"), ordering="link_total")
     def link_count(self, obj: Integration) -> int:
         return obj.link_total
 
-    @admin.display(description="Inbound token")
+    @admin.display(description=gettext_lazy("Inbound token"))
     def masked_token(self, obj: Integration) -> str:
         return masked(obj.token)
 
@@ -669,7 +673,10 @@ class LandingInline(OrganizationScopedInline, admin.StackedInline):
     extra = 0
     fieldsets = (
         (None, {"fields": ("name", "kind", "url")}),
-        ("Targeting of this landing (optional; narrows the offer's)", {"fields": TARGETING_FIELDS}),
+        (
+            gettext_lazy("Targeting of this landing (optional; narrows the offer's)"),
+            {"fields": TARGETING_FIELDS},
+        ),
     )
 
 
@@ -684,7 +691,7 @@ class CreativeInline(OrganizationScopedInline, admin.TabularInline):
 class CapUseDisplay:
     """A cap's use in its current period, read-only next to its settings."""
 
-    @admin.display(description="Use this period")
+    @admin.display(description=gettext_lazy("Use this period"))
     def use_now(self, obj: Cap) -> str:
         if obj.pk is None:
             return "—"
@@ -720,7 +727,7 @@ class OfferAdmin(OrganizationScopedAdmin):
     list_filter = ("type", "visibility", "status", ("app", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("app",)
 
-    @admin.display(description="Rate", ordering="rate")
+    @admin.display(description=gettext_lazy("Rate"), ordering="rate")
     def shown_rate(self, offer: Offer) -> str:
         return format_money(offer.rate, offer.currency)
 
@@ -818,18 +825,18 @@ class GoalAdmin(OrganizationScopedAdmin):
     search_fields = ("code", "name", "offer__name", "aliases__code")
     inlines = (GoalAliasInline, GoalPartnerPayoutInline)
 
-    @admin.display(description="App", ordering="offer__app__name")
+    @admin.display(description=gettext_lazy("App"), ordering="offer__app__name")
     def offer_app(self, obj: Goal) -> str:
         return obj.offer.app.name
 
-    @admin.display(description="Payout", ordering="payout")
+    @admin.display(description=gettext_lazy("Payout"), ordering="payout")
     def shown_payout(self, goal: Goal) -> str:
         """The publisher's payout as the portal shows it: an amount, or a percent of revenue."""
         if goal.payout_type == PayoutType.PERCENT:
             return f"{format_percent(goal.payout)} of revenue"
         return format_money(goal.payout, goal.offer.currency)
 
-    @admin.display(description="Revenue", ordering="revenue")
+    @admin.display(description=gettext_lazy("Revenue"), ordering="revenue")
     def shown_revenue(self, goal: Goal) -> str:
         return format_money(goal.revenue, goal.offer.currency)
 
@@ -900,11 +907,11 @@ class SmartLinkAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(entries_total=Count("entries"))
 
-    @admin.display(description="Entries", ordering="entries_total")
+    @admin.display(description=gettext_lazy("Entries"), ordering="entries_total")
     def entry_count(self, obj: SmartLink) -> int:
         return obj.entries_total  # type: ignore[attr-defined]
 
-    @admin.display(description="URL to hand out")
+    @admin.display(description=gettext_lazy("URL to hand out"))
     def url(self, obj: SmartLink) -> str:
         if obj.pk is None:
             return "Shown once the smart link is saved."
