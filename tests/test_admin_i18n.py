@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from postbacks.models import Delivery
 from tests.factories import AppFactory, IntegrationFactory
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -230,6 +231,26 @@ def test_the_admin_homes_checklist_and_tools_are_translated(manager_client, mark
     assert "⟪Create an app⟫" in page and "⟪Invite a publisher⟫" in page
     assert "⟪The product partners bring users to: its name, platform and store id.⟫" in page
     assert ">⟪Postback debugger⟫</a>" in page
+
+
+def test_the_postback_reference_and_the_delivery_log_are_translated(manager_client, app, marked):
+    integration = IntegrationFactory(organization=app.organization, app=app)
+    Delivery.objects.create(
+        organization=app.organization,
+        kind=Delivery.Kind.PARTNER,
+        event="conversion",
+        integration=integration,
+        partner=integration.partner,
+        url="https://adnet.example/pb",
+    )
+
+    reference = manager_client.get(reverse("admin:leads_lead_postback_reference")).content.decode()
+    deliveries = manager_client.get(reverse("admin:postbacks_delivery_changelist")).content.decode()
+
+    assert "<title>⟪Postback reference⟫" in reference
+    assert "⟪Create a lead with your unique id⟫" in reference
+    assert "⟪Signed: optional (not required for this app yet)⟫" in reference
+    assert "⟪Attempts⟫" in deliveries and "⟪attempt in doubt⟫" in deliveries
 
 
 def test_without_the_marking_catalogue_the_pages_read_as_before(manager_client, app):
