@@ -11,6 +11,7 @@ from django.contrib.admin import ModelAdmin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.permissions import require_staff
 from ingest.debugger import DebugRefused, postback_debug
@@ -30,7 +31,7 @@ def postback_debugger(request: HttpRequest, model_admin: ModelAdmin) -> HttpResp
             form.add_error("url", str(refused))
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "Postback debugger",
+        "title": _("Postback debugger"),
         "opts": model_admin.model._meta,
         "form": form,
         "result": result,

@@ -27,6 +27,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.test.client import RequestFactory
 from django.urls import ResolverMatch, resolve
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config import trace
 from config.money import money_text
@@ -49,8 +51,28 @@ USER_AGENT = "Partnerdesk postback debugger"
 # What a token of another organization is replaced with: no token is ever this (they are random).
 UNKNOWN_TOKEN = "unknown-token"
 LEAD_ENDPOINTS = frozenset({Endpoint.LEAD, Endpoint.STATUS, Endpoint.CONVERSION})
-NOTHING_WRITTEN = "Nothing: the transaction was rolled back; no cache, counter or broker was touched."
-NO_CAPS = "None apply: this version has no conversion caps, so nothing is held back by one."
+NOTHING_WRITTEN = gettext_lazy(
+    "Nothing: the transaction was rolled back; no cache, counter or broker was touched."
+)
+NO_CAPS = gettext_lazy("None apply: this version has no conversion caps, so nothing is held back by one.")
+# The steps' titles as the admin page shows them; the English name is the step's key (the API's "step").
+STEP_TITLES = {
+    "Endpoint": gettext_lazy("Endpoint"),
+    "Parameters": gettext_lazy("Parameters"),
+    "Token and scope": gettext_lazy("Token and scope"),
+    "Target": gettext_lazy("Target"),
+    "Key": gettext_lazy("Key"),
+    "Lead": gettext_lazy("Lead"),
+    "Goal": gettext_lazy("Goal"),
+    "Status": gettext_lazy("Status"),
+    "Money": gettext_lazy("Money"),
+    "Screening": gettext_lazy("Screening"),
+    "Caps": gettext_lazy("Caps"),
+    "Answer": gettext_lazy("Answer"),
+    "Deliveries": gettext_lazy("Deliveries"),
+    "Inbound log": gettext_lazy("Inbound log"),
+    "Written": gettext_lazy("Written"),
+}
 
 
 class DebugRefused(ValueError):
@@ -63,6 +85,10 @@ class Step:
 
     name: str
     result: str
+
+    @property
+    def title(self) -> str:
+        return str(STEP_TITLES[self.name])
 
 
 @dataclass
@@ -84,7 +110,7 @@ class Debugged:
     @property
     def answer_text(self) -> str:
         if self.answer is None:
-            return f"Location: {self.location}" if self.location else ""
+            return _("Location: %(location)s") % {"location": self.location} if self.location else ""
         return json.dumps(self.answer, indent=2, ensure_ascii=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -112,23 +138,34 @@ def inbound_path(url: str) -> tuple[str, str]:
     url = url.strip()
     if not url:
         raise DebugRefused(
-            "Paste the URL a partner would call, e.g. https://…/postback/lead?token=…&click=…."
+            _("Paste the URL a partner would call, e.g. https://…/postback/lead?token=…&click=….")
         )
     if len(url) > MAX_URL_LENGTH:
-        raise DebugRefused(f"The URL is longer than {MAX_URL_LENGTH} characters: shorten it or POST a body.")
+        raise DebugRefused(
+            _("The URL is longer than %(max)s characters: shorten it or POST a body.")
+            % {"max": MAX_URL_LENGTH}
+        )
     parts = urlsplit(url if "://" in url or url.startswith("/") else f"https://{url}")
     if parts.scheme not in ("", "http", "https"):
-        raise DebugRefused(f"“{parts.scheme}:” is not a web address: paste an http(s) URL or just its path.")
+        raise DebugRefused(
+            _("“%(scheme)s:” is not a web address: paste an http(s) URL or just its path.")
+            % {"scheme": parts.scheme}
+        )
     if parts.path in ("", "/") and not parts.query:
         raise DebugRefused(
-            "That is not a postback URL: paste the whole URL a partner would call, "
-            "e.g. https://…/postback/lead?token=…&click=…."
+            _(
+                "That is not a postback URL: paste the whole URL a partner would call, "
+                "e.g. https://…/postback/lead?token=…&click=…."
+            )
         )
     if parts.path not in INGESTION_PATHS:
         known = ", ".join(sorted(INGESTION_PATHS))
         raise DebugRefused(
-            f"“{parts.path or '/'}” is not one of our inbound postback endpoints: "
-            f"paste a URL whose path is one of {known}."
+            _(
+                "“%(path)s” is not one of our inbound postback endpoints: "
+                "paste a URL whose path is one of %(known)s."
+            )
+            % {"path": parts.path or "/", "known": known}
         )
     return parts.path, parts.query
 
@@ -136,14 +173,18 @@ def inbound_path(url: str) -> tuple[str, str]:
 def _method(method: str) -> str:
     method = (method or "GET").strip().upper()
     if method not in METHODS:
-        raise DebugRefused(f"Method {method} is not one the endpoints take: choose GET or POST.")
+        raise DebugRefused(
+            _("Method %(method)s is not one the endpoints take: choose GET or POST.") % {"method": method}
+        )
     return method
 
 
 def _request(method: str, path: str, query: str, body: str) -> HttpRequest:
     """The request a partner's server would send; a body starting with `{` is JSON, else a form."""
     if len(body) > MAX_BODY_LENGTH:
-        raise DebugRefused(f"The body is longer than {MAX_BODY_LENGTH // 1024} kB: paste a shorter one.")
+        raise DebugRefused(
+            _("The body is longer than %(size)s kB: paste a shorter one.") % {"size": MAX_BODY_LENGTH // 1024}
+        )
     json_body = body.lstrip().startswith(("{", "["))
     return RequestFactory().generic(
         method,
@@ -312,8 +353,11 @@ def _steps(
     steps = [
         Step(
             "Endpoint",
-            f"{Endpoint(endpoint).label}: {debugged.method} {debugged.path}. The URL was parsed here, "
-            "not requested: nothing was sent to its host.",
+            _(
+                "%(endpoint)s: %(method)s %(path)s. The URL was parsed here, "
+                "not requested: nothing was sent to its host."
+            )
+            % {"endpoint": Endpoint(endpoint).label, "method": debugged.method, "path": debugged.path},
         ),
         Step("Parameters", _params_text(params, unreadable, recorder.get("params").get("read_as"))),
         Step("Token and scope", _scope_text(recorder.get("scope"))),
@@ -327,7 +371,7 @@ def _steps(
             Step("Status", _status_text(recorder.get("status"), lead, endpoint)),
             Step("Money", _money_text(lead)),
             Step("Screening", _verdict_text(lead)),
-            Step("Caps", NO_CAPS),
+            Step("Caps", str(NO_CAPS)),
         ]
     else:
         steps.append(Step("Screening", _record_text(recorder.get("record").get("record"))))
@@ -335,162 +379,204 @@ def _steps(
         Step("Answer", f"{debugged.status_code}{' ' + debugged.answer_text if debugged.answer_text else ''}"),
         Step("Deliveries", _deliveries_text(debugged.deliveries, lead)),
         Step("Inbound log", _inbound_text(inbound, recorder.get("failure").get("error"))),
-        Step("Written", NOTHING_WRITTEN),
+        Step("Written", str(NOTHING_WRITTEN)),
     ]
     return steps
 
 
 def _shown(params: dict[str, str]) -> str:
     masked = {**params, "token": mask_secret(params["token"])} if params.get("token") else params
-    return ", ".join(f"{name}={value}" for name, value in masked.items()) or "none"
+    return ", ".join(f"{name}={value}" for name, value in masked.items()) or _("none")
 
 
 def _params_text(params: dict[str, str] | None, unreadable: str, read_as: dict[str, str] | None) -> str:
     if params is None:
-        return f"Unreadable: {unreadable}"
+        return _("Unreadable: %(reason)s") % {"reason": unreadable}
     text = _shown(params)
     if read_as is not None and read_as != params:
-        text += f". Read by the conversion API as: {_shown(read_as)}"
+        text += _(". Read by the conversion API as: %(params)s") % {"params": _shown(read_as)}
     return text
 
 
 def _scope_text(scope: dict[str, Any]) -> str:
     if not scope:
-        return "Unknown (or missing): no app or integration of your organization has this token."
+        return _("Unknown (or missing): no app or integration of your organization has this token.")
     app, integration = scope["app"], scope.get("integration")
     if integration is not None:
         # Read apart: the integration may be the hot cache's shared instance, left as it is.
         partner = Partner.objects.filter(pk=integration.partner_id).values_list("name", flat=True).first()
-        return (
-            f"Integration #{integration.pk} (partner “{partner}” on app “{app.name}”): its clicks and links."
-        )
-    return f"App “{app.name}” (#{app.pk}): every click, link and lead of this app."
+        return _("Integration #%(id)s (partner “%(partner)s” on app “%(app)s”): its clicks and links.") % {
+            "id": integration.pk,
+            "partner": partner,
+            "app": app.name,
+        }
+    return _("App “%(app)s” (#%(id)s): every click, link and lead of this app.") % {
+        "app": app.name,
+        "id": app.pk,
+    }
 
 
 def _target_text(target: dict[str, Any], endpoint: str) -> str:
     if target.get("click") is not None:
         click = target["click"]
-        return f"Click {click.click_id} (offer #{click.offer_id}, tracking link #{click.link_id})."
+        return _("Click %(click)s (offer #%(offer)s, tracking link #%(link)s).") % {
+            "click": click.click_id,
+            "offer": click.offer_id,
+            "link": click.link_id,
+        }
     if target.get("link") is not None:
         link = target["link"]
-        return f"Tracking link #{link.pk} ({link.code}), named by {target.get('named_by', 'flow')}."
+        return _("Tracking link #%(link)s (%(code)s), named by %(named_by)s.") % {
+            "link": link.pk,
+            "code": link.code,
+            "named_by": target.get("named_by", "flow"),
+        }
     if target.get("link_data") is not None:
         data = target["link_data"]
-        named = f"named by {target['named_by']}"
-        return f"Tracking link #{data['link_id']} ({data['code']}) of offer #{data['offer_id']}, {named}."
-    return "Not reached: the request was answered before it named a click or a tracking link."
+        return _("Tracking link #%(link)s (%(code)s) of offer #%(offer)s, named by %(named_by)s.") % {
+            "link": data["link_id"],
+            "code": data["code"],
+            "offer": data["offer_id"],
+            "named_by": target["named_by"],
+        }
+    return _("Not reached: the request was answered before it named a click or a tracking link.")
 
 
 def _key_text(target: dict[str, Any]) -> str:
     if not target:
-        return "Not reached."
+        return _("Not reached.")
     exto = target.get("exto", "")
     if target.get("click") is not None:
-        return f"(click, exto “{exto}”)." if exto else "The click alone (no exto)."
+        return _("(click, exto “%(exto)s”).") % {"exto": exto} if exto else _("The click alone (no exto).")
     if exto:
-        return f"(tracking link, exto “{exto}”)."
-    return "None: a tracking link without exto is no key, so every creation by it is a new lead."
+        return _("(tracking link, exto “%(exto)s”).") % {"exto": exto}
+    return _("None: a tracking link without exto is no key, so every creation by it is a new lead.")
 
 
 def _lead_text(lead: Lead | None, inbound: InboundPostback | None) -> str:
     if lead is None or inbound is None:
-        reason = inbound.reason if inbound is not None else "the request was refused before"
-        return f"None: {reason}"
+        reason = inbound.reason if inbound is not None else _("the request was refused before")
+        return _("None: %(reason)s") % {"reason": reason}
     outcome = inbound.outcome
     if outcome == Outcome.CREATED:
-        return (
-            f"Would be created (the dry run gave it id {lead.pk}; the real request takes the next free id)."
-        )
+        return _(
+            "Would be created (the dry run gave it id %(id)s; the real request takes the next free id)."
+        ) % {"id": lead.pk}
     if outcome == Outcome.DUPLICATE:
-        return f"Found #{lead.pk}: its key is taken, so the existing lead is answered (created: false)."
+        return _("Found #%(id)s: its key is taken, so the existing lead is answered (created: false).") % {
+            "id": lead.pk
+        }
     if outcome == Outcome.UNCHANGED:
-        return f"Found #{lead.pk}: nothing changes (the same values again are a no-op)."
-    return f"Found #{lead.pk}: updated."
+        return _("Found #%(id)s: nothing changes (the same values again are a no-op).") % {"id": lead.pk}
+    return _("Found #%(id)s: updated.") % {"id": lead.pk}
 
 
 def _goal_text(
     goal: dict[str, Any], lead: Lead | None, inbound: InboundPostback | None, params: dict[str, str]
 ) -> str:
     if goal:
-        how = "its code" if goal["sent"].lower() == goal["goal"].lower() else f"the alias “{goal['sent']}”"
-        return f"{goal['goal']}, found by {how}."
+        if goal["sent"].lower() == goal["goal"].lower():
+            return _("%(goal)s, found by its code.") % {"goal": goal["goal"]}
+        return _("%(goal)s, found by the alias “%(alias)s”.") % {"goal": goal["goal"], "alias": goal["sent"]}
     if params.get("goal") and lead is None:
-        return f"“{params['goal']}” was not accepted: see the answer."
+        return _("“%(goal)s” was not accepted: see the answer.") % {"goal": params["goal"]}
     if lead is None:
-        return "Not reached."
-    code = lead.goal.code if lead.goal_id else "none"
+        return _("Not reached.")
+    code = lead.goal.code if lead.goal_id else _("none")
     if inbound is not None and inbound.outcome == Outcome.CREATED:
-        return f"{code}: no goal was sent, so the offer's default goal counts."
-    return f"Unchanged ({code}): no goal was sent."
+        return _("%(goal)s: no goal was sent, so the offer's default goal counts.") % {"goal": code}
+    return _("Unchanged (%(goal)s): no goal was sent.") % {"goal": code}
 
 
 def _status_text(status: dict[str, Any], lead: Lead | None, endpoint: str) -> str:
     if status:
-        how = (
-            f"your own word in {status['parameter']}"
-            if status["parameter"]
-            else "the synonym table (see the postback reference)"
-        )
-        text = f"“{status['sent']}” → {status['status']}, recognized by {how}."
+        found = {"sent": status["sent"], "status": status["status"], "parameter": status["parameter"]}
+        if status["parameter"]:
+            text = _("“%(sent)s” → %(status)s, recognized by your own word in %(parameter)s.") % found
+        else:
+            text = (
+                _("“%(sent)s” → %(status)s, recognized by the synonym table (see the postback reference).")
+                % found
+            )
     elif endpoint == Endpoint.STATUS:
-        text = "No status recognized: see the answer."
+        text = _("No status recognized: see the answer.")
     else:
-        text = f"None sent: a new lead starts as {LeadStatus.NEW}."
+        text = _("None sent: a new lead starts as %(status)s.") % {"status": LeadStatus.NEW}
     if lead is not None:
-        text += f" The lead's status: {lead.status}."
+        text += _(" The lead's status: %(status)s.") % {"status": lead.status}
     return text
 
 
 def _money_text(lead: Lead | None) -> str:
     if lead is None:
-        return "Not reached."
-    revenue_from = "pay" if lead.revenue_set_by_postback else "the goal"
-    payout_from = "wm" if lead.payout_set_by_postback else "the goal"
-    text = (
-        f"Payout {money_text(lead.payout)} {lead.currency} (from {payout_from}), "
-        f"revenue {money_text(lead.revenue)} {lead.currency} (from {revenue_from})."
-    )
+        return _("Not reached.")
+    text = _(
+        "Payout %(payout)s %(currency)s (from %(payout_from)s), "
+        "revenue %(revenue)s %(currency)s (from %(revenue_from)s)."
+    ) % {
+        "payout": money_text(lead.payout),
+        "revenue": money_text(lead.revenue),
+        "currency": lead.currency,
+        "payout_from": "wm" if lead.payout_set_by_postback else _("the goal"),
+        "revenue_from": "pay" if lead.revenue_set_by_postback else _("the goal"),
+    }
     if lead.verdict in WITHHOLDING_VERDICTS:
-        text += f" The payout is held at 0 while the lead is {lead.verdict}."
+        text += _(" The payout is held at 0 while the lead is %(verdict)s.") % {"verdict": lead.verdict}
     return text
 
 
 def _verdict_text(lead: Lead | None) -> str:
     if lead is None:
-        return "Not reached (a source the integration's lists keep out is refused in the answer)."
+        return _("Not reached (a source the integration's lists keep out is refused in the answer).")
     if lead.verdict == Verdict.OK:
-        return "ok: no screening rule fired."
+        return _("ok: no screening rule fired.")
     details = ", ".join(f"{name}={value}" for name, value in lead.verdict_details.items())
     details = f"; {details}" if details else ""
     # A cap's verdict names its cap in the details; only screening has a rule.
-    rule = f" (rule #{lead.verdict_rule_id})" if lead.verdict_rule_id else ""
+    rule = _(" (rule #%(rule)s)") % {"rule": lead.verdict_rule_id} if lead.verdict_rule_id else ""
     return f"{lead.verdict}: {lead.verdict_reason}{rule}{details}."
 
 
 def _record_text(record: Any) -> str:
     if record is None:
-        return "Nothing recorded: see the answer."
-    kind = "click" if hasattr(record, "click_id") else "impression"
+        return _("Nothing recorded: see the answer.")
+    click = hasattr(record, "click_id")
     verdict = getattr(record, "verdict", Verdict.OK)
     if verdict == Verdict.OK:
-        return f"The {kind} would be recorded, verdict ok (its id is the dry run's: a real one gets its own)."
-    return f"The {kind} would be recorded, verdict {verdict}: {record.verdict_reason}."
+        if click:
+            return _(
+                "The click would be recorded, verdict ok (its id is the dry run's: a real one gets its own)."
+            )
+        return _(
+            "The impression would be recorded, verdict ok (its id is the dry run's: a real one gets its own)."
+        )
+    found = {"verdict": verdict, "reason": record.verdict_reason}
+    if click:
+        return _("The click would be recorded, verdict %(verdict)s: %(reason)s.") % found
+    return _("The impression would be recorded, verdict %(verdict)s: %(reason)s.") % found
 
 
 def _deliveries_text(deliveries: list[dict[str, Any]], lead: Lead | None) -> str:
     if not deliveries:
-        return "None would go out." if lead is not None else "None."
+        return _("None would go out.") if lead is not None else _("None.")
     kinds = ", ".join(f"{delivery['kind']} ({delivery['state']})" for delivery in deliveries)
-    return f"{len(deliveries)} would go out: {kinds}; their URLs are below, secrets masked."
+    return _("%(count)s would go out: %(kinds)s; their URLs are below, secrets masked.") % {
+        "count": len(deliveries),
+        "kinds": kinds,
+    }
 
 
 def _inbound_text(inbound: InboundPostback | None, error: BaseException | None) -> str:
     if error is not None:
-        return (
-            f"A failure of ours ({type(error).__name__}: {error}): the endpoint answers 503 "
+        return _(
+            "A failure of ours (%(error_type)s: %(error)s): the endpoint answers 503 "
             "and keeps the request for replay."
-        )
+        ) % {"error_type": type(error).__name__, "error": error}
     if inbound is None:
-        return "No row: the request was answered before it was logged."
+        return _("No row: the request was answered before it was logged.")
     reason = f": {inbound.reason.rstrip('.')}" if inbound.reason else ""
-    return f"Would be logged as {inbound.get_outcome_display().lower()} ({inbound.http_status}){reason}."
+    return _("Would be logged as %(outcome)s (%(status)s)%(reason)s.") % {
+        "outcome": inbound.get_outcome_display().lower(),
+        "status": inbound.http_status,
+        "reason": reason,
+    }

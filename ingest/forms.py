@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from ingest.debugger import MAX_BODY_LENGTH, MAX_URL_LENGTH, METHODS
 
@@ -11,7 +12,7 @@ class PostbackDebugForm(forms.Form):
     """A pasted inbound URL, and how it would be sent (GET, or POST with a body)."""
 
     url = forms.CharField(
-        label="Inbound URL",
+        label=_("Inbound URL"),
         max_length=MAX_URL_LENGTH,
         widget=forms.Textarea(
             attrs={
@@ -20,17 +21,21 @@ class PostbackDebugForm(forms.Form):
                 "placeholder": "https://track.example/postback/status?token=…&click=…&status=approved",
             }
         ),
-        help_text="Any lead, status, conversion, click or impression URL a partner would call. "
-        "It is parsed, never requested.",
+        help_text=_(
+            "Any lead, status, conversion, click or impression URL a partner would call. "
+            "It is parsed, never requested."
+        ),
     )
-    method = forms.ChoiceField(choices=[(method, method) for method in METHODS], initial="GET")
+    method = forms.ChoiceField(
+        label=_("Method"), choices=[(method, method) for method in METHODS], initial="GET"
+    )
     body = forms.CharField(
-        label="Body (POST)",
+        label=_("Body (POST)"),
         required=False,
         strip=False,
         max_length=MAX_BODY_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField", "placeholder": "a=1&b=2 or {…}"}),
-        help_text="A form body (a=1&b=2) or JSON ({…}); parameters in it win over the URL's.",
+        help_text=_("A form body (a=1&b=2) or JSON ({…}); parameters in it win over the URL's."),
     )
 
 

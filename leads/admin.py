@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from accounts.permissions import (
     OrganizationScopedInline,
@@ -298,7 +299,7 @@ class LeadAdmin(PrivateIpAdmin):
     def screening_report(self, request: HttpRequest) -> HttpResponse:
         """Flagged and rejected clicks and leads of a period by partner, offer, source and reason; CSV."""
         if not self.has_view_permission(request):
-            raise PermissionDenied("Your account has no access to this organization.")
+            raise PermissionDenied(_("Your account has no access to this organization."))
         period = ReportPeriodForm(request.GET)
         rows: list[dict[str, Any]] = []
         if period.is_valid():
@@ -308,7 +309,7 @@ class LeadAdmin(PrivateIpAdmin):
                 return csv_download(rows, period)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Screening report",
+            "title": _("Screening report"),
             "opts": self.model._meta,
             "period": period,
             "rows": rows,
@@ -321,11 +322,11 @@ class LeadAdmin(PrivateIpAdmin):
     def postback_reference(self, request: HttpRequest) -> HttpResponse:
         """Endpoints, parameters, the status synonym table and ready examples for each app."""
         if not self.has_view_permission(request):
-            raise PermissionDenied("Your account has no access to this organization.")
+            raise PermissionDenied(_("Your account has no access to this organization."))
         apps = App.objects.filter(organization=organization_of(request.user)).order_by("name")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Postback reference",
+            "title": _("Postback reference"),
             "opts": self.model._meta,
             "base_url": settings.PUBLIC_BASE_URL,
             "synonyms": synonym_rows(),
@@ -351,16 +352,16 @@ def _app_examples(app: App, *, show_token: bool) -> dict[str, Any]:
     base = settings.PUBLIC_BASE_URL
     lead, status = f"{base}/api/site/click.json?token={token}", f"{base}/api/site/status.json?token={token}"
     examples = [
-        ("Create a lead with your unique id", f"{lead}&click={{click}}&exto={{lead_id}}"),
-        ("Create a lead for a goal (code or alias)", f"{lead}&click={{click}}&goal={{goal}}"),
-        ("Status, with your own approve word", f"{status}&click={{click}}&status={{status}}&sta=lead_ok"),
-        ("One postback for all statuses", f"{status}&click={{click}}&status={{status}}&stn=new"),
-        ("Advertiser's payout and currency", f"{lead}&click={{click}}&pay={{payout}}&cc={{currency}}"),
+        (_("Create a lead with your unique id"), f"{lead}&click={{click}}&exto={{lead_id}}"),
+        (_("Create a lead for a goal (code or alias)"), f"{lead}&click={{click}}&goal={{goal}}"),
+        (_("Status, with your own approve word"), f"{status}&click={{click}}&status={{status}}&sta=lead_ok"),
+        (_("One postback for all statuses"), f"{status}&click={{click}}&status={{status}}&stn=new"),
+        (_("Advertiser's payout and currency"), f"{lead}&click={{click}}&pay={{payout}}&cc={{currency}}"),
     ]
     if link is not None:
         examples += [
-            ("Without a click id: flow id", f"{lead}&flow={link.pk}&exto={{lead_id}}"),
-            ("Without a click id: flow code", f"{lead}&code={link.code}&exto={{lead_id}}"),
+            (_("Without a click id: flow id"), f"{lead}&flow={link.pk}&exto={{lead_id}}"),
+            (_("Without a click id: flow code"), f"{lead}&code={link.code}&exto={{lead_id}}"),
         ]
     signing = _signing(app, token, link, show_token)
     return {"app": app, "token": token, "examples": examples, "signing": signing}

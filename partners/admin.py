@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
@@ -126,6 +127,29 @@ class MaskedURLsForViewers:
         return f"{field}_shown" if field in self.masked_url_fields else field
 
 
+class ChangeFormContext:
+    """Extra context for an existing object's change form, from one `change_form_context` hook.
+
+    The add form has no object to describe, so the hook only runs on change forms.
+    """
+
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self.change_form_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+
 @admin.register(Channel)
 class ChannelAdmin(OrganizationScopedAdmin):
     """Marketing channels, also creatable from the wizard."""
@@ -145,17 +169,17 @@ class ChannelAdmin(OrganizationScopedAdmin):
             )
         )
 
-    @admin.display(description="Partners", ordering="partner_total")
+    @admin.display(description=gettext_lazy("Partners"), ordering="partner_total")
     def partner_count(self, obj: Channel) -> int:
         return obj.partner_total
 
-    @admin.display(description="Integrations", ordering="integration_total")
+    @admin.display(description=gettext_lazy("Integrations"), ordering="integration_total")
     def integration_count(self, obj: Channel) -> int:
         return obj.integration_total
 
 
 @admin.register(App)
-class AppAdmin(OrganizationScopedAdmin):
+class AppAdmin(ChangeFormContext, OrganizationScopedAdmin):
     """Apps; each opens its hub, where partners are connected."""
 
     # The name opens the hub (as in the justtrack guide); the hub links to the edit form.
@@ -167,7 +191,7 @@ class AppAdmin(OrganizationScopedAdmin):
     readonly_fields = ("masked_token", "created_at")
     fieldsets = (
         (None, {"fields": ("name", "platform", "store_id", "default_url", "masked_token", "created_at")}),
-        ("Inbound requests", {"fields": ("signing_required", "allowed_ips")}),
+        (gettext_lazy("Inbound requests"), {"fields": ("signing_required", "allowed_ips")}),
     )
 
     class Media:
@@ -176,15 +200,15 @@ class AppAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(integration_total=Count("integrations"))
 
-    @admin.display(description="App", ordering="name")
+    @admin.display(description=gettext_lazy("App"), ordering="name")
     def hub_link(self, obj: App) -> str:
         return format_html('<a href="{}">{}</a>', reverse("admin:partners_app_hub", args=[obj.pk]), obj.name)
 
-    @admin.display(description="Partners connected", ordering="integration_total")
+    @admin.display(description=gettext_lazy("Partners connected"), ordering="integration_total")
     def integration_count(self, obj: App) -> int:
         return obj.integration_total
 
-    @admin.display(description="Inbound token")
+    @admin.display(description=gettext_lazy("Inbound token"))
     def masked_token(self, obj: App) -> str:
         return masked(obj.token)
 
@@ -192,18 +216,8 @@ class AppAdmin(OrganizationScopedAdmin):
         super().save_model(request, obj, form, change)
         inbound_secret_ensure(owner=obj)
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: App | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            context.update(inbound_context(obj, editor=can_edit(request.user)))
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: App) -> dict[str, Any]:
+        return inbound_context(obj, editor=can_edit(request.user))
 
     def get_urls(self) -> list[URLPattern]:
         wizard = ConnectPartnerWizard.as_view(admin_site=self.admin_site)
@@ -240,16 +254,16 @@ class AppAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
+class PartnerAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAdmin):
     """Traffic suppliers, reusable across apps."""
 
     masked_url_fields = ("preset_postback_url", "publisher_postback_url")
 
-    @admin.display(description="Preset postback URL")
+    @admin.display(description=gettext_lazy("Preset postback URL"))
     def preset_postback_url_shown(self, obj: Partner) -> str:
         return mask_url(obj.preset_postback_url)
 
-    @admin.display(description="Publisher postback URL")
+    @admin.display(description=gettext_lazy("Publisher postback URL"))
     def publisher_postback_url_shown(self, obj: Partner) -> str:
         return mask_url(obj.publisher_postback_url)
 
@@ -261,9 +275,12 @@ class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
     readonly_fields = ("created_at",)
     fieldsets = (
         (None, {"fields": ("name", "kind", "default_channel", "status", "created_at")}),
-        ("Contact", {"fields": ("contact_name", "contact_email", "website")}),
-        ("Wizard presets (built-in partners)", {"fields": ("preset_postback_url", "preset_parameters")}),
-        ("Publisher", {"fields": ("publisher_postback_url", "payout_currency")}),
+        (gettext_lazy("Contact"), {"fields": ("contact_name", "contact_email", "website")}),
+        (
+            gettext_lazy("Wizard presets (built-in partners)"),
+            {"fields": ("preset_postback_url", "preset_parameters")},
+        ),
+        (gettext_lazy("Publisher"), {"fields": ("publisher_postback_url", "payout_currency")}),
     )
     change_form_template = "admin/partners/partner/change_form.html"
 
@@ -282,30 +299,20 @@ class PartnerAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         )
         return [signing, *super().get_urls()]
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Partner | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            editor = can_edit(request.user)
-            context.update(
-                can_edit=editor,
-                publisher_postback={
-                    "test_url": reverse("admin:postbacks_test_publisher", args=[obj.pk]),
-                    "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
-                    "signed": bool(obj.publisher_postback_secret_encrypted),
-                    "secret": shown_secret(obj, editor=editor),
-                    "url": obj.publisher_postback_url if editor else mask_url(obj.publisher_postback_url),
-                },
-            )
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Partner) -> dict[str, Any]:
+        editor = can_edit(request.user)
+        return {
+            "can_edit": editor,
+            "publisher_postback": {
+                "test_url": reverse("admin:postbacks_test_publisher", args=[obj.pk]),
+                "signing_url": reverse("admin:partners_partner_publisher_signing", args=[obj.pk]),
+                "signed": bool(obj.publisher_postback_secret_encrypted),
+                "secret": shown_secret(obj, editor=editor),
+                "url": obj.publisher_postback_url if editor else mask_url(obj.publisher_postback_url),
+            },
+        }
 
-    @admin.display(description="Apps", ordering="app_total")
+    @admin.display(description=gettext_lazy("Apps"), ordering="app_total")
     def app_count(self, obj: Partner) -> int:
         return obj.app_total
 
@@ -331,7 +338,7 @@ class PostbackTemplateInline(
     verbose_name = "postback"
     masked_url_fields = ("url",)
 
-    @admin.display(description="URL")
+    @admin.display(description=gettext_lazy("URL"))
     def url_shown(self, obj: PostbackTemplate) -> str:
         return mask_url(obj.url)
 
@@ -454,12 +461,12 @@ class IntegrationAdminForm(forms.ModelForm):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
+class IntegrationAdmin(ChangeFormContext, MaskedURLsForViewers, OrganizationScopedAdmin):
     """Partners connected to apps. New ones come from the wizard on the app's hub."""
 
     masked_url_fields = ("status_sync_url",)
 
-    @admin.display(description="Status sync URL")
+    @admin.display(description=gettext_lazy("Status sync URL"))
     def status_sync_url_shown(self, obj: Integration) -> str:
         return mask_url(obj.status_sync_url)
 
@@ -491,11 +498,11 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(link_total=Count("links"))
 
-    @admin.display(description="Links", ordering="link_total")
+    @admin.display(description=gettext_lazy("Links"), ordering="link_total")
     def link_count(self, obj: Integration) -> int:
         return obj.link_total
 
-    @admin.display(description="Inbound token")
+    @admin.display(description=gettext_lazy("Inbound token"))
     def masked_token(self, obj: Integration) -> str:
         return masked(obj.token)
 
@@ -507,26 +514,16 @@ class IntegrationAdmin(MaskedURLsForViewers, OrganizationScopedAdmin):
         super().save_related(request, form, formsets, change)
         form.save_source_lists()
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Integration | None = None,
-    ) -> HttpResponse:
-        if obj is not None:
-            editor = can_edit(request.user)
-            context.update(integration_page_context(obj, editor=editor))
-            context.update(inbound_context(obj, editor=editor))
-            context.update(outbound_context(obj, editor=editor))
-            install = context["install_postback"]
-            context["install_postback_url"] = (
-                (install.url if editor else mask_url(install.url)) if install else ""
-            )
-            context.update(admin_views.paused_banner(request, obj))
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Integration) -> dict[str, Any]:
+        editor = can_edit(request.user)
+        context = {
+            **integration_page_context(obj, editor=editor),
+            **inbound_context(obj, editor=editor),
+            **outbound_context(obj, editor=editor),
+        }
+        install = context["install_postback"]
+        install_url = (install.url if editor else mask_url(install.url)) if install else ""
+        return {**context, "install_postback_url": install_url, **admin_views.paused_banner(request, obj)}
 
     def get_urls(self) -> list[URLPattern]:
         def resume(request: HttpRequest, integration_id: int) -> HttpResponse:
@@ -676,7 +673,10 @@ class LandingInline(OrganizationScopedInline, admin.StackedInline):
     extra = 0
     fieldsets = (
         (None, {"fields": ("name", "kind", "url")}),
-        ("Targeting of this landing (optional; narrows the offer's)", {"fields": TARGETING_FIELDS}),
+        (
+            gettext_lazy("Targeting of this landing (optional; narrows the offer's)"),
+            {"fields": TARGETING_FIELDS},
+        ),
     )
 
 
@@ -691,7 +691,7 @@ class CreativeInline(OrganizationScopedInline, admin.TabularInline):
 class CapUseDisplay:
     """A cap's use in its current period, read-only next to its settings."""
 
-    @admin.display(description="Use this period")
+    @admin.display(description=gettext_lazy("Use this period"))
     def use_now(self, obj: Cap) -> str:
         if obj.pk is None:
             return "—"
@@ -727,7 +727,7 @@ class OfferAdmin(OrganizationScopedAdmin):
     list_filter = ("type", "visibility", "status", ("app", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("app",)
 
-    @admin.display(description="Rate", ordering="rate")
+    @admin.display(description=gettext_lazy("Rate"), ordering="rate")
     def shown_rate(self, offer: Offer) -> str:
         return format_money(offer.rate, offer.currency)
 
@@ -825,18 +825,18 @@ class GoalAdmin(OrganizationScopedAdmin):
     search_fields = ("code", "name", "offer__name", "aliases__code")
     inlines = (GoalAliasInline, GoalPartnerPayoutInline)
 
-    @admin.display(description="App", ordering="offer__app__name")
+    @admin.display(description=gettext_lazy("App"), ordering="offer__app__name")
     def offer_app(self, obj: Goal) -> str:
         return obj.offer.app.name
 
-    @admin.display(description="Payout", ordering="payout")
+    @admin.display(description=gettext_lazy("Payout"), ordering="payout")
     def shown_payout(self, goal: Goal) -> str:
         """The publisher's payout as the portal shows it: an amount, or a percent of revenue."""
         if goal.payout_type == PayoutType.PERCENT:
             return f"{format_percent(goal.payout)} of revenue"
         return format_money(goal.payout, goal.offer.currency)
 
-    @admin.display(description="Revenue", ordering="revenue")
+    @admin.display(description=gettext_lazy("Revenue"), ordering="revenue")
     def shown_revenue(self, goal: Goal) -> str:
         return format_money(goal.revenue, goal.offer.currency)
 
@@ -907,11 +907,11 @@ class SmartLinkAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(entries_total=Count("entries"))
 
-    @admin.display(description="Entries", ordering="entries_total")
+    @admin.display(description=gettext_lazy("Entries"), ordering="entries_total")
     def entry_count(self, obj: SmartLink) -> int:
         return obj.entries_total  # type: ignore[attr-defined]
 
-    @admin.display(description="URL to hand out")
+    @admin.display(description=gettext_lazy("URL to hand out"))
     def url(self, obj: SmartLink) -> str:
         if obj.pk is None:
             return "Shown once the smart link is saved."

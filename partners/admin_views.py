@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
@@ -45,7 +47,11 @@ from postbacks.pausing import (
     resumed_message,
 )
 
-PARTNER_FILTERS = {"all": "All", Partner.Kind.CUSTOM.value: "Custom", Partner.Kind.BUILTIN.value: "Built-in"}
+PARTNER_FILTERS = {
+    "all": gettext_lazy("All"),
+    Partner.Kind.CUSTOM.value: gettext_lazy("Custom"),
+    Partner.Kind.BUILTIN.value: gettext_lazy("Built-in"),
+}
 
 
 def _app_of(organization: Organization, app_id: int) -> App:
@@ -83,7 +89,7 @@ def app_integrations(request: HttpRequest, app_id: int, *, model_admin: ModelAdm
         .annotate(link_count=Count("links"))
         .order_by("partner__name")
     )
-    context = _context(request, model_admin, app, f"Partners connected to {app.name}")
+    context = _context(request, model_admin, app, _("Partners connected to %(app)s") % {"app": app.name})
     context["integrations"] = integrations
     return TemplateResponse(request, "admin/partners/app/integrations.html", context)
 
@@ -111,7 +117,7 @@ def partner_picker(request: HttpRequest, app_id: int, *, model_admin: ModelAdmin
     )
     if kind != "all":
         partners = partners.filter(kind=kind)
-    context = _context(request, model_admin, app, f"Connect a partner to {app.name}")
+    context = _context(request, model_admin, app, _("Connect a partner to %(app)s") % {"app": app.name})
     context.update(
         draft=latest_connect_draft(request, app),
         partners=partners,
@@ -154,9 +160,13 @@ def macro_preview(request: HttpRequest, *, model_admin: ModelAdmin) -> JsonRespo
 # --- Signing secrets (buttons of the integration and partner pages) --------------------------
 
 _SIGNING_DONE = {
-    "generate": "Signing is on for {label}: reveal the secret, copy it and give it to the receiver.",
-    "rotate": "{label} has a new secret: calls from now on are signed with it, so give it to the receiver.",
-    "remove": "Signing is off for {label}: its calls are no longer signed.",
+    "generate": gettext_lazy(
+        "Signing is on for %(label)s: reveal the secret, copy it and give it to the receiver."
+    ),
+    "rotate": gettext_lazy(
+        "%(label)s has a new secret: calls from now on are signed with it, so give it to the receiver."
+    ),
+    "remove": gettext_lazy("Signing is off for %(label)s: its calls are no longer signed."),
 }
 
 
@@ -164,10 +174,10 @@ def _signing_change(request: HttpRequest, owner: SignedDestination, label: str, 
     """Generate, rotate or remove the owner's secret as the button says, then back to the page."""
     action = request.POST.get("signing", "")
     if action not in _SIGNING_DONE:
-        messages.error(request, "Choose Generate, Rotate or Remove for the signing secret.")
+        messages.error(request, _("Choose Generate, Rotate or Remove for the signing secret."))
         return HttpResponseRedirect(back)
     signing_secret_set(owner=owner, secret="" if action == "remove" else new_signing_secret())
-    messages.success(request, _SIGNING_DONE[action].format(label=label))
+    messages.success(request, _SIGNING_DONE[action] % {"label": label})
     return HttpResponseRedirect(back)
 
 
@@ -177,7 +187,7 @@ def template_signing(request: HttpRequest, integration_id: int, template_id: int
     templates = PostbackTemplate.objects.filter(integration__organization=organization)
     template = get_object_or_404(templates, pk=template_id, integration_id=integration_id)
     back = reverse("admin:partners_integration_change", args=[integration_id])
-    label = f"the postback “{template}”"
+    label = _("the postback “%(template)s”") % {"template": template}
     return _signing_change(request, template, label, f"{back}#pd-template-{template.pk}")
 
 
@@ -185,14 +195,14 @@ def template_signing(request: HttpRequest, integration_id: int, template_id: int
 def status_sync_signing(request: HttpRequest, integration_id: int) -> HttpResponse:
     integration = get_object_or_404(Integration, pk=integration_id, organization=require_editor(request))
     back = reverse("admin:partners_integration_change", args=[integration.pk])
-    return _signing_change(request, integration, "the status sync", f"{back}#pd-status-sync")
+    return _signing_change(request, integration, _("the status sync"), f"{back}#pd-status-sync")
 
 
 @require_POST
 def publisher_signing(request: HttpRequest, partner_id: int) -> HttpResponse:
     partner = get_object_or_404(Partner, pk=partner_id, organization=require_editor(request))
     back = reverse("admin:partners_partner_change", args=[partner.pk])
-    label = f"{partner.name}'s publisher postback"
+    label = _("%(partner)s's publisher postback") % {"partner": partner.name}
     return _signing_change(request, partner, label, f"{back}#pd-publisher-postback")
 
 
@@ -213,16 +223,21 @@ def token_rotation(request: HttpRequest, owner_id: int, *, model: type[InboundOw
     owner, back = _inbound_owner(request, model, owner_id)
     choice = request.POST.get("rotate_overlap", DEFAULT_TOKEN_OVERLAP)
     if choice not in TOKEN_OVERLAPS:
-        choices = ", ".join(label for label, _ in TOKEN_OVERLAPS.values())
-        messages.error(request, f"Choose how long the current token keeps working: {choices}.")
+        choices = ", ".join(label for label, _duration in TOKEN_OVERLAPS.values())
+        messages.error(
+            request, _("Choose how long the current token keeps working: %(choices)s.") % {"choices": choices}
+        )
         return HttpResponseRedirect(back)
     label, overlap = TOKEN_OVERLAPS[choice]
     rotated = token_rotate(owner=owner, overlap=overlap)
     until = date_format(timezone.localtime(rotated.previous_token_valid_until), "DATETIME_FORMAT")
     messages.success(
         request,
-        f"The {model._meta.verbose_name} has a new token. The previous one keeps working for {label}, "
-        f"until {until}: give the new token to the sender before then.",
+        _(
+            "The %(owner)s has a new token. The previous one keeps working for %(overlap)s, "
+            "until %(until)s: give the new token to the sender before then."
+        )
+        % {"owner": model._meta.verbose_name, "overlap": label, "until": until},
     )
     return HttpResponseRedirect(back)
 
@@ -236,9 +251,17 @@ def inbound_signing(request: HttpRequest, owner_id: int, *, model: type[InboundO
     noun = model._meta.verbose_name
     messages.success(
         request,
-        f"The {noun} has a new signing secret: requests signed with the old one are refused from now on."
-        if had_secret
-        else f"The {noun} has a signing secret: reveal it, give it to the sender, then require signing.",
+        (
+            _(
+                "The %(owner)s has a new signing secret: "
+                "requests signed with the old one are refused from now on."
+            )
+            if had_secret
+            else _(
+                "The %(owner)s has a signing secret: reveal it, give it to the sender, then require signing."
+            )
+        )
+        % {"owner": noun},
     )
     return HttpResponseRedirect(back)
 
@@ -261,7 +284,7 @@ def integration_resume(request: HttpRequest, integration_id: int, *, model_admin
     key = request.POST.get("destination", "")
     destination = next((d for d in integration_destinations(integration) if d.key == key), None)
     if destination is None:
-        messages.error(request, "That is not a destination of this integration: reload the page.")
+        messages.error(request, _("That is not a destination of this integration: reload the page."))
     else:
         try:
             count = destination_resume(destination=destination)

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from partners.macros import validate_template
@@ -26,25 +28,27 @@ def placeholder_warning(placeholder: str) -> str:
     value = placeholder.strip()
     if not value or _PARTNER_MACRO_RE.search(value):
         return ""
-    return f"“{value}” has no macro delimiters ({{…}}, […], __…__ or $…): it is sent as a hard-coded value."
+    return _(
+        "“%(value)s” has no macro delimiters ({…}, […], __…__ or $…): it is sent as a hard-coded value."
+    ) % {"value": value}
 
 
 class PartnerDetailsForm(forms.Form):
     """Step 1: the partner's name and its default channel (an existing one or a new one)."""
 
-    partner_name = forms.CharField(label="Partner name", max_length=200)
+    partner_name = forms.CharField(label=gettext_lazy("Partner name"), max_length=200)
     channel = forms.ModelChoiceField(
-        label="Default channel",
+        label=gettext_lazy("Default channel"),
         queryset=Channel.objects.none(),
         required=False,
-        empty_label="Choose a channel",
-        help_text="The channel this partner's campaigns are reported under.",
+        empty_label=gettext_lazy("Choose a channel"),
+        help_text=gettext_lazy("The channel this partner's campaigns are reported under."),
     )
     new_channel = forms.CharField(
-        label="New channel",
+        label=gettext_lazy("New channel"),
         max_length=100,
         required=False,
-        help_text="Type a name to create the channel when the partner is connected.",
+        help_text=gettext_lazy("Type a name to create the channel when the partner is connected."),
     )
 
     def __init__(self, *args: Any, organization: Organization, partner: Partner | None, **kwargs: Any):
@@ -56,7 +60,7 @@ class PartnerDetailsForm(forms.Form):
             # An existing partner keeps its name: it is the same partner on every app.
             self.fields["partner_name"].disabled = True
             self.fields["partner_name"].initial = partner.name
-            self.fields["partner_name"].help_text = "An existing partner keeps its name."
+            self.fields["partner_name"].help_text = _("An existing partner keeps its name.")
 
     def clean_partner_name(self) -> str:
         name = self.cleaned_data["partner_name"].strip()
@@ -64,7 +68,10 @@ class PartnerDetailsForm(forms.Form):
             self.partner is None
             and Partner.objects.filter(organization=self.organization, name__iexact=name).exists()
         ):
-            raise ValidationError(f"A partner named “{name}” exists already: pick it from the partner list.")
+            raise ValidationError(
+                _("A partner named “%(name)s” exists already: pick it from the partner list.")
+                % {"name": name}
+            )
         return name
 
     def clean(self) -> dict[str, Any]:
@@ -79,7 +86,7 @@ class PartnerDetailsForm(forms.Form):
                 cleaned["channel"], new_channel = existing, ""
         cleaned["new_channel"] = new_channel
         if cleaned.get("channel") is None and not new_channel and "channel" not in self.errors:
-            self.add_error("channel", "Choose a channel, or create a new one.")
+            self.add_error("channel", _("Choose a channel, or create a new one."))
         return cleaned
 
 
@@ -87,13 +94,15 @@ class InstallPostbackForm(forms.Form):
     """Step 2: the partner's install postback URL, checked like every outbound URL (macros, host, address)."""
 
     postback_url = forms.CharField(
-        label="Postback URL",
+        label=gettext_lazy("Postback URL"),
         max_length=2000,
         validators=[validate_outbound],
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "vLargeTextField"}),
-        help_text="The partner's URL, with OUR macros in curly braces where it wants our values, e.g. "
-        "https://partner.example/pb?click={partner_click_id}&event={event_name}: {partner_click_id} "
-        "gives the partner back its own click id, {click_id} is the click id we gave the click.",
+        help_text=gettext_lazy(
+            "The partner's URL, with OUR macros in curly braces where it wants our values, e.g. "
+            "https://partner.example/pb?click={partner_click_id}&event={event_name}: {partner_click_id} "
+            "gives the partner back its own click id, {click_id} is the click id we gave the click."
+        ),
     )
 
     @property
@@ -109,22 +118,24 @@ class TrackingParameterForm(forms.Form):
     """One row of the tracking-URL table."""
 
     name = forms.ChoiceField(
-        label="Parameter",
-        choices=[("", "Choose a parameter")] + [(p.name, p.name) for p in TRACKING_PARAMS],
+        label=gettext_lazy("Parameter"),
+        choices=[("", gettext_lazy("Choose a parameter"))] + [(p.name, p.name) for p in TRACKING_PARAMS],
     )
     placeholder = forms.CharField(
-        label="Partner's macro",
+        label=gettext_lazy("Partner's macro"),
         max_length=200,
-        help_text="The PARTNER's own macro for this value, in its syntax, e.g. {clickid} or [CLICK_ID]; "
-        "its ad server fills it in. Not one of our macros.",
+        help_text=gettext_lazy(
+            "The PARTNER's own macro for this value, in its syntax, e.g. {clickid} or [CLICK_ID]; "
+            "its ad server fills it in. Not one of our macros."
+        ),
     )
-    in_click = forms.BooleanField(label="Click URL", required=False, initial=True)
-    in_impression = forms.BooleanField(label="Impression URL", required=False, initial=True)
+    in_click = forms.BooleanField(label=gettext_lazy("Click URL"), required=False, initial=True)
+    in_impression = forms.BooleanField(label=gettext_lazy("Impression URL"), required=False, initial=True)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("name") and not (cleaned.get("in_click") or cleaned.get("in_impression")):
-            self.add_error("in_click", "Tick click URL, impression URL or both.")
+            self.add_error("in_click", _("Tick click URL, impression URL or both."))
         return cleaned
 
     @property
@@ -165,7 +176,9 @@ class BaseTrackingParameterFormSet(forms.BaseFormSet):
         for form in self.live_forms():
             name = form.cleaned_data["name"]
             if name in seen:
-                form.add_error("name", f"“{name}” appears twice; keep one row per parameter.")
+                form.add_error(
+                    "name", _("“%(name)s” appears twice; keep one row per parameter.") % {"name": name}
+                )
             seen.add(name)
         if any(self.errors):
             return

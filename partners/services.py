@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from audit.tracking import record_created, record_update
@@ -48,15 +49,17 @@ def validate_parameters(parameters: Sequence[ParameterRow]) -> list[str]:
     for row in parameters:
         name = row["name"]
         if name not in TRACKING_PARAM_NAMES:
-            errors.append(f"“{name}” is not a tracking parameter we understand.")
+            errors.append(_("“%(name)s” is not a tracking parameter we understand.") % {"name": name})
         elif name in seen:
-            errors.append(f"“{name}” appears twice; keep one row per parameter.")
+            errors.append(_("“%(name)s” appears twice; keep one row per parameter.") % {"name": name})
         seen.add(name)
         if not (row.get("in_click") or row.get("in_impression")):
-            errors.append(f"“{name}” is in no URL: tick click URL, impression URL or both.")
+            errors.append(
+                _("“%(name)s” is in no URL: tick click URL, impression URL or both.") % {"name": name}
+            )
     missing = [p.name for p in REQUIRED_TRACKING_PARAMS if p.name not in seen]
     if missing:
-        errors.append(f"Required parameters cannot be removed: {', '.join(missing)}.")
+        errors.append(_("Required parameters cannot be removed: %(names)s.") % {"names": ", ".join(missing)})
     return errors
 
 
@@ -72,17 +75,20 @@ def validate_connection(
     """Raise a ValidationError keyed by field for anything that would stop a connection."""
     errors: dict[str, list[str]] = {}
     if app.organization_id != organization.pk:
-        errors["app"] = ["No such app in your organization."]
+        errors["app"] = [_("No such app in your organization.")]
     if partner is not None:
         if partner.organization_id != organization.pk:
-            errors["partner"] = ["No such partner in your organization."]
+            errors["partner"] = [_("No such partner in your organization.")]
         elif Integration.objects.filter(app=app, partner=partner).exists():
-            errors["partner"] = [f"{partner.name} is already connected to {app.name}."]
+            errors["partner"] = [
+                _("%(partner)s is already connected to %(app)s.") % {"partner": partner.name, "app": app.name}
+            ]
     elif not partner_name.strip():
-        errors["partner_name"] = ["Enter the partner's name."]
+        errors["partner_name"] = [_("Enter the partner's name.")]
     elif Partner.objects.filter(organization=organization, name__iexact=partner_name.strip()).exists():
         errors["partner_name"] = [
-            f"A partner named “{partner_name.strip()}” exists already: pick it from the partner list."
+            _("A partner named “%(name)s” exists already: pick it from the partner list.")
+            % {"name": partner_name.strip()}
         ]
     if postback_url.strip():
         url_errors = validate_outbound_url(postback_url)
@@ -96,7 +102,7 @@ def validate_connection(
 
 
 def channel_get_or_create(*, organization: Organization, name: str) -> Channel:
-    channel, _ = Channel.objects.get_or_create(organization=organization, name=name.strip())
+    channel, _created = Channel.objects.get_or_create(organization=organization, name=name.strip())
     return channel
 
 
@@ -145,7 +151,7 @@ def tracking_link_create(
     *, integration: Integration, offer: Offer, attempts: int = 5, **fields: Any
 ) -> TrackingLink:
     """A new link with a fresh symbolic code (retried on the rare code collision)."""
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         try:
             with transaction.atomic():
                 return TrackingLink.objects.create(

@@ -24,6 +24,8 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import SessionWizardView
 
@@ -46,10 +48,10 @@ from partners.tracking import impression_url as build_impression_url
 
 STEP_TITLES = OrderedDict(
     [
-        ("details", "Partner details"),
-        ("postback", "Install postback"),
-        ("tracking", "Tracking URL"),
-        ("review", "Review and connect"),
+        ("details", gettext_lazy("Partner details")),
+        ("postback", gettext_lazy("Install postback")),
+        ("tracking", gettext_lazy("Tracking URL")),
+        ("review", gettext_lazy("Review and connect")),
     ]
 )
 # Links get their codes on Connect; until then the URLs show where the code goes.
@@ -98,7 +100,7 @@ def latest_connect_draft(request: HttpRequest, app: App) -> dict[str, Any] | Non
 
 def _int_or_404(value: str) -> int:
     if not value.isdigit():
-        raise Http404("No such partner.")
+        raise Http404(_("No such partner."))
     return int(value)
 
 
@@ -166,7 +168,11 @@ class ConnectPartnerWizard(SessionWizardView):
                 Partner, pk=_int_or_404(self.request.GET["partner"]), organization=self.organization
             )
             if partner.integrations.filter(app=self.app).exists():
-                messages.error(self.request, f"{partner.name} is already connected to {self.app.name}.")
+                messages.error(
+                    self.request,
+                    _("%(partner)s is already connected to %(app)s.")
+                    % {"partner": partner.name, "app": self.app.name},
+                )
                 return HttpResponseRedirect(reverse("admin:partners_app_integrations", args=[self.app.pk]))
         self._reset_run(partner.pk if partner else None)
         return None
@@ -188,7 +194,7 @@ class ConnectPartnerWizard(SessionWizardView):
             return self._show_current_step()
         if "wizard_start_over" in self.request.POST:
             self._reset_run(self.storage.extra_data["partner_id"])
-            messages.info(self.request, "Started over: everything typed in this run was cleared.")
+            messages.info(self.request, _("Started over: everything typed in this run was cleared."))
             return self._show_current_step()
         step = management.cleaned_data["current_step"]
         # What was typed is kept, valid or not: Back, a reload and a failed Next show it
@@ -265,7 +271,7 @@ class ConnectPartnerWizard(SessionWizardView):
             return self.render(form, connect_errors=self._errors_by_step(error))
         except IntegrityError:
             refused = {
-                "general": ["Someone made the same connection or partner a moment ago: check the list."]
+                "general": [_("Someone made the same connection or partner a moment ago: check the list.")]
             }
             return self.render(form, connect_errors=refused)
         self.storage.reset()
@@ -292,8 +298,11 @@ class ConnectPartnerWizard(SessionWizardView):
         )
         messages.success(
             self.request,
-            f"{integration.partner.name} is connected to {self.app.name}. Next: copy the tracking "
-            "links below to the partner, then send a test postback.",
+            _(
+                "%(partner)s is connected to %(app)s. Next: copy the tracking "
+                "links below to the partner, then send a test postback."
+            )
+            % {"partner": integration.partner.name, "app": self.app.name},
         )
         return HttpResponseRedirect(reverse("admin:partners_integration_change", args=[integration.pk]))
 
@@ -313,7 +322,7 @@ class ConnectPartnerWizard(SessionWizardView):
             opts=App._meta,
             app=self.app,
             partner=self.partner,
-            title=f"Connect a partner to {self.app.name}",
+            title=_("Connect a partner to %(app)s") % {"app": self.app.name},
             step_title=STEP_TITLES[current],
             step_list=[
                 {"name": name, "title": title, "number": index + 1, "current": name == current}

@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, ReadOnlyAdmin, can_edit
@@ -61,11 +63,13 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return True
 
-    @admin.display(description="Outcome")
+    @admin.display(description=gettext_lazy("Outcome"))
     def outcome_shown(self, obj: DeliveryAttempt) -> str:
         if obj.outcome == DeliveryAttempt.Outcome.IN_DOUBT:
             return format_html(
-                "<strong class='pd-in-doubt'>In doubt</strong><br><small>{}</small>", IN_DOUBT_EXPLANATION
+                "<strong class='pd-in-doubt'>{}</strong><br><small>{}</small>",
+                _("In doubt"),
+                IN_DOUBT_EXPLANATION,
             )
         return obj.get_outcome_display()
 
@@ -73,11 +77,11 @@ class DeliveryAttemptInline(admin.TabularInline):
 class InDoubtFilter(admin.SimpleListFilter):
     """Deliveries with an attempt whose worker stopped mid-call (the receiver may have it twice)."""
 
-    title = "attempt in doubt"
+    title = gettext_lazy("attempt in doubt")
     parameter_name = "in_doubt"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Yes"), ("no", "No")]
+        return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "yes":
@@ -157,32 +161,35 @@ class DeliveryAdmin(ReadOnlyAdmin):
         )
         return super().get_queryset(request).annotate(in_doubt_attempts=Coalesce(Subquery(in_doubt), 0))
 
-    @admin.display(description="Attempts", ordering="attempt_count")
+    @admin.display(description=gettext_lazy("Attempts"), ordering="attempt_count")
     def attempts_shown(self, obj: Delivery) -> str:
         in_doubt = getattr(obj, "in_doubt_attempts", 0)
         if not in_doubt:
             return str(obj.attempt_count)
         return format_html(
-            "{} <strong class='pd-in-doubt' title='{}'>({} in doubt)</strong>",
+            "{} <strong class='pd-in-doubt' title='{}'>{}</strong>",
             obj.attempt_count,
             IN_DOUBT_EXPLANATION,
-            in_doubt,
+            _("(%(count)s in doubt)") % {"count": in_doubt},
         )
 
-    @admin.display(description="Idempotency key")
+    @admin.display(description=gettext_lazy("Idempotency key"))
     def idempotency_key(self, obj: Delivery) -> str:
         return format_html(
-            "<code>{}</code><br><small>Every call of this delivery carries it as the Idempotency-Key "
-            "and webhook-id headers, so the receiver can drop a repeat.</small>",
+            "<code>{}</code><br><small>{}</small>",
             obj.idempotency_key,
+            _(
+                "Every call of this delivery carries it as the Idempotency-Key "
+                "and webhook-id headers, so the receiver can drop a repeat."
+            ),
         )
 
-    @admin.display(description="URL")
+    @admin.display(description=gettext_lazy("URL"))
     def short_url(self, obj: Delivery) -> str:
         url = obj.url_masked
         return url if len(url) <= 80 else f"{url[:77]}…"
 
-    @admin.display(description="URL (secrets masked)")
+    @admin.display(description=gettext_lazy("URL (secrets masked)"))
     def masked_url(self, obj: Delivery) -> str:
         return format_html("<code class='pd-break'>{}</code>", obj.url_masked)
 
@@ -212,12 +219,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def resend_one(self, request: HttpRequest, delivery_id: int) -> HttpResponse:
         """The change page's Re-send button: one attempt now, then back to the page."""
         if not can_edit(request.user):
-            raise PermissionDenied("Only admins and managers can re-send deliveries.")
+            raise PermissionDenied(_("Only admins and managers can re-send deliveries."))
         delivery = get_object_or_404(self.get_queryset(request), pk=delivery_id)
         self._resend(request, delivery)
         return HttpResponseRedirect(reverse("admin:postbacks_delivery_change", args=[delivery.pk]))
 
-    @admin.action(description="Re-send selected deliveries", permissions=["change"])
+    @admin.action(description=gettext_lazy("Re-send selected deliveries"), permissions=["change"])
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         for delivery in queryset:
             self._resend(request, delivery)
@@ -228,9 +235,18 @@ class DeliveryAdmin(ReadOnlyAdmin):
         except DeliveryRefused as exc:
             self.message_user(request, f"#{delivery.pk}: {exc}", messages.WARNING)
             return
-        answer = f"answered {attempt.status_code}" if attempt.status_code else attempt.error
+        answer = (
+            _("answered %(status)s") % {"status": attempt.status_code}
+            if attempt.status_code
+            else attempt.error
+        )
         level = messages.SUCCESS if attempt.outcome == DeliveryAttempt.Outcome.DONE else messages.ERROR
-        self.message_user(request, f"#{delivery.pk} re-sent (attempt {attempt.number}): {answer}", level)
+        self.message_user(
+            request,
+            _("#%(id)s re-sent (attempt %(number)s): %(answer)s")
+            % {"id": delivery.pk, "number": attempt.number, "answer": answer},
+            level,
+        )
 
 
 SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
@@ -361,11 +377,11 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
             )
         return super().render_change_form(request, context, *args, **kwargs)
 
-    @admin.display(description="Stored passcode")
+    @admin.display(description=gettext_lazy("Stored passcode"))
     def passcode_status(self, obj: CleverTapDestination) -> str:
         return "•••••••• (set, encrypted)" if obj.passcode_encrypted else "—"
 
-    @admin.display(description="Project token")
+    @admin.display(description=gettext_lazy("Project token"))
     def masked_account_token(self, obj: CleverTapDestination) -> str:
         return mask_secret(obj.account_token)
 
@@ -390,7 +406,7 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
             for name, options in fieldsets
         ]
 
-    @admin.display(description="Events")
+    @admin.display(description=gettext_lazy("Events"))
     def events(self, obj: CleverTapDestination) -> str:
         names = [
             name

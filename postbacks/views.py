@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
@@ -34,7 +35,7 @@ def macro_reference(request: HttpRequest) -> HttpResponse:
     publisher_link = request.GET.get("publisher_link") == "1"
     context = {
         **admin.site.each_context(request),
-        "title": "Macro reference",
+        "title": _("Macro reference"),
         "macros": MACROS,
         "replace_me": f"{{{REPLACE_ME}}}",
         "template": template,

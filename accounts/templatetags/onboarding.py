@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.permissions import membership_of
 from accounts.selectors import publisher_logins_for
@@ -56,31 +57,38 @@ def onboarding_steps(organization: Any) -> list[Step]:
     return [
         Step(
             "app",
-            "Create an app",
-            "The product partners bring users to: its name, platform and store id.",
+            _("Create an app"),
+            _("The product partners bring users to: its name, platform and store id."),
             reverse("admin:partners_app_add"),
             first_app is not None,
         ),
         Step(
             "partner",
-            "Connect a partner",
-            "An app's hub → Advertising → Connect partner: the four-step wizard gives the partner its links.",
+            _("Connect a partner"),
+            _(
+                "An app's hub → Advertising → Connect partner: "
+                "the four-step wizard gives the partner its links."
+            ),
             connect_url,
             first_integration is not None,
         ),
         Step(
             "postback",
-            "Send a test postback",
-            "“Send a test” on the integration page, or a first postback from the partner (see the postback "
-            "reference for its URL).",
+            _("Send a test postback"),
+            _(
+                "“Send a test” on the integration page, or a first postback from the partner "
+                "(see the postback reference for its URL)."
+            ),
             test_url,
             tested,
         ),
         Step(
             "publisher",
-            "Invite a publisher",
-            "Add a publisher login (Organizations and people → Memberships, by an admin), "
-            "or approve a portal sign-up.",
+            _("Invite a publisher"),
+            _(
+                "Add a publisher login (Organizations and people → Memberships, by an admin), "
+                "or approve a portal sign-up."
+            ),
             reverse("admin:accounts_membership_add"),
             publisher_logins_for(organization).exists(),
         ),

@@ -8,8 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
+
+from leads.rollups import rollup_rebuild
+from tests.reports.builders import World, make_traffic, make_world
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # next to it are ordinary blocking calls, which Django would otherwise refuse.
@@ -45,3 +49,19 @@ def page(browser, live_server) -> Iterator:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def min_payout() -> Decimal:
+    """The organization's minimum payout in `publisher_world` (a module overrides it to show another)."""
+    return Decimal("10.00")
+
+
+@pytest.fixture
+def publisher_world(settings, min_payout: Decimal) -> World:
+    """Acme Games with its publishers Alpha Media ("alpha") and Beta Ads, traffic and reports built."""
+    settings.ROLLUP_SETTLE_SECONDS = 0
+    world = make_world(min_payout=min_payout)
+    make_traffic(world)
+    rollup_rebuild()
+    return world

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import base64
 import re
-from decimal import Decimal
 
 import pytest
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
-from leads.rollups import rollup_rebuild
 from partners.models import Goal, TrackingLink
 from tests.factories import AppFactory, LandingFactory, MembershipFactory, OfferFactory, OrganizationFactory
-from tests.reports.builders import PASSWORD, make_traffic, make_world
+from tests.reports.builders import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,15 +60,6 @@ def settle(page: Page) -> None:
     """Let the page's scripts and styles load and run (and any violation be reported)."""
     page.wait_for_load_state("load")
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))")
-
-
-@pytest.fixture
-def publisher_world(settings):
-    settings.ROLLUP_SETTLE_SECONDS = 0
-    world = make_world(min_payout=Decimal("10.00"))
-    make_traffic(world)
-    rollup_rebuild()
-    return world
 
 
 @pytest.fixture

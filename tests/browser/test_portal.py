@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from leads.rollups import rollup_rebuild
 from portal.models import Payout
 from portal.services import payment_method_set
-from tests.reports.builders import PASSWORD, make_traffic, make_world
+from tests.reports.builders import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,14 +28,10 @@ def portal_page(browser, live_server) -> Iterator:
 
 
 @pytest.fixture
-def alpha(settings):
-    settings.ROLLUP_SETTLE_SECONDS = 0
+def alpha(settings, publisher_world):
     settings.OUTBOUND_ALLOW_PRIVATE = False
-    world = make_world(min_payout=Decimal("10.00"))
-    make_traffic(world)
-    rollup_rebuild()
-    payment_method_set(partner=world.a.partner, kind="paypal", paypal_email="alpha@example.com")
-    return world
+    payment_method_set(partner=publisher_world.a.partner, kind="paypal", paypal_email="alpha@example.com")
+    return publisher_world
 
 
 def _log_in(page) -> None:

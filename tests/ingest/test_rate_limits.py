@@ -7,9 +7,6 @@ killed by its pid.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
@@ -21,9 +18,6 @@ from ingest.ratelimit import RateLimitMiddleware
 from leads.models import Click, Lead
 from tests.factories import UserFactory
 from tests.ingest.test_postback_support import World, make_world
-from tests.ingest.test_redis_down import RedisServer, _is_free, _point_redis_at, redis_down  # noqa: F401
-
-REDIS_PORTS = range(8410, 8420)
 
 
 @pytest.fixture
@@ -32,20 +26,15 @@ def world(organization) -> World:
 
 
 @pytest.fixture
-def own_redis(settings, monkeypatch) -> Iterator[RedisServer]:
+def redis_ports() -> range:
+    return range(8410, 8420)
+
+
+@pytest.fixture
+def own_redis(settings, redis_server):
     """A redis-server of this test's own, every hit synced to it at once."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server")
-    port = next((port for port in REDIS_PORTS if _is_free(port)), None)
-    if port is None:
-        pytest.skip("no free port in 8410-8419")
-    server = RedisServer(port)
-    server.start()
-    _point_redis_at(settings, monkeypatch, f"redis://127.0.0.1:{port}/0")
     settings.RATE_LIMIT_SYNC_HITS = 1
-    yield server
-    if server.process is not None:
-        server.kill()
+    return redis_server
 
 
 def lead_postback(client, world: World, exto: str, **headers: str):

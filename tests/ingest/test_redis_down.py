@@ -2,23 +2,19 @@
 
 The cache, the screening counters and the Celery broker are pointed at a port nothing listens
 on (refused at once), at a socket that accepts and never answers (a hung Redis), or at a
-`redis-server` this module starts and kills.
+`redis-server` of the test's own that it kills (tests/ingest/conftest.py).
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from config import hotcache
-from config.celery import app as celery_app
 from leads.linkcache import link_cache_key
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus
 from leads.services import lead_create
@@ -26,40 +22,6 @@ from postbacks.models import Delivery, PostbackTemplate
 from postbacks.services import deliveries_due
 from tests.factories import LandingFactory
 from tests.ingest.test_postback_support import World, make_world
-
-REDIS_PORTS = range(6391, 6396)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _point_redis_at(settings, monkeypatch, url: str) -> None:
-    """Cache, counters and broker all at `url`, as a deployment with REDIS_URL=url has them."""
-    settings.REDIS_URL = url
-    settings.CELERY_BROKER_URL = url
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "config.cache.PooledRedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": "pd-test",
-            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
-        }
-    }
-    # Celery reads the Django settings live; its connection pools are rebuilt for the new URL
-    # and the old ones put back afterwards.
-    monkeypatch.setattr(celery_app, "_pool", None)
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-
-
-@pytest.fixture
-def redis_down(settings, monkeypatch) -> str:
-    """Redis at a port nothing listens on: every connection is refused."""
-    url = f"redis://127.0.0.1:{_free_port()}/0"
-    _point_redis_at(settings, monkeypatch, url)
-    return url
 
 
 class SilentRedis:
@@ -86,69 +48,11 @@ class SilentRedis:
 
 
 @pytest.fixture
-def silent_redis(settings, monkeypatch) -> Iterator[SilentRedis]:
+def silent_redis(point_redis_at) -> Iterator[SilentRedis]:
     server = SilentRedis()
-    _point_redis_at(settings, monkeypatch, f"redis://127.0.0.1:{server.port}/0")
+    point_redis_at(f"redis://127.0.0.1:{server.port}/0")
     yield server
     server.close()
-
-
-class RedisServer:
-    """A `redis-server` of this test's own on a port of 6391-6395, stopped and started by pid."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-        self.probe: redis.Redis | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.probe = self.client()
-        for _ in range(100):
-            try:
-                self.probe.ping()
-                return
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=1)
-
-    def connections_received(self) -> int:
-        """Connections the server has accepted (the probe's one connection is reused)."""
-        assert self.probe is not None
-        return int(self.probe.info("stats")["total_connections_received"])
-
-
-@pytest.fixture
-def redis_server(settings, monkeypatch) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server")
-    port = next((port for port in REDIS_PORTS if _is_free(port)), None)
-    if port is None:
-        pytest.skip("no free port in 6391-6395")
-    server = RedisServer(port)
-    server.start()
-    _point_redis_at(settings, monkeypatch, f"redis://127.0.0.1:{port}/0")
-    yield server
-    if server.process is not None:
-        server.kill()
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture(autouse=True)
