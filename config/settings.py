@@ -183,6 +183,10 @@ def _database(config: dict, *, pool_timeout: float) -> dict:
     # Turn it off behind a pooler in transaction mode (PgBouncer), which cannot keep them.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
         options.update(server_side_binding=True, prepare_threshold=5)
+    # Streamed exports (`.iterator()`) read through a server-side cursor, which lives in one
+    # server connection across transactions: a pooler in transaction mode cannot keep it either.
+    if not env.bool("DATABASE_SERVER_SIDE_CURSORS", default=True):
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     # A pool per process (psycopg_pool): a gunicorn worker's threads share at most MAX_SIZE
     # connections and wait up to TIMEOUT seconds for one, so a burst queues in the worker
     # instead of opening connections until PostgreSQL answers "too many clients". The sum over

@@ -293,7 +293,7 @@ def test_reports_db_is_the_primary_while_the_replica_is_skipped(settings):
 
 
 def _settings_with(monkeypatch, **environment: str) -> dict:
-    for name in ("REPORTS_DATABASE_URL", "REPORTS_DATABASE_TIMEOUT"):
+    for name in ("REPORTS_DATABASE_URL", "REPORTS_DATABASE_TIMEOUT", "DATABASE_SERVER_SIDE_CURSORS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -326,3 +326,14 @@ def test_without_reports_database_url_report_reads_use_the_primary(monkeypatch):
     assert loaded["REPORTS_DATABASE"] == "default"
     assert list(loaded["DATABASES"]) == ["default"]
     assert settings.DATABASE_ROUTERS == ["config.routers.PrimaryReplicaRouter"]
+
+
+def test_behind_pgbouncer_server_side_cursors_can_be_turned_off_on_both_databases(monkeypatch):
+    loaded = _settings_with(
+        monkeypatch,
+        REPORTS_DATABASE_URL="postgres://reader@replica.internal/partnerdesk",
+        DATABASE_SERVER_SIDE_CURSORS="false",
+    )
+
+    assert [db.get("DISABLE_SERVER_SIDE_CURSORS") for db in loaded["DATABASES"].values()] == [True, True]
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in _settings_with(monkeypatch)["DATABASES"]["default"]
