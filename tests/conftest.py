@@ -34,13 +34,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     REPORTS_DATABASE, so every other test runs as without a replica; the router refuses
     migrations only to the alias in REPORTS_DATABASE, which is "default" while databases are set up.
     """
+    # A REPORTS_DATABASE_URL in the environment is no test database: this one takes its place.
+    settings.REPORTS_DATABASE = "default"
+    settings.DATABASES.pop(REPLICA, None)
     primary = settings.DATABASES["default"]
-    if not primary["ENGINE"].endswith("postgresql") or REPLICA in settings.DATABASES:
-        return
-    replica = copy.deepcopy(primary)
-    replica["NAME"] = f"{primary['NAME']}_ro"
-    replica["TEST"]["NAME"] = f"{primary['TEST'].get('NAME') or 'test_' + primary['NAME']}_ro"
-    settings.DATABASES[REPLICA] = replica
+    if primary["ENGINE"].endswith("postgresql"):
+        replica = copy.deepcopy(primary)
+        replica["NAME"] = f"{primary['NAME']}_ro"
+        replica["TEST"]["NAME"] = f"{primary['TEST'].get('NAME') or 'test_' + primary['NAME']}_ro"
+        settings.DATABASES[REPLICA] = replica
     # The connection handler read DATABASES when Django started; let it read them again.
     connections.__dict__.pop("settings", None)
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -250,7 +251,10 @@ def test_an_unreachable_replica_falls_back_to_the_primary_and_is_skipped_meanwhi
     primary = connection.settings_dict
     environment = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{primary['USER']}@{primary['HOST']}:{primary['PORT']}/{primary['NAME']}",
+        "DATABASE_URL": (
+            f"postgres://{quote(primary['USER'])}:{quote(primary['PASSWORD'] or '')}"
+            f"@{primary['HOST'] or 'localhost'}:{primary['PORT'] or 5432}/{primary['NAME']}"
+        ),
         "REPORTS_DATABASE_URL": f"postgres://postgres@127.0.0.1:{_free_port()}/partnerdesk",
         "REPORTS_DATABASE_TIMEOUT": "0.5",
         "REDIS_URL": "",
