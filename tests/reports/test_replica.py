@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import runpy
 import socket
 import subprocess
 import sys
@@ -20,7 +19,6 @@ from urllib.parse import quote
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
 from django.urls import reverse
@@ -48,7 +46,7 @@ CAMPAIGNS = reverse("portal:campaigns")
 DASHBOARD = reverse("portal:dashboard") + "?period=30d"
 REPORT = reverse("portal:report") + "?period=30d&group_by=campaign"
 EXPORT = reverse("portal:report_export", kwargs={"fmt": "csv"}) + "?period=30d&group_by=date"
-SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "settings.py"
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _replicate() -> None:
@@ -263,7 +261,7 @@ def test_an_unreachable_replica_falls_back_to_the_primary_and_is_skipped_meanwhi
     run = subprocess.run(
         [sys.executable, "-c", FALLBACK_SCRIPT, world.a.user.username, CAMPAIGNS, DASHBOARD, REPORT],
         env=environment,
-        cwd=SETTINGS_FILE.parents[1],
+        cwd=PROJECT,
         capture_output=True,
         text=True,
         timeout=120,
@@ -291,53 +289,3 @@ def test_reports_db_is_the_primary_while_the_replica_is_skipped(settings):
     replica_breaker.trip(ConnectionRefusedError("refused"))
 
     assert reports_db() == DEFAULT_DB_ALIAS
-
-
-# --- The settings ------------------------------------------------------------------------------
-
-
-def _settings_with(monkeypatch, **environment: str) -> dict:
-    for name in ("REPORTS_DATABASE_URL", "REPORTS_DATABASE_TIMEOUT", "DATABASE_SERVER_SIDE_CURSORS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/primary")
-    return runpy.run_path(str(SETTINGS_FILE))
-
-
-def test_reports_database_url_adds_a_replica_with_the_primarys_options(monkeypatch):
-    loaded = _settings_with(
-        monkeypatch,
-        REPORTS_DATABASE_URL="postgres://reader:pw@replica.internal:5433/partnerdesk",
-        REPORTS_DATABASE_TIMEOUT="1.5",
-    )
-
-    primary, replica = loaded["DATABASES"]["default"], loaded["DATABASES"]["reports"]
-    assert loaded["REPORTS_DATABASE"] == "reports"
-    assert (replica["HOST"], replica["PORT"], replica["NAME"]) == ("replica.internal", 5433, "partnerdesk")
-    assert replica["ENGINE"] == primary["ENGINE"]
-    assert replica["CONN_MAX_AGE"] == primary["CONN_MAX_AGE"]
-    assert replica["OPTIONS"]["pool"] == {**primary["OPTIONS"]["pool"], "timeout": 1.5}
-    assert replica["OPTIONS"]["prepare_threshold"] == primary["OPTIONS"]["prepare_threshold"]
-    assert replica["OPTIONS"]["connect_timeout"] == 2
-    # The URL (with its password) is no setting of its own: DATABASES masks passwords, a URL would not be.
-    assert "REPORTS_DATABASE_URL" not in loaded
-
-
-def test_without_reports_database_url_report_reads_use_the_primary(monkeypatch):
-    loaded = _settings_with(monkeypatch)
-
-    assert loaded["REPORTS_DATABASE"] == "default"
-    assert list(loaded["DATABASES"]) == ["default"]
-    assert settings.DATABASE_ROUTERS == ["config.routers.PrimaryReplicaRouter"]
-
-
-def test_behind_pgbouncer_server_side_cursors_can_be_turned_off_on_both_databases(monkeypatch):
-    loaded = _settings_with(
-        monkeypatch,
-        REPORTS_DATABASE_URL="postgres://reader@replica.internal/partnerdesk",
-        DATABASE_SERVER_SIDE_CURSORS="false",
-    )
-
-    assert [db.get("DISABLE_SERVER_SIDE_CURSORS") for db in loaded["DATABASES"].values()] == [True, True]
-    assert "DISABLE_SERVER_SIDE_CURSORS" not in _settings_with(monkeypatch)["DATABASES"]["default"]
