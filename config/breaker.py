@@ -24,8 +24,10 @@ _breakers: list[Breaker] = []
 class Breaker:
     """One breaker per service a request may reach (the cache's Redis, the broker)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, window_setting: str = "CACHE_BREAKER_SECONDS") -> None:
         self.name = name
+        # The setting that holds this breaker's window, read at each trip (tests override it).
+        self.window_setting = window_setting
         self._open_until = 0.0
         _breakers.append(self)
 
@@ -35,13 +37,10 @@ class Breaker:
 
     def trip(self, error: BaseException) -> None:
         """Record a failure: skip the service for the next window."""
-        self._open_until = time.monotonic() + settings.CACHE_BREAKER_SECONDS
+        window = getattr(settings, self.window_setting)
+        self._open_until = time.monotonic() + window
         logger.warning(
-            "%s unavailable (%s: %s); skipped for %s s",
-            self.name,
-            error.__class__.__name__,
-            error,
-            settings.CACHE_BREAKER_SECONDS,
+            "%s unavailable (%s: %s); skipped for %s s", self.name, error.__class__.__name__, error, window
         )
 
     def reset(self) -> None:

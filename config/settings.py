@@ -8,6 +8,7 @@ With `DEBUG` off (the default) the security settings are production-safe.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import environ
@@ -168,33 +169,70 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-if IS_POSTGRES:
+
+def _database(config: dict, *, pool_timeout: float) -> dict:
+    """One alias's connection options; the primary and the reports replica get the same."""
+    config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    config["CONN_HEALTH_CHECKS"] = True
+    options = config.setdefault("OPTIONS", {})
+    if not config["ENGINE"].endswith("postgresql"):
+        # SQLite for a first look: wait instead of failing when two requests write at once.
+        options["timeout"] = 20
+        return config
     # Server-side parameters let psycopg prepare what a connection runs again and again (from
     # the 5th run): the postbacks' joins are then planned once per connection, not per request.
     # Turn it off behind a pooler in transaction mode (PgBouncer), which cannot keep them.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+        options.update(server_side_binding=True, prepare_threshold=5)
+    # Streamed exports (`.iterator()`) read through a server-side cursor, which lives in one
+    # server connection across transactions: a pooler in transaction mode cannot keep it either.
+    if not env.bool("DATABASE_SERVER_SIDE_CURSORS", default=True):
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
     # A pool per process (psycopg_pool): a gunicorn worker's threads share at most MAX_SIZE
     # connections and wait up to TIMEOUT seconds for one, so a burst queues in the worker
     # instead of opening connections until PostgreSQL answers "too many clients". The sum over
     # all processes must stay under max_connections (README, Production). Pooled connections
     # are kept by the pool, never by Django, hence CONN_MAX_AGE 0.
     if env.bool("DATABASE_POOL", default=True):
-        DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        config["CONN_MAX_AGE"] = 0
+        options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
-            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            "timeout": pool_timeout,
         }
-else:
-    # SQLite for a first look: wait instead of failing when two requests write at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    return config
+
+
+DATABASES = {
+    "default": _database(
+        env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        pool_timeout=env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    ),
+}
+IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# Report reads on a read replica (config.replica, README "Scale-out"): the portal's dashboard,
+# report and report exports, and the screening report (admin and API), read their rows from
+# REPORTS_DATABASE_URL when it is set; writes and every other read stay on the primary. A read
+# waits at most REPORTS_DATABASE_TIMEOUT seconds for a replica connection; a replica that fails
+# is skipped for REPORTS_DATABASE_RETRY_SECONDS, its reads answered by the primary meanwhile.
+# REPORTS_DATABASE is the alias those reads use, derived here ("default" without a replica).
+REPORTS_DATABASE_TIMEOUT = env.float("REPORTS_DATABASE_TIMEOUT", default=2.0)
+REPORTS_DATABASE_RETRY_SECONDS = env.float("REPORTS_DATABASE_RETRY_SECONDS", default=30.0)
+REPORTS_DATABASE = "default"
+if env("REPORTS_DATABASE_URL", default=""):
+    REPORTS_DATABASE = "reports"
+    DATABASES[REPORTS_DATABASE] = _database(
+        env.db("REPORTS_DATABASE_URL"), pool_timeout=REPORTS_DATABASE_TIMEOUT
+    )
+    if DATABASES[REPORTS_DATABASE]["ENGINE"].endswith("postgresql"):
+        # Without the pool this bounds the connect itself (libpq counts whole seconds, 2 at least).
+        DATABASES[REPORTS_DATABASE]["OPTIONS"].setdefault(
+            "connect_timeout", max(2, math.ceil(REPORTS_DATABASE_TIMEOUT))
+        )
+# Writes go to the primary whatever a caller read from; migrations never run on the replica,
+# which gets its tables by replication (config.routers).
+DATABASE_ROUTERS = ["config.routers.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -29,6 +29,7 @@ from accounts.permissions import (
 )
 from config.masking import mask_secret
 from config.money import format_money
+from config.replica import read_reports
 from ingest.models import InboundPostback
 from ingest.signing import SECRET_PLACEHOLDER, signing_examples
 from leads import selectors
@@ -304,7 +305,10 @@ class LeadAdmin(PrivateIpAdmin):
         rows: list[dict[str, Any]] = []
         if period.is_valid():
             since, until = period.bounds()
-            rows = selectors.screening_report(organization_of(request.user), since=since, until=until)
+            organization = organization_of(request.user)
+            rows = read_reports(
+                lambda using: selectors.screening_report(organization, since=since, until=until, using=using)
+            )
             if period.cleaned_data["export"] == "csv":
                 return csv_download(rows, period)
         context = {

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from accounts.permissions import organization_of
+from config.replica import read_reports
 from leads import selectors
 from leads.filters import ClickFilter, LeadFilter, ReportPeriodForm
 from leads.models import LeadEvent
@@ -119,7 +120,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if not period.is_valid():
             return Response(period.errors, status=400)
         since, until = period.bounds()
-        rows = selectors.screening_report(organization_of(request.user), since=since, until=until)
+        organization = organization_of(request.user)
+        rows = read_reports(
+            lambda using: selectors.screening_report(organization, since=since, until=until, using=using)
+        )
         if period.cleaned_data["export"] == "csv":
             return csv_download(rows, period)
         return Response(ScreeningReportRowSerializer(rows, many=True).data)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import tablib
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -236,12 +237,17 @@ _COUNTS = ("clicks_flagged", "clicks_rejected", "leads_flagged", "leads_rejected
 
 
 def _screened(
-    model: type[Click] | type[Lead], organization: Organization | None, since: datetime, until: datetime
+    model: type[Click] | type[Lead],
+    organization: Organization | None,
+    since: datetime,
+    until: datetime,
+    using: str,
 ):
     """Screened rows of one kind grouped by partner, offer, source and reason (partial index)."""
     source = "sub1" if model is Click else "source"
     return (
-        model.objects.filter(~Q(verdict=Verdict.OK), organization=organization)
+        model.objects.using(using)
+        .filter(~Q(verdict=Verdict.OK), organization=organization)
         .filter(created_at__gte=since, created_at__lt=until)
         .values("partner__name", "offer__name", source, "verdict_reason")
         .annotate(
@@ -255,15 +261,16 @@ def _screened(
 
 
 def screening_report(
-    organization: Organization | None, *, since: datetime, until: datetime
+    organization: Organization | None, *, since: datetime, until: datetime, using: str = DEFAULT_DB_ALIAS
 ) -> list[dict[str, Any]]:
     """Flagged and rejected clicks and leads of a period by partner, offer, source and reason code.
 
-    Two grouped queries over the screened rows only; no IP appears in the report.
+    Two grouped queries over the screened rows only; no IP appears in the report. `using` is
+    the database to read (the reports replica through `config.replica.read_reports`).
     """
     rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for kind, model, source in (("clicks", Click, "sub1"), ("leads", Lead, "source")):
-        for group in _screened(model, organization, since, until):
+        for group in _screened(model, organization, since, until, using):
             key = (group["partner__name"], group["offer__name"], group[source], group["verdict_reason"])
             row = rows.setdefault(
                 key,

@@ -37,6 +37,7 @@ from accounts.services import membership_language_set
 from accounts.twofactor import second_factor_status
 from config.crypto import UndecryptableSecret
 from config.money import XLSX_MONEY_FORMAT, in_minor_units, money_chart_options, number_symbols
+from config.replica import read_reports
 from partners.macros import preview
 from partners.services import signing_secret_of, signing_secret_set
 from partners.tracking import click_url
@@ -61,7 +62,14 @@ from postbacks.services import DeliveryRefused
 from postbacks.testsend import last_attempt
 from privacy.exports import publisher_data_zip
 from reports import exports
-from reports.selectors import GROUPINGS, earnings_by_partner, report_rows, report_totals, rollups_as_of
+from reports.selectors import (
+    GROUPINGS,
+    ReportRow,
+    earnings_by_partner,
+    report_rows,
+    report_totals,
+    rollups_as_of,
+)
 
 TABS = (
     ("dashboard", gettext_lazy("Dashboard")),
@@ -137,8 +145,17 @@ class DashboardView(PublisherPage):
         form = _period_form(self)
         (start, end), offer_id = form.range, form.offer_id
         scope = {"partner_id": self.partner.pk, "start": start, "end": end, "offer_id": offer_id}
-        days = report_rows(grouping="date", **scope)
-        campaigns = sorted(report_rows(grouping="campaign", **scope), key=lambda r: -r.payout_approved)
+
+        def read(using: str) -> tuple[list, list, Any, Any]:
+            return (
+                report_rows(grouping="date", using=using, **scope),
+                report_rows(grouping="campaign", using=using, **scope),
+                report_totals(using=using, **scope),
+                rollups_as_of(using=using),
+            )
+
+        days, campaigns, totals, as_of = read_reports(read)
+        campaigns = sorted(campaigns, key=lambda r: -r.payout_approved)
         chart = line_chart(
             [
                 {"name": _("Clicks"), "data": {str(r.key): r.clicks for r in days}},
@@ -157,8 +174,8 @@ class DashboardView(PublisherPage):
             form=form,
             start=start,
             end=end,
-            totals=report_totals(**scope),
-            as_of=rollups_as_of(),
+            totals=totals,
+            as_of=as_of,
             chart=chart,
             earnings_chart=earnings,
             top=campaigns[:5],
@@ -224,18 +241,24 @@ class ReportView(PublisherPage):
     template_name = "portal/report.html"
     tab = "report"
 
-    def report(self) -> tuple[ReportForm, list]:
+    def report(self, *, with_totals: bool = False) -> tuple[ReportForm, list, ReportRow | None, Any]:
+        """The form, the rows and, for the page, the totals and "as of", all from one database."""
         form = _period_form(self, ReportForm)
         start, end = form.range
-        rows = report_rows(
-            partner_id=self.partner.pk, start=start, end=end, grouping=form.grouping, offer_id=form.offer_id
-        )
-        return form, rows
+        scope = {"partner_id": self.partner.pk, "start": start, "end": end, "offer_id": form.offer_id}
+
+        def read(using: str) -> tuple[list, ReportRow | None, Any]:
+            rows = report_rows(grouping=form.grouping, using=using, **scope)
+            if not with_totals:
+                return rows, None, None
+            return rows, report_totals(using=using, **scope), rollups_as_of(using=using)
+
+        rows, totals, as_of = read_reports(read)
+        return form, rows, totals, as_of
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form, rows = self.report()
+        form, rows, totals, as_of = self.report(with_totals=True)
         start, end = form.range
-        totals = report_totals(partner_id=self.partner.pk, start=start, end=end, offer_id=form.offer_id)
         chart = line_chart(
             [
                 {"name": _("Clicks"), "data": [[r.label, r.clicks] for r in rows]},
@@ -254,7 +277,7 @@ class ReportView(PublisherPage):
             lines=lines,
             totals=totals,
             total_line=exports.report_display([totals], "", currency)[1][0][1:],
-            as_of=rollups_as_of(),
+            as_of=as_of,
             chart=chart,
             query=self.request.GET.urlencode(),
             **kwargs,
@@ -265,7 +288,7 @@ class ReportExportView(ReportView):
     def get(self, request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
         if fmt not in exports.FORMATS:
             raise Http404("Export as csv or xlsx.")
-        form, rows = self.report()
+        form, rows, _, _ = self.report()
         start, end = form.range
         header, lines, formats = exports.report_table(
             rows, GROUPINGS[form.grouping], self.organization.currency

@@ -1,7 +1,9 @@
 """Reads of reports: rows grouped by one dimension, from the rollups only.
 
 Every function takes the partner (publisher) it reports on; the portal passes the logged-in
-publisher's partner, so no row of another partner can be summed in.
+publisher's partner, so no row of another partner can be summed in. The report reads take the
+database to read (`using`): the portal passes the one `config.replica.read_reports` hands it,
+the replica when there is one, so rows, labels and "as of" come from the same database.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import CharField, F, Min, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_noop
@@ -118,33 +121,46 @@ def _sums() -> dict[str, Any]:
     return {name: MoneySum(name) if name in MONEY_FIELDS else Sum(name) for name in COUNTER_FIELDS}
 
 
-def _rollup(partner_id: int, start: date, end: date, grouping: str, offer_id: int | None) -> QuerySet:
+def _rollup(
+    partner_id: int, start: date, end: date, grouping: str, offer_id: int | None, using: str
+) -> QuerySet:
     if grouping == "smartlink":
         # One row per smart link and the offer its clicks went to: "12:7".
         key = Concat(F("value"), Value(":"), Cast("offer_id", CharField()), output_field=CharField())
-        queryset = SubStat.objects.filter(slot=SLOT_SMART_LINK).annotate(dim=key)
+        queryset = SubStat.objects.using(using).filter(slot=SLOT_SMART_LINK).annotate(dim=key)
     elif grouping in _SLOTS:
-        queryset = SubStat.objects.filter(slot=_SLOTS[grouping]).annotate(dim=F("value"))
+        queryset = SubStat.objects.using(using).filter(slot=_SLOTS[grouping]).annotate(dim=F("value"))
     else:
-        queryset = DailyStat.objects.annotate(dim=F(_DAILY_FIELDS[grouping]))
+        queryset = DailyStat.objects.using(using).annotate(dim=F(_DAILY_FIELDS[grouping]))
     queryset = queryset.filter(partner_id=partner_id, day__gte=start, day__lte=end)
     return queryset.filter(offer_id=offer_id) if offer_id else queryset
 
 
 def report_rows(
-    *, partner_id: int, start: date, end: date, grouping: str, offer_id: int | None = None
+    *,
+    partner_id: int,
+    start: date,
+    end: date,
+    grouping: str,
+    offer_id: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[ReportRow]:
     """The report grouped by `grouping` (a key of GROUPINGS), from the rollups, labelled."""
     grouped = (
-        _rollup(partner_id, start, end, grouping, offer_id).values("dim").annotate(**_sums()).order_by("dim")
+        _rollup(partner_id, start, end, grouping, offer_id, using)
+        .values("dim")
+        .annotate(**_sums())
+        .order_by("dim")
     )
     rows = [ReportRow(key=row.pop("dim"), counters=row) for row in grouped]
-    return label_rows(rows, grouping)
+    return label_rows(rows, grouping, using=using)
 
 
-def report_totals(*, partner_id: int, start: date, end: date, offer_id: int | None = None) -> ReportRow:
+def report_totals(
+    *, partner_id: int, start: date, end: date, offer_id: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> ReportRow:
     """The period's totals (dashboard cards, the report's last line)."""
-    totals = _rollup(partner_id, start, end, "date", offer_id).aggregate(**_sums())
+    totals = _rollup(partner_id, start, end, "date", offer_id, using).aggregate(**_sums())
     return ReportRow(key=None, label="Total", counters={k: v or 0 for k, v in totals.items()})
 
 
@@ -161,26 +177,28 @@ def earnings_total(*, partner_ids: Iterable[int]) -> Decimal:
     return total["total"] or ZERO
 
 
-def _smart_link_labels(keys: Sequence[str]) -> dict[Any, str]:
+def _smart_link_labels(keys: Sequence[str], using: str) -> dict[Any, str]:
     """ "smart link id:offer id" → "Smart link → Offer" (two queries)."""
     pairs = [tuple(int(part) for part in key.split(":")) for key in keys]
-    links = dict(SmartLink.objects.filter(pk__in={p[0] for p in pairs}).values_list("pk", "name"))
-    offers = dict(Offer.objects.filter(pk__in={p[1] for p in pairs}).values_list("pk", "name"))
+    links = dict(
+        SmartLink.objects.using(using).filter(pk__in={p[0] for p in pairs}).values_list("pk", "name")
+    )
+    offers = dict(Offer.objects.using(using).filter(pk__in={p[1] for p in pairs}).values_list("pk", "name"))
     return {
         key: f"{links.get(link, f'#{link}')} → {offers.get(offer, f'#{offer}')}"
         for key, (link, offer) in zip(keys, pairs, strict=True)
     }
 
 
-def _labels(grouping: str, keys: Sequence[Any]) -> dict[Any, str]:
+def _labels(grouping: str, keys: Sequence[Any], using: str) -> dict[Any, str]:
     if grouping == "campaign":
-        return dict(Offer.objects.filter(pk__in=keys).values_list("pk", "name"))
+        return dict(Offer.objects.using(using).filter(pk__in=keys).values_list("pk", "name"))
     if grouping == "landing":
         # With its offer, so two landings named alike ("Play Store") are told apart.
-        landings = Landing.objects.filter(pk__in=keys).values_list("pk", "name", "offer__name")
+        landings = Landing.objects.using(using).filter(pk__in=keys).values_list("pk", "name", "offer__name")
         return {pk: f"{name} — {offer}" for pk, name, offer in landings}
     if grouping == "smartlink":
-        return _smart_link_labels(keys)
+        return _smart_link_labels(keys, using)
     if grouping == "redirect":
         return REDIRECT_REASONS
     return {}
@@ -194,20 +212,21 @@ def _label(grouping: str, key: Any, names: Mapping[Any, str]) -> str:
     return names.get(key, str(key))
 
 
-def label_rows(rows: list[ReportRow], grouping: str) -> list[ReportRow]:
+def label_rows(rows: list[ReportRow], grouping: str, *, using: str = DEFAULT_DB_ALIAS) -> list[ReportRow]:
     """Give each row its label: names for campaigns and landings (one query), values otherwise."""
-    names = _labels(grouping, [row.key for row in rows])
+    names = _labels(grouping, [row.key for row in rows], using)
     for row in rows:
         row.label = _label(grouping, row.key, names)
     return rows
 
 
-def rollups_as_of() -> datetime | None:
+def rollups_as_of(*, using: str = DEFAULT_DB_ALIAS) -> datetime | None:
     """When the rollups were last brought up to date (the fold's last run); None before the first.
 
-    Pages show it as "figures as of": they read the rollups as they are and never fold.
+    Pages show it as "figures as of": they read the rollups as they are and never fold. Read it
+    from the database the rows came from: a replica's watermarks lag with its rollups.
     """
-    return Watermark.objects.aggregate(as_of=Min("updated_at"))["as_of"]
+    return Watermark.objects.using(using).aggregate(as_of=Min("updated_at"))["as_of"]
 
 
 def earnings_by_partner(*, partner_ids: Iterable[int]) -> dict[int, Decimal]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -14,6 +18,33 @@ from accounts.models import Role
 from accounts.twofactor import second_factor_required
 from config import breaker, hotcache, ratelimit
 from tests.factories import MembershipFactory, OrganizationFactory
+
+# The alias of the read replica in tests (tests/reports/test_replica.py), as REPORTS_DATABASE_URL names it.
+REPLICA = "reports"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On PostgreSQL, a second real database stands for the reports replica.
+
+    It is the primary's settings (engine, pool, options) on another database, and its test
+    database is created and migrated like the primary's (not a MIRROR, so what a test reads
+    from it really comes from elsewhere), only for tests that ask for it with
+    `django_db(databases=["default", "reports"])`. Report reads go there only where a test sets
+    REPORTS_DATABASE, so every other test runs as without a replica; the router refuses
+    migrations only to the alias in REPORTS_DATABASE, which is "default" while databases are set up.
+    """
+    # A REPORTS_DATABASE_URL in the environment is no test database: this one takes its place.
+    settings.REPORTS_DATABASE = "default"
+    settings.DATABASES.pop(REPLICA, None)
+    primary = settings.DATABASES["default"]
+    if primary["ENGINE"].endswith("postgresql"):
+        replica = copy.deepcopy(primary)
+        replica["NAME"] = f"{primary['NAME']}_ro"
+        replica["TEST"]["NAME"] = f"{primary['TEST'].get('NAME') or 'test_' + primary['NAME']}_ro"
+        settings.DATABASES[REPLICA] = replica
+    # The connection handler read DATABASES when Django started; let it read them again.
+    connections.__dict__.pop("settings", None)
 
 
 @pytest.fixture(scope="session", autouse=True)
