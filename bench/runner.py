@@ -23,7 +23,12 @@ WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
 # A section whose p99 exceeds this multiple of the baseline's is worth a look.
 P99_WARNING_FACTOR = 3
 # The in-process sections' lines that belong to the closing summary (in this order).
-SUMMARY_NAMES = ("dispatch_vs_requests_loop", "report_p95_ms", "report_raw_vs_rollup")
+SUMMARY_NAMES = (
+    "dispatch_vs_requests_loop",
+    "report_p95_ms",
+    "report_p95_during_rebuild_ms",
+    "report_raw_vs_rollup",
+)
 # More failed responses than this share make a section's figures meaningless.
 ERROR_WARNING_SHARE = 0.01
 
