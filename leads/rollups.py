@@ -430,19 +430,21 @@ def _slot_case() -> str:
 
 
 def _counter_columns(given: Mapping[str, str]) -> str:
-    """Every counter of a facts row, in COUNTER_FIELDS order: the `given` ones, 0 for the others."""
+    """Every counter of a grouped row, in COUNTER_FIELDS order: the `given` ones, 0 for the others."""
     return ", ".join(f"{given.get(name, '0')} AS {name}" for name in COUNTER_FIELDS)
 
 
-def _grouped_sql(facts: str) -> str:
+def _grouped_sql(facts: str, counters: Sequence[str]) -> str:
     """One pass over `facts` grouped by the daily key and by each slot's key (GROUPING SETS).
 
     In a slot's grouping set the other slots' columns are NULL, so COALESCE picks its value.
+    A source sums its own counters only, not zeros for every other one per click; the others
+    come out as 0, for the union of the sources.
     """
     common = "organization_id, day, partner_id, offer_id"
     daily = f"({common}, landing_id, country, device_type, os)"
     subs = ", ".join(f"({common}, {column})" for column in _SLOT_COLUMNS.values())
-    sums = ", ".join(f"SUM({c}) AS {c}" for c in COUNTER_FIELDS)
+    sums = _counter_columns({c: f"SUM({c})" for c in counters})
     return (
         f"SELECT {common}, landing_id, country, device_type, os, {_slot_case()} AS slot, "
         f"COALESCE({_SLOT_VALUES}) AS value, {sums} FROM ({facts}) facts "
@@ -485,7 +487,7 @@ def _click_facts(keep_before: date | None) -> tuple[str, str]:
         f"COALESCE(c.landing_id, 0) AS landing_id, c.country, c.device_type, c.os, {_SUB_VALUES}, "
         f"{_network_sql('c')} AS network, c.redirect_reason, "
         "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, "
-        f"{_counter_columns({'clicks': '1', 'unique_clicks': unique})} "
+        f"1 AS clicks, {unique} AS unique_clicks "
         f"FROM leads_click c LEFT JOIN groups r ON r.n > 1 AND r.day = {day} "
         f"AND r.link_id = c.link_id AND r.ip = c.ip WHERE c.id <= %(clicks)s{since} AND {_NOT_TEST}"
     )
@@ -498,13 +500,13 @@ def _impression_facts(keep_before: date | None) -> str:
         f"SELECT i.organization_id, {_DAY.format(alias='i')} AS day, i.partner_id, i.offer_id, "
         f"COALESCE(k.landing_id, 0) AS landing_id, i.country, i.device_type, i.os, {subs}, "
         f"{_network_sql('i')} AS network, '' AS redirect_reason, '' AS smart_link, "
-        f"{_counter_columns({'impressions': '1'})} "
+        "1 AS impressions "
         "FROM leads_impression i JOIN partners_trackinglink k ON k.id = i.link_id "
         f"WHERE i.id <= %(impressions)s{_since('i', keep_before)}"
     )
 
 
-def _lead_facts(keep_before: date | None) -> tuple[str, str]:
+def _lead_facts(keep_before: date | None) -> tuple[str, str, list[str]]:
     """Each lead with its click's dimensions (a lead without a click has empty ones), as `_lead_key` does;
     its country and network are its own, else its click's.
 
@@ -537,7 +539,8 @@ def _lead_facts(keep_before: date | None) -> tuple[str, str]:
         f"{subs}, CASE WHEN l.asn IS NOT NULL OR l.as_org <> '' THEN {_network_sql('l')} "
         f"ELSE COALESCE({_network_sql('c')}, '') END AS network, "
         "COALESCE(c.redirect_reason, '') AS redirect_reason, "
-        f"COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, {_counter_columns(counters)} "
+        "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, "
+        f"{', '.join(f'{expression} AS {name}' for name, expression in counters.items())} "
         "FROM leads_lead l JOIN partners_trackinglink k ON k.id = l.link_id "
         f"LEFT JOIN leads_click c ON c.id = l.click_id WHERE true{since}"
     )
@@ -549,30 +552,38 @@ def _lead_facts(keep_before: date | None) -> tuple[str, str]:
             f"stamped AS (UPDATE {events} e SET folded_at = %(now)s FROM leads_lead l "
             f"WHERE e.folded_at IS NULL AND l.id = e.lead_id{since}), "
         )
-    return stamp, facts
+    return stamp, facts, list(counters)
 
 
 def _recount_sql(keep_before: date | None) -> str:
     """Count every click, impression and lead (past the kept days) into the new tables in one statement.
 
-    One statement reads the raw tables in one snapshot and writes plain INSERTs: the new
-    tables have no index yet, and the grouping sets give each key one row. Rows go in in the
-    order of the report indexes, so one partner's month sits on a few pages, not one page per row.
+    One statement reads the raw tables in one snapshot. Each source is grouped on its own,
+    then their rows are added up by key, so the new tables (no index yet) get plain INSERTs of
+    one row per key. Rows go in in the order of the report indexes, so one partner's month
+    sits on a few pages, not one page per row.
     """
     click_prelude, clicks = _click_facts(keep_before)
-    stamp, leads = _lead_facts(keep_before)
-    facts = f"{clicks} UNION ALL {_impression_facts(keep_before)} UNION ALL {leads}"
-    daily_columns = ", ".join([*KEY_FIELDS_DAILY, *COUNTER_FIELDS])
-    sub_columns = ", ".join([*KEY_FIELDS_SUB, *COUNTER_FIELDS])
+    stamp, leads, lead_counters = _lead_facts(keep_before)
+    sources = " UNION ALL ".join(
+        [
+            _grouped_sql(clicks, ["clicks", "unique_clicks"]),
+            _grouped_sql(_impression_facts(keep_before), ["impressions"]),
+            _grouped_sql(leads, lead_counters),
+        ]
+    )
+    sums = ", ".join(f"SUM({c})" for c in COUNTER_FIELDS)
+    daily_keys, sub_keys = ", ".join(KEY_FIELDS_DAILY), ", ".join(KEY_FIELDS_SUB)
     daily_next = _column(DailyStat._meta.db_table + NEXT)
     sub_next = _column(SubStat._meta.db_table + NEXT)
+    counters = ", ".join(COUNTER_FIELDS)
     return (
-        f"WITH {click_prelude}{stamp}grouped AS ({_grouped_sql(facts)}), "
-        f"daily AS (INSERT INTO {daily_next} ({daily_columns}) SELECT {daily_columns} FROM grouped "
-        "WHERE slot IS NULL ORDER BY partner_id, day) "
-        f"INSERT INTO {sub_next} ({sub_columns}) SELECT {sub_columns} FROM grouped WHERE slot IS NOT NULL "
-        f"AND (slot NOT IN ({', '.join(map(str, SPARSE_SLOTS))}) OR value <> '') "
-        "ORDER BY partner_id, slot, day"
+        f"WITH {click_prelude}{stamp}grouped AS ({sources}), "
+        f"daily AS (INSERT INTO {daily_next} ({daily_keys}, {counters}) SELECT {daily_keys}, {sums} "
+        f"FROM grouped WHERE slot IS NULL GROUP BY {daily_keys} ORDER BY partner_id, day) "
+        f"INSERT INTO {sub_next} ({sub_keys}, {counters}) SELECT {sub_keys}, {sums} FROM grouped "
+        f"WHERE slot IS NOT NULL AND (slot NOT IN ({', '.join(map(str, SPARSE_SLOTS))}) OR value <> '') "
+        f"GROUP BY {sub_keys} ORDER BY partner_id, slot, day"
     )
 
 
