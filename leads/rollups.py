@@ -417,7 +417,7 @@ NEXT, RETIRED = "_next", "_retired"
 # How long the swap and the drop of the replaced tables wait for a lock before trying again
 # (setting ROLLUP_SWAP_LOCK_TIMEOUT_MS): readers that come meanwhile queue behind the swap.
 DEFAULT_SWAP_LOCK_TIMEOUT_MS = 500
-SWAP_ATTEMPTS = 20
+SWAP_ATTEMPTS = 30
 RETIRE_ATTEMPTS = 5
 
 logger = logging.getLogger(__name__)
