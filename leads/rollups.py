@@ -742,10 +742,17 @@ def _build_next(
     for layout in layouts:
         new = _column(layout.table + NEXT)
         cursor.execute(f"CREATE TABLE {new} (LIKE {_column(layout.table)} INCLUDING ALL EXCLUDING INDEXES)")
+    started = time.perf_counter()
     if keep_before is not None:
         _copy_kept(cursor, keep_before)
     cursor.execute(_recount_sql(keep_before), ids)
+    filled = time.perf_counter()
     _index_next(cursor, layouts)
+    logger.info(
+        "rollup rebuild: new tables filled in %.1f s, indexed in %.1f s",
+        filled - started,
+        time.perf_counter() - filled,
+    )
 
 
 def _index_next(cursor: Any, layouts: Sequence[_Layout]) -> None:
@@ -764,12 +771,15 @@ def _check_deferred(cursor: Any) -> None:
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def _swap(cursor: Any, layouts: Sequence[_Layout]) -> None:
+def _swap(cursor: Any, layouts: Sequence[_Layout]) -> float:
+    """Swap every new table in; when the exclusive locks were had (perf_counter)."""
     _check_deferred(cursor)
     tables = ", ".join(_column(layout.table) for layout in layouts)
     cursor.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+    locked = time.perf_counter()
     for layout in layouts:
         layout.swap(cursor)
+    return locked
 
 
 def _fold_late(newest: Mapping[str, int], keep_from: datetime) -> None:
@@ -782,7 +792,9 @@ def _fold_late(newest: Mapping[str, int], keep_from: datetime) -> None:
         _fold_range(model, folded, newest[source], when=Q(created_at__lt=keep_from))
 
 
-def _rebuild_postgresql(newest: Mapping[str, int], now: datetime, keep_before: date | None) -> list[_Layout]:
+def _rebuild_postgresql(
+    newest: Mapping[str, int], now: datetime, keep_before: date | None
+) -> tuple[list[_Layout], float]:
     """Recompute the rollups into new tables and swap them in; readers read the old ones meanwhile.
 
     The live tables are locked in SHARE mode for the rebuild: readers go on, and any write to
@@ -810,9 +822,10 @@ def _rebuild_postgresql(newest: Mapping[str, int], now: datetime, keep_before: d
         cursor.execute("SET LOCAL work_mem = '1GB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         _build_next(cursor, layouts, ids, keep_before)
-        if not _briefly(cursor, SWAP_ATTEMPTS, "the swap", lambda c: _swap(c, layouts)):
+        locked: list[float] = []
+        if not _briefly(cursor, SWAP_ATTEMPTS, "the swap", lambda c: locked.append(_swap(c, layouts))):
             raise OperationalError("The rebuilt rollups could not be swapped in: the tables stayed busy.")
-    return layouts
+    return layouts, locked[-1]
 
 
 def _rebuild_portable(now: datetime, keep_before: date | None) -> None:
@@ -866,11 +879,14 @@ def rollup_rebuild(*, keep_before: date | None = None) -> None:
             _rebuild_portable(now, keep_before)
             return
         newest = {source: model.objects.aggregate(m=Max("id"))["m"] or 0 for source, model in SOURCES.items()}
-        layouts = _rebuild_postgresql(newest, now, keep_before)
+        layouts, locked = _rebuild_postgresql(newest, now, keep_before)
         for source, top in newest.items():
             Watermark.objects.filter(source=source).update(
                 folded_id=top, pending_id=top, pending_at=now, updated_at=now
             )
+    logger.info(
+        "rollup rebuild: swapped in, readers held off for %.0f ms", (time.perf_counter() - locked) * 1000
+    )
     with connection.cursor() as cursor:
         # Both after the commit: neither needs the report readers or the fold to wait.
         if not _retire(cursor):
