@@ -4,7 +4,8 @@
   ids to settle) and every lead event not folded yet. Beat runs it every 10 s, `make run`'s
   `manage.py rollup_refresh --every 10` without Celery. It locks the watermark rows, so
   refreshes run one at a time and running it twice folds nothing twice.
-- `rollup_rebuild()` recomputes everything from the raw tables.
+- `rollup_rebuild()` recomputes everything from the raw tables; on PostgreSQL into new tables
+  that it swaps in at the end, so reports keep reading the old ones meanwhile.
 
 Money is added up in the organization's base currency: each lead freezes its rate at conversion
 and keeps its base amounts, each event carries the base amounts it moves (`*_base`), so a report
