@@ -26,6 +26,7 @@ P99_WARNING_FACTOR = 3
 SUMMARY_NAMES = (
     "dispatch_vs_requests_loop",
     "report_p95_ms",
+    "report_p95_during_rebuild_ms",
     "report_raw_vs_rollup",
     "raw_report_pg_vs_columnar",
 )

@@ -33,6 +33,9 @@ INGEST_SPOOL_DIR = env.path("INGEST_SPOOL_DIR", default=BASE_DIR / "spool")
 # inserted by a slower transaction (with a lower id) is never skipped. Lead events need no
 # wait: each is folded once, whenever its transaction commits.
 ROLLUP_SETTLE_SECONDS = env.float("ROLLUP_SETTLE_SECONDS", default=2.0)
+# A rollup rebuild (PostgreSQL) swaps its new tables in under locks it waits for at most this
+# long before trying again, so report readers never queue behind it for longer.
+ROLLUP_SWAP_LOCK_TIMEOUT_MS = env.int("ROLLUP_SWAP_LOCK_TIMEOUT_MS", default=500)
 
 # The baseline view of `make bench` (one INSERT and a 302); never on in production.
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)

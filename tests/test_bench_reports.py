@@ -29,3 +29,4 @@ def test_the_benchmark_fills_rebuilds_and_prints_the_report_lines_last():
     assert lines[-2].startswith("report_p95_ms: ")
     assert lines[-1].startswith("report_raw_vs_rollup: ")
     assert float(values["report_p95_ms"]) > 0
+    assert float(values["report_p95_during_rebuild_ms"]) > 0

@@ -2,15 +2,17 @@
 
 Once by default; `--every 10` keeps folding every 10 s until stopped, which is how `make run`
 keeps the reports current without Celery (beat runs the same fold in production);
-`--rebuild` recomputes every rollup from the raw tables.
+`--rebuild` recomputes every rollup from the raw tables, and with `--keep-before 2026-01-01` keeps
+the rollups of the days before that date as they are (their raw clicks may be gone: retention).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leads.rollups import rollup_rebuild, rollup_refresh
 
@@ -23,6 +25,12 @@ class Command(BaseCommand):
             "--rebuild", action="store_true", help="Recompute the rollups from the raw tables."
         )
         parser.add_argument(
+            "--keep-before",
+            type=date.fromisoformat,
+            metavar="YYYY-MM-DD",
+            help="With --rebuild: keep the rollups of days before this date instead of recounting them.",
+        )
+        parser.add_argument(
             "--now",
             action="store_true",
             help="Fold clicks and impressions up to the newest id now, without waiting for it to settle.",
@@ -31,10 +39,21 @@ class Command(BaseCommand):
             "--every", type=float, metavar="SECONDS", help="Fold again every SECONDS until stopped."
         )
 
-    def handle(self, *args: Any, rebuild: bool, now: bool, every: float | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        rebuild: bool,
+        keep_before: date | None,
+        now: bool,
+        every: float | None,
+        **options: Any,
+    ) -> None:
+        if keep_before is not None and not rebuild:
+            raise CommandError("--keep-before goes with --rebuild.")
         if rebuild:
-            rollup_rebuild()
-            self.stdout.write("Rollups rebuilt from the raw tables.")
+            rollup_rebuild(keep_before=keep_before)
+            kept = "" if keep_before is None else f" (days before {keep_before} kept)"
+            self.stdout.write(f"Rollups rebuilt from the raw tables{kept}.")
             return
         settle = 0 if now else None
         if every is None:
