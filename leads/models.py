@@ -95,7 +95,9 @@ class DeviceFields(models.Model):
 class Click(ScreenedFields, DeviceFields):
     """One click on a tracking link (or reported server to server)."""
 
-    click_id = models.CharField(max_length=32, unique=True, default=new_click_id)
+    # Unique with created_at, as PostgreSQL wants of a table partitioned by it (config.partitions);
+    # 128 random bits keep it unique alone. The index also serves look-ups by click_id.
+    click_id = models.CharField(max_length=32, default=new_click_id)
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey("partners.Integration", on_delete=models.PROTECT, related_name="clicks")
     link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="clicks")
@@ -130,6 +132,9 @@ class Click(ScreenedFields, DeviceFields):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["click_id", "created_at"], name="click_unique_id_time"),
+        ]
         indexes = [
             models.Index(fields=["organization", "created_at"], name="click_org_time"),
             models.Index(fields=["link", "created_at"], name="click_link_time"),
@@ -192,7 +197,23 @@ class Lead(ScreenedFields):
     partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="leads")
     offer = models.ForeignKey("partners.Offer", on_delete=models.PROTECT, related_name="leads")
     link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="leads")
-    click = models.ForeignKey(Click, on_delete=models.PROTECT, null=True, blank=True, related_name="leads")
+    # No database constraint: clicks are partitioned and their old partitions dropped (retention),
+    # so a lead outlives its click's row and reads what it needs of it from `click_facts`.
+    click = models.ForeignKey(
+        Click,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="leads",
+    )
+    click_facts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="What the lead's click said (device, sub ids, place, network), copied when the lead "
+        "was created: the click's row is dropped with its partition after RAW_RETENTION_DAYS.",
+    )
     goal = models.ForeignKey(
         "partners.Goal", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
     )
@@ -316,9 +337,11 @@ class LeadEvent(models.Model):
         blank=True,
         related_name="+",
     )
+    # No database constraint: the inbound log is partitioned and its old partitions dropped.
     inbound = models.ForeignKey(
         "ingest.InboundPostback",
         on_delete=models.SET_NULL,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="lead_events",
@@ -377,3 +400,25 @@ class CapUse(models.Model):
 
     def __str__(self) -> str:
         return f"cap {self.cap_id} from {self.period_start}: {self.used}"
+
+
+class RawPartitionDrop(models.Model):
+    """A partition of a raw table (clicks, impressions, the inbound log) dropped by the retention.
+
+    The record of what went and the source of `leads.partitions.raw_horizon()`: before the
+    newest `range_end` of the click and impression tables, raw traffic is gone, so the report
+    rollups of those days can no longer be rebuilt from it and must be kept.
+    """
+
+    table = models.CharField(max_length=63)
+    partition = models.CharField(max_length=63)
+    range_start = models.DateTimeField(null=True, blank=True, help_text="Empty for the legacy partition.")
+    range_end = models.DateTimeField(help_text="Rows before this instant are gone.")
+    dropped_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-dropped_at", "-id"]
+        indexes = [models.Index(fields=["table", "range_end"], name="rawdrop_table_end")]
+
+    def __str__(self) -> str:
+        return f"{self.partition} (before {self.range_end:%Y-%m-%d})"
