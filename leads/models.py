@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -174,6 +176,52 @@ class Impression(DeviceFields):
         return f"impression {self.pk}"
 
 
+# What a lead copies of its click when it is created (`Lead.click_facts`): everything the
+# rollups, macros, deliveries, exports and pages read of it, so that none of them needs the
+# click's row, which the retention drops with its partition (leads.partitions).
+CLICK_FACTS = (
+    "click_id",
+    "partner_click_id",
+    "ref_id",
+    "creative_id",
+    "sub1",
+    "sub2",
+    "sub3",
+    "sub4",
+    "sub5",
+    "idfa",
+    "gaid",
+    "android_id",
+    "device_id",
+    "ip",
+    "user_agent",
+    "device_type",
+    "os",
+    "browser",
+    "country",
+    "language",
+    "asn",
+    "as_org",
+    "landing_id",
+    "smart_link_id",
+    "redirect_reason",
+    "created_at",
+)
+
+
+def click_facts(click: Click | None) -> dict[str, Any]:
+    """The facts a lead keeps of its click (JSON: the click time as ISO 8601).
+
+    Empty values (None) are left out: a missing key reads as NULL alike on PostgreSQL and on
+    SQLite, where a JSON null would read as the text 'null'.
+    """
+    if click is None:
+        return {}
+    facts = {name: getattr(click, name) for name in CLICK_FACTS}
+    facts["created_at"] = click.created_at.isoformat()
+    return {name: value for name, value in facts.items() if value is not None}
+
+
 class LeadStatus(models.TextChoices):
     NEW = "new", gettext_lazy("New")
     PROCESSING = "processing", gettext_lazy("Processing")
@@ -302,6 +350,22 @@ class Lead(ScreenedFields):
 
     def __str__(self) -> str:
         return f"lead {self.pk}"
+
+    @property
+    def click_seen(self) -> Click | None:
+        """The lead's click as its copied facts tell it (an unsaved Click), else its row; None
+        without a click. What readers use instead of `click`, whose row may be gone."""
+        if self.click_facts:
+            facts = {name: value for name, value in self.click_facts.items() if name in CLICK_FACTS}
+            created = facts.pop("created_at", None)
+            when = datetime.fromisoformat(created) if created else None
+            return Click(id=self.click_id, created_at=when, **facts)
+        if self.click_id is None:
+            return None
+        try:
+            return self.click
+        except Click.DoesNotExist:
+            return None
 
 
 class LeadEvent(models.Model):
