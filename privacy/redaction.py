@@ -161,7 +161,9 @@ class Criterion:
         if self.kind == "publisher":
             return Q(partner_id=self.partner_id)
         names = DEVICE_PARAM_NAMES if self.kind == "device_id" else IP_PARAM_NAMES
-        return _prefixed(self.traffic_q(), "click__") | self._params_q(names)
+        q = _prefixed(self.traffic_q(), "click__") | self._params_q(names)
+        # The lead's copy of its click outlives the click's row; IPs in it go with the IP retention.
+        return (q | _prefixed(self.traffic_q(), "click_facts__")) if self.kind == "device_id" else q
 
     def inbound_q(self) -> Q:
         if self.kind == "publisher":
@@ -198,7 +200,7 @@ class Criterion:
     def matches_lead(self, lead: Any) -> bool:
         if self.kind == "publisher":
             return lead.partner_id == self.partner_id
-        click = lead.click
+        click = lead.click_seen
         return (click is not None and self.matches_traffic(click)) or self.matches_params(lead.params)
 
     def matches_inbound(self, row: Any) -> bool:
