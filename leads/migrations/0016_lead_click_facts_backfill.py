@@ -1,9 +1,12 @@
 """Existing leads get their click's facts (Lead.click_facts), in batches of leads by id.
 
+Not atomic: each batch commits on its own, so a large table is not locked for the whole run
+and an interrupted run resumes where it stopped (it fills only leads still without facts).
+
 The list of facts is frozen here as it was when this migration was written (leads.models.CLICK_FACTS).
 """
 
-from django.db import migrations
+from django.db import migrations, transaction
 
 FACTS = (
     "click_id",
@@ -42,11 +45,12 @@ def _postgresql(cursor) -> None:
     newest = cursor.fetchone()[0]
     for low in range(0, newest + 1, BATCH):
         # Nulls left out, as leads.models.click_facts does.
-        cursor.execute(
-            f"UPDATE leads_lead l SET click_facts = jsonb_strip_nulls(jsonb_build_object({pairs})) "
-            "FROM leads_click c WHERE c.id = l.click_id AND l.id > %s AND l.id <= %s AND l.click_facts = '{}'",
-            [low, low + BATCH],
-        )
+        with transaction.atomic():
+            cursor.execute(
+                f"UPDATE leads_lead l SET click_facts = jsonb_strip_nulls(jsonb_build_object({pairs})) "
+                "FROM leads_click c WHERE c.id = l.click_id AND l.id > %s AND l.id <= %s AND l.click_facts = '{}'",
+                [low, low + BATCH],
+            )
 
 
 def backfill(apps, schema_editor):
@@ -62,10 +66,12 @@ def backfill(apps, schema_editor):
             facts = {name: getattr(lead.click, name) for name in FACTS}
             facts["created_at"] = lead.click.created_at.isoformat()
             lead.click_facts = {name: value for name, value in facts.items() if value is not None}
-        Lead.objects.bulk_update(batch, ["click_facts"])
+        with transaction.atomic():
+            Lead.objects.bulk_update(batch, ["click_facts"])
 
 
 class Migration(migrations.Migration):
+    atomic = False
     dependencies = [("leads", "0015_partition_raw_traffic")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=False)]
