@@ -28,6 +28,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 MONTH = "month"
 DAY = "day"
 INTERVALS = (MONTH, DAY)
+# Creating or dropping a partition locks the parent for a moment. Waiting longer than this for
+# the lock (a long report holding it) would stall every click queued behind the waiting DDL:
+# the job gives up instead and runs again an hour later.
+LOCK_TIMEOUT = "5s"
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,7 @@ def create_partition(
     default = default_name(table)
     q_default = _q(connection, default)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         has_default = any(p.is_default for p in partitions(connection, table))
         stranded = False
         if has_default:
@@ -286,6 +291,7 @@ def drop_partitions_before(
     for part in partitions(connection, table):
         q_part = _q(connection, part.name)
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             if part.is_default:
                 cursor.execute(f"SELECT max({_q(connection, key)}) FROM {q_part}")
                 newest = cursor.fetchone()[0]
@@ -447,6 +453,8 @@ def convert_to_partitioned(
         # Rows of a gap between an old legacy and today would wait in the default, then move.
         since = max(upper, period_start(now, interval))
         ensure_partitions(connection, table, key, interval=interval, ahead=ahead, now=now, since=since)
+        # Making the partitions set the job's short lock timeout: not for the rest of a migration.
+        cursor.execute("SET LOCAL lock_timeout = DEFAULT")
 
 
 def _renamed(name: str) -> str:
