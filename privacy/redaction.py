@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import user_agents
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q
 
 from leads.privacy import IP_PARAM_NAMES, display_ip, truncate_ip
@@ -200,8 +200,8 @@ class Criterion:
     def matches_lead(self, lead: Any) -> bool:
         if self.kind == "publisher":
             return lead.partner_id == self.partner_id
-        click = lead.click_seen
-        return (click is not None and self.matches_traffic(click)) or self.matches_params(lead.params)
+        matched = any(self.matches_traffic(click) for click in lead_clicks(lead))
+        return matched or self.matches_params(lead.params)
 
     def matches_inbound(self, row: Any) -> bool:
         if self.kind == "publisher":
@@ -211,6 +211,15 @@ class Criterion:
         if self.kind == "ip" and self.matches_value(row.source_ip):
             return True
         return self.matches_params(row.params) or (row.lead_id is not None and self.matches_lead(row.lead))
+
+
+def lead_clicks(lead: Any) -> list[Any]:
+    """The lead's click as its row says (while there is one) and as the lead's copy says."""
+    try:
+        row = lead.click
+    except ObjectDoesNotExist:  # dropped with its partition (retention)
+        row = None
+    return [click for click in (row, lead.click_seen) if click is not None]
 
 
 def _prefixed(q: Q, prefix: str) -> Q:

@@ -48,6 +48,7 @@ from privacy.redaction import (
     USER_AGENT_PARAM_NAMES,
     Criterion,
     anonymized_referer,
+    lead_clicks,
     replace_ip,
     replace_user_agent,
     scrub_params,
@@ -203,8 +204,7 @@ def _lead_values(lead: Any, action: str) -> dict[str, str]:
     lead.params, replaced = scrub_params(lead.params, action)
     lead.verdict_details, more = scrub_params(lead.verdict_details, action)
     replaced.update(more)
-    click = lead.click_seen
-    if click is not None:
+    for click in lead_clicks(lead):
         replaced.update({getattr(click, name): "" for name in DEVICE_FIELDS if getattr(click, name)})
         if click.ip:
             replaced[click.ip] = replace_ip(click.ip, action)
