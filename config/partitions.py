@@ -19,6 +19,7 @@ maintenance. On SQLite (`make run`) tables stay plain and every function here do
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -281,11 +282,16 @@ def _stranded_periods(connection: BaseDatabaseWrapper, table: str, key: str, int
 
 
 def drop_partitions_before(
-    connection: BaseDatabaseWrapper, table: str, key: str, cutoff: datetime
+    connection: BaseDatabaseWrapper,
+    table: str,
+    key: str,
+    cutoff: datetime,
+    on_drop: Callable[[Partition], None] | None = None,
 ) -> list[Partition]:
     """Detach and drop every partition whose upper bound is at or before `cutoff` (no DELETE);
     the default only loses its rows (TRUNCATE) when all of them are older than `cutoff`.
-    Answers what went, the default as a Partition whose upper bound is `cutoff`."""
+    Answers what went, the default as a Partition whose upper bound is `cutoff`; `on_drop` is
+    called in each drop's transaction, so a record of it commits with it or not at all."""
     dropped = []
     q_table = _q(connection, table)
     for part in partitions(connection, table):
@@ -298,11 +304,15 @@ def drop_partitions_before(
                 if newest is not None and newest < cutoff:
                     cursor.execute(f"TRUNCATE {q_part}")
                     dropped.append(Partition(name=part.name, lower=None, upper=cutoff, is_default=True))
+                    if on_drop:
+                        on_drop(dropped[-1])
                 continue
             if part.upper is not None and part.upper <= cutoff:
                 cursor.execute(f"ALTER TABLE {q_table} DETACH PARTITION {q_part}")
                 cursor.execute(f"DROP TABLE {q_part}")
                 dropped.append(part)
+                if on_drop:
+                    on_drop(part)
     return dropped
 
 

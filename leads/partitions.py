@@ -59,14 +59,17 @@ def partitions_retain(*, now: datetime | None = None) -> list[RawPartitionDrop]:
     cutoff = retention_cutoff(now)
     if cutoff is None:
         return []
-    records = []
+    records: list[RawPartitionDrop] = []
     for spec in partitions.REGISTRY.values():
-        for gone in partitions.drop_partitions_before(connection, spec.table, spec.key, cutoff):
+
+        def record(gone: partitions.Partition, table: str = spec.table) -> None:
             records.append(
                 RawPartitionDrop.objects.create(
-                    table=spec.table, partition=gone.name, range_start=gone.lower, range_end=gone.upper
+                    table=table, partition=gone.name, range_start=gone.lower, range_end=gone.upper
                 )
             )
+
+        partitions.drop_partitions_before(connection, spec.table, spec.key, cutoff, on_drop=record)
     return records
 
 
