@@ -41,7 +41,8 @@ run: install
 	@echo ""
 	@# Outbound deliveries, the report rollups' fold and the spool: a Celery worker with beat
 	@# when Redis is there, else the embedded dispatcher, a fold every 10 s and a spool load
-	@# every minute, the retention of raw IPs hourly; they stop with the server.
+	@# every minute, the retention of raw IPs and the raw tables' partitions hourly; they stop with
+	@# the server.
 	@if [ -n "$$REDIS_URL" ]; then \
 		$(VENV)/bin/celery -A config worker -B -Q deliveries,celery -l info -s $(VENV)/celerybeat-schedule & \
 		workers=$$!; \
@@ -53,6 +54,8 @@ run: install
 		$(PY) manage.py ingest_spool_replay --every 60 & \
 		workers="$$workers $$!"; \
 		$(PY) manage.py privacy_retention --every 3600 & \
+		workers="$$workers $$!"; \
+		$(PY) manage.py partitions_maintain --every 3600 & \
 		workers="$$workers $$!"; \
 	fi; \
 	trap 'kill $$workers 2>/dev/null; wait $$workers 2>/dev/null' EXIT INT TERM; \

@@ -34,7 +34,8 @@ from django.db import connection, connections
 
 from accounts.models import Organization
 from bench.raw_reports import raw_report_rows
-from leads.models import Click, Lead
+from leads.models import CLICK_FACTS, Click, Lead
+from leads.partitions import partitions_ensure
 from leads.rollups import rollup_rebuild
 from partners.models import App, Goal, Integration, Landing, Offer, Partner, TrackingLink
 from reports.models import DailyStat
@@ -386,6 +387,10 @@ _LEAD_VARIABLE = {
     # Conversions come minutes to two days after the click, never in the future.
     "created_at": "LEAST(c.created_at + s.lag, now())",
     "updated_at": "LEAST(c.created_at + s.lag, now())",
+    # What the lead services copy of the click (leads.models.click_facts), nulls left out alike.
+    "click_facts": "jsonb_strip_nulls(jsonb_build_object({}))".format(
+        ", ".join(f"'{name}', c.{name}" for name in CLICK_FACTS)
+    ),
 }
 
 
@@ -426,7 +431,9 @@ def _secondary_indexes(raw: psycopg.Connection, tables: Sequence[str]) -> list[t
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
         [list(tables)],
     )
-    return list(rows)
+    # A partitioned table's index prints as ON ONLY (the parent alone): built again, it must
+    # cover its partitions too.
+    return [(name, definition.replace(" ON ONLY ", " ON ", 1)) for name, definition in rows]
 
 
 def _load(raw: psycopg.Connection, scene: Scene, clicks: int, leads: int, rng: random.Random) -> None:
@@ -434,8 +441,10 @@ def _load(raw: psycopg.Connection, scene: Scene, clicks: int, leads: int, rng: r
 
     One transaction: if anything fails, the indexes are back as they were. Foreign-key
     triggers are skipped for the load (the generator only writes ids it just created), as
-    `pg_restore --disable-triggers` does; that needs a superuser.
+    `pg_restore --disable-triggers` does; that needs a superuser. The clicks' partitions for
+    the whole range exist first, so no row waits in the default partition.
     """
+    partitions_ensure(since=datetime.now(UTC) - timedelta(days=DAYS + 1))
     with raw.transaction():
         raw.execute("SET LOCAL maintenance_work_mem = '1GB'")
         if raw.execute("SELECT current_setting('is_superuser')").fetchone()[0] == "on":

@@ -286,6 +286,8 @@ CELERY_BEAT_SCHEDULE = {
     # Raw IPs and user agents past their retention (RETENTION_IP_DAYS, RETENTION_USER_AGENT_DAYS).
     "privacy-retention": {"task": "privacy.retention_purge", "schedule": crontab(minute=17)},
     "ingest-signature-prune": {"task": "ingest.signature_prune", "schedule": 300.0},
+    # Partitions of the raw tables ahead of time, and the retention (RAW_RETENTION_DAYS).
+    "leads-partitions-maintain": {"task": "leads.partitions_maintain", "schedule": crontab(minute=41)},
     # The ECB publishes around 16:00 CET; the second run catches a late publication.
     "currencies-rates-refresh": {
         "task": "currencies.rates_refresh",
@@ -336,6 +338,14 @@ POSTBACK_PAUSE_WINDOW_HOURS = env.int("POSTBACK_PAUSE_WINDOW_HOURS", default=72)
 # browser stay on each row).
 RETENTION_IP_DAYS = env.int("RETENTION_IP_DAYS", default=90)
 RETENTION_USER_AGENT_DAYS = env.int("RETENTION_USER_AGENT_DAYS", default=180)
+
+# Raw tables on PostgreSQL (clicks, impressions, the inbound log) are partitioned by time
+# (config.partitions): one partition per "month" or "day", created RAW_PARTITIONS_AHEAD periods
+# ahead by beat (leads.partitions_maintain, hourly). The retention drops whole partitions older
+# than RAW_RETENTION_DAYS (0 keeps everything); leads, their events and the rollups stay.
+RAW_PARTITION_INTERVAL = env.str("RAW_PARTITION_INTERVAL", default="month")
+RAW_PARTITIONS_AHEAD = env.int("RAW_PARTITIONS_AHEAD", default=3)
+RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=395)
 
 # The account payout runs pay bank transfers from (the SEPA file's debtor); a run's form can
 # override each value, and the SEPA export refuses to run while one is missing.

@@ -33,7 +33,7 @@ from accounts.services import membership_create
 from accounts.twofactor import authenticator_key, authenticator_set
 from leads import datacenters, geoip
 from leads.caprules import CapRule
-from leads.models import CapUse, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.models import CapUse, Click, Impression, Lead, LeadEvent, LeadStatus, Verdict, click_facts
 from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.rollups import rollup_rebuild
 from leads.services import Terms, lead_freeze_base
@@ -849,6 +849,7 @@ class _Seeder:
             **self.link_ids(link),
             app_id=link.offer.app_id,
             click=click,
+            click_facts=click_facts(click),
             goal=goal,
             exto=f"nw-{self.exto_counter:06d}",
             status=status,

@@ -56,8 +56,10 @@ class InboundPostback(models.Model):
     lead = models.ForeignKey(
         "leads.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="postbacks"
     )
+    # No database constraint: the log is partitioned (a foreign key to it would need its
+    # partition key) and its old partitions dropped by the retention.
     replay_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays"
+        "self", on_delete=models.SET_NULL, db_constraint=False, null=True, blank=True, related_name="replays"
     )
     replayed_at = models.DateTimeField(null=True, blank=True)
     spool_id = models.CharField(
@@ -74,9 +76,10 @@ class InboundPostback(models.Model):
         verbose_name = "inbound postback"
         constraints = [
             # Partial: the rows that came through the spool only, so a normal request's INSERT
-            # (the hot path) updates no extra index.
+            # (the hot path) updates no extra index. With received_at, as the partitioning wants:
+            # the spool load takes it from the spooled file, so a second load conflicts all the same.
             models.UniqueConstraint(
-                fields=["spool_id"],
+                fields=["spool_id", "received_at"],
                 condition=models.Q(spool_id__isnull=False),
                 name="inbound_unique_spool_id",
             )

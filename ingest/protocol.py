@@ -115,7 +115,7 @@ def lead_answer(lead: Lead, *, created: bool) -> dict[str, Any]:
             "revenue": money_text(lead.revenue),
             "currency": lead.currency,
             "exto": lead.exto,
-            "click_id": lead.click.click_id if lead.click_id else None,
+            "click_id": getattr(lead.click_seen, "click_id", None),
         },
         "created": created,
     }

@@ -210,11 +210,11 @@ def _accept(
     refusal = source_refusal(link, data.fields)
     if refusal:
         raise Refusal(422, refusal)
-    extra = _replayed_visit(arrival, replay_of) if kind is CLICK_API else {}
+    extra = {"created_at": data.created_at}
+    if kind is CLICK_API:
+        extra.update(_replayed_visit(arrival, replay_of))
     with transaction.atomic():
-        record = kind.record(
-            link=link, fields=data.fields, params=data.others, created_at=data.created_at, **extra
-        )
+        record = kind.record(link=link, fields=data.fields, params=data.others, **extra)
         trace.note("record", record=record)
         response = kind.answer(arrival.params, link, record)
         inbound = _log(
@@ -228,11 +228,15 @@ def _accept(
 
 
 def _replayed_visit(arrival: Arrival, replay_of: InboundPostback | None) -> dict[str, Any]:
-    """What a failed visit's redirect already decided (id, route, smart link), for its replay."""
+    """What a failed visit's redirect already decided (id, route, smart link), for its replay.
+
+    The click is dated when the visit arrived: its id is unique with its time, so a second
+    replay of the same visit is refused by the database as it was before clicks were partitioned.
+    """
     params = arrival.params
     if replay_of is None or replay_of.outcome != Outcome.FAILED or not params.get(REPLAYED_CLICK_ID):
         return {}
-    extra: dict[str, Any] = {"click_id": params[REPLAYED_CLICK_ID]}
+    extra: dict[str, Any] = {"click_id": params[REPLAYED_CLICK_ID], "created_at": replay_of.received_at}
     if params.get(REPLAYED_ROUTE):
         route = params[REPLAYED_ROUTE]
         extra["route"] = "" if route == NO_REROUTE else route

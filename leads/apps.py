@@ -9,3 +9,7 @@ class LeadsConfig(AppConfig):
         # Connects the receivers that drop cached links, screening configurations, goal tables
         # and integrations' outbound configurations when they change (all in leads.linkcache).
         from leads import linkcache  # noqa: F401
+        from leads.partitions import register_tables
+
+        # Clicks and impressions are partitioned by time on PostgreSQL (config.partitions).
+        register_tables()

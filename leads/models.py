@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -95,7 +97,9 @@ class DeviceFields(models.Model):
 class Click(ScreenedFields, DeviceFields):
     """One click on a tracking link (or reported server to server)."""
 
-    click_id = models.CharField(max_length=32, unique=True, default=new_click_id)
+    # Unique with created_at, as PostgreSQL wants of a table partitioned by it (config.partitions);
+    # 128 random bits keep it unique alone. The index also serves look-ups by click_id.
+    click_id = models.CharField(max_length=32, default=new_click_id)
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey("partners.Integration", on_delete=models.PROTECT, related_name="clicks")
     link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="clicks")
@@ -130,6 +134,9 @@ class Click(ScreenedFields, DeviceFields):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["click_id", "created_at"], name="click_unique_id_time"),
+        ]
         indexes = [
             models.Index(fields=["organization", "created_at"], name="click_org_time"),
             models.Index(fields=["link", "created_at"], name="click_link_time"),
@@ -169,6 +176,52 @@ class Impression(DeviceFields):
         return f"impression {self.pk}"
 
 
+# What a lead copies of its click when it is created (`Lead.click_facts`): everything the
+# rollups, macros, deliveries, exports and pages read of it, so that none of them needs the
+# click's row, which the retention drops with its partition (leads.partitions).
+CLICK_FACTS = (
+    "click_id",
+    "partner_click_id",
+    "ref_id",
+    "creative_id",
+    "sub1",
+    "sub2",
+    "sub3",
+    "sub4",
+    "sub5",
+    "idfa",
+    "gaid",
+    "android_id",
+    "device_id",
+    "ip",
+    "user_agent",
+    "device_type",
+    "os",
+    "browser",
+    "country",
+    "language",
+    "asn",
+    "as_org",
+    "landing_id",
+    "smart_link_id",
+    "redirect_reason",
+    "created_at",
+)
+
+
+def click_facts(click: Click | None) -> dict[str, Any]:
+    """The facts a lead keeps of its click (JSON: the click time as ISO 8601).
+
+    Empty values (None) are left out: a missing key reads as NULL alike on PostgreSQL and on
+    SQLite, where a JSON null would read as the text 'null'.
+    """
+    if click is None:
+        return {}
+    facts = {name: getattr(click, name) for name in CLICK_FACTS}
+    facts["created_at"] = click.created_at.isoformat()
+    return {name: value for name, value in facts.items() if value is not None}
+
+
 class LeadStatus(models.TextChoices):
     NEW = "new", gettext_lazy("New")
     PROCESSING = "processing", gettext_lazy("Processing")
@@ -192,7 +245,23 @@ class Lead(ScreenedFields):
     partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="leads")
     offer = models.ForeignKey("partners.Offer", on_delete=models.PROTECT, related_name="leads")
     link = models.ForeignKey("partners.TrackingLink", on_delete=models.PROTECT, related_name="leads")
-    click = models.ForeignKey(Click, on_delete=models.PROTECT, null=True, blank=True, related_name="leads")
+    # No database constraint: clicks are partitioned and their old partitions dropped (retention),
+    # so a lead outlives its click's row and reads what it needs of it from `click_facts`.
+    click = models.ForeignKey(
+        Click,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="leads",
+    )
+    click_facts = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="What the lead's click said (device, sub ids, place, network), copied when the lead "
+        "was created: the click's row is dropped with its partition after RAW_RETENTION_DAYS.",
+    )
     goal = models.ForeignKey(
         "partners.Goal", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
     )
@@ -282,6 +351,22 @@ class Lead(ScreenedFields):
     def __str__(self) -> str:
         return f"lead {self.pk}"
 
+    @property
+    def click_seen(self) -> Click | None:
+        """The lead's click as its copied facts tell it (an unsaved Click), else its row; None
+        without a click. What readers use instead of `click`, whose row may be gone."""
+        if self.click_facts:
+            facts = {name: value for name, value in self.click_facts.items() if name in CLICK_FACTS}
+            created = facts.pop("created_at", None)
+            when = datetime.fromisoformat(created) if created else None
+            return Click(id=self.click_id, created_at=when, **facts)
+        if self.click_id is None:
+            return None
+        try:
+            return self.click
+        except Click.DoesNotExist:
+            return None
+
 
 class LeadEvent(models.Model):
     """One change of a lead's status, goal or money: who or what, from, to, when.
@@ -316,9 +401,11 @@ class LeadEvent(models.Model):
         blank=True,
         related_name="+",
     )
+    # No database constraint: the inbound log is partitioned and its old partitions dropped.
     inbound = models.ForeignKey(
         "ingest.InboundPostback",
         on_delete=models.SET_NULL,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="lead_events",
@@ -377,3 +464,25 @@ class CapUse(models.Model):
 
     def __str__(self) -> str:
         return f"cap {self.cap_id} from {self.period_start}: {self.used}"
+
+
+class RawPartitionDrop(models.Model):
+    """A partition of a raw table (clicks, impressions, the inbound log) dropped by the retention.
+
+    The record of what went and the source of `leads.partitions.raw_horizon()`: before the
+    newest `range_end` of the click and impression tables, raw traffic is gone, so the report
+    rollups of those days can no longer be rebuilt from it and must be kept.
+    """
+
+    table = models.CharField(max_length=63)
+    partition = models.CharField(max_length=63)
+    range_start = models.DateTimeField(null=True, blank=True, help_text="Empty for the legacy partition.")
+    range_end = models.DateTimeField(help_text="Rows before this instant are gone.")
+    dropped_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-dropped_at", "-id"]
+        indexes = [models.Index(fields=["table", "range_end"], name="rawdrop_table_end")]
+
+    def __str__(self) -> str:
+        return f"{self.partition} (before {self.range_end:%Y-%m-%d})"

@@ -82,7 +82,8 @@ def lead_macro_values(lead: Lead) -> dict[str, object]:
     Device, sub ids and place come from the lead's click (sub ids from the tracking link when the
     lead came without a click); the IP is obfuscated unless the integration's IP privacy is off.
     """
-    click, link, goal = lead.click, lead.link, lead.goal
+    # The click as the lead copied it: its row may be gone with its partition (retention).
+    click, link, goal = lead.click_seen, lead.link, lead.goal
     channel = lead.integration.channel or lead.partner.default_channel
     values: dict[str, object] = {
         "app_id": lead.app_id,
@@ -295,7 +296,7 @@ def device_identifier(lead: Lead) -> str:
     for name in CLEVERTAP_ID_PARAMS:
         if lead.params.get(name):
             return str(lead.params[name])
-    click = lead.click
+    click = lead.click_seen
     if click is None:
         return ""
     return click.device_id or click.gaid or click.idfa or click.android_id
@@ -306,7 +307,8 @@ def clevertap_platform(lead: Lead) -> str:
     platform = lead.app.platform
     if platform != Platform.CROSS:
         return platform
-    os_name = (lead.click.os if lead.click else "").lower()
+    click = lead.click_seen
+    os_name = (click.os if click else "").lower()
     return Platform.IOS if os_name.startswith(("ios", "ipados")) else Platform.ANDROID
 
 

@@ -48,10 +48,13 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, Concat, Substr, Trim, TruncDate
+from django.db.models.lookups import IsNull
 from django.utils import timezone
 
 from leads.models import Click, Impression, Lead, LeadEvent, LeadStatus, Verdict
+from leads.partitions import raw_horizon
 from reports.models import (
     COUNTER_FIELDS,
     KEY_FIELDS_DAILY,
@@ -114,9 +117,18 @@ def network_value(asn: str, as_org: str) -> Any:
 
     `_network_sql` is the same text in SQL (the PostgreSQL rebuild); both must agree.
     """
+    return _network(F(asn), F(as_org))
+
+
+def _network(asn: Any, as_org: Any) -> Any:
     numbered = Concat(Value("AS"), Cast(asn, CharField()), Value(" "), as_org, output_field=CharField())
-    named = Case(When(**{f"{asn}__isnull": True}, then=F(as_org)), default=numbered, output_field=CharField())
+    named = Case(When(IsNull(asn, True), then=as_org), default=numbered, output_field=CharField())
     return Substr(Trim(named), 1, 255)
+
+
+def _fact(prefix: str, name: str) -> Cast:
+    """One of a lead's click facts (`Lead.click_facts`, what it copied of its click), as text."""
+    return Cast(KeyTextTransform(name, f"{prefix}click_facts"), CharField())
 
 
 def _network_sql(alias: str) -> str:
@@ -125,7 +137,7 @@ def _network_sql(alias: str) -> str:
     return f"SUBSTR(TRIM({named}), 1, 255)"
 
 
-def _smart_link_value(field: str) -> Any:
+def _smart_link_value(field: Any) -> Any:
     return Coalesce(Cast(field, CharField()), Value(""))
 
 
@@ -142,7 +154,7 @@ def _traffic_slots(model: type) -> dict[int, Any]:
 def lead_network_value(prefix: str) -> Any:
     """A lead's own network (its conversion's), else its click's."""
     own = Q(**{f"{prefix}asn__isnull": False}) | ~Q(**{f"{prefix}as_org": ""})
-    clicks = Coalesce(network_value(f"{prefix}click__asn", f"{prefix}click__as_org"), Value(""))
+    clicks = Coalesce(_network(_fact(prefix, "asn"), _fact(prefix, "as_org")), Value(""))
     return Case(
         When(own, then=network_value(f"{prefix}asn", f"{prefix}as_org")),
         default=clicks,
@@ -151,11 +163,14 @@ def lead_network_value(prefix: str) -> Any:
 
 
 def _lead_slots(prefix: str) -> dict[int, Any]:
-    """Each SubStat slot of a lead → its value: its click's subs, redirect and smart link; its network."""
-    slots: dict[int, Any] = {slot: Coalesce(f"{prefix}click__sub{slot}", Value("")) for slot in SUB_SLOTS}
+    """Each SubStat slot of a lead → its value: its click's subs, redirect and smart link; its network.
+
+    The click's values come from the lead's copy of them, so they stay when the click's row is gone.
+    """
+    slots: dict[int, Any] = {slot: Coalesce(_fact(prefix, f"sub{slot}"), Value("")) for slot in SUB_SLOTS}
     slots[SLOT_NETWORK] = lead_network_value(prefix)
-    slots[SLOT_REDIRECT_REASON] = Coalesce(f"{prefix}click__redirect_reason", Value(""))
-    slots[SLOT_SMART_LINK] = _smart_link_value(f"{prefix}click__smart_link_id")
+    slots[SLOT_REDIRECT_REASON] = Coalesce(_fact(prefix, "redirect_reason"), Value(""))
+    slots[SLOT_SMART_LINK] = _smart_link_value(_fact(prefix, "smart_link_id"))
     return slots
 
 
@@ -291,20 +306,23 @@ def _lead_key(prefix: str) -> dict[str, Any]:
 
     None of these ever changes for a lead, so each of its events counts where the lead does.
     Its country is its own (the conversion's, `leads.services._where`), else its click's.
+    The click's dimensions are the lead's copy of them (`Lead.click_facts`).
     """
     return {
         "k_org": F(f"{prefix}organization_id"),
         "k_day": TruncDate(f"{prefix}created_at"),
         "k_partner": F(f"{prefix}partner_id"),
         "k_offer": F(f"{prefix}offer_id"),
-        "k_landing": _int(Coalesce(f"{prefix}click__landing_id", f"{prefix}link__landing_id")),
+        "k_landing": _int(
+            Coalesce(Cast(_fact(prefix, "landing_id"), BigIntegerField()), f"{prefix}link__landing_id")
+        ),
         "k_country": Case(
-            When(**{f"{prefix}country": ""}, then=Coalesce(f"{prefix}click__country", Value(""))),
+            When(**{f"{prefix}country": ""}, then=Coalesce(_fact(prefix, "country"), Value(""))),
             default=F(f"{prefix}country"),
             output_field=CharField(),
         ),
-        "k_device": Coalesce(f"{prefix}click__device_type", Value("")),
-        "k_os": Coalesce(f"{prefix}click__os", Value("")),
+        "k_device": Coalesce(_fact(prefix, "device_type"), Value("")),
+        "k_os": Coalesce(_fact(prefix, "os"), Value("")),
     }
 
 
@@ -507,9 +525,23 @@ def _impression_facts(keep_before: date | None) -> str:
     )
 
 
+# The lead's copy of its click's facts as the columns of a click row (NULL without a click).
+_LEAD_CLICK_SQL = "SELECT " + ", ".join(
+    [
+        *(f"l.click_facts ->> '{name}' AS {name}" for name in ("country", "device_type", "os", "as_org")),
+        *(f"l.click_facts ->> 'sub{slot}' AS sub{slot}" for slot in SUB_SLOTS),
+        "l.click_facts ->> 'redirect_reason' AS redirect_reason",
+        "CAST(l.click_facts ->> 'asn' AS BIGINT) AS asn",
+        "CAST(l.click_facts ->> 'landing_id' AS BIGINT) AS landing_id",
+        "CAST(l.click_facts ->> 'smart_link_id' AS BIGINT) AS smart_link_id",
+    ]
+)
+
+
 def _lead_facts(keep_before: date | None) -> tuple[str, str, list[str]]:
     """Each lead with its click's dimensions (a lead without a click has empty ones), as `_lead_key` does;
-    its country and network are its own, else its click's.
+    its country and network are its own, else its click's. The click's are the lead's copy of
+    them (`Lead.click_facts`): no join with the clicks, whose old partitions may be gone.
 
     The same statement stamps every event of those leads not folded yet: the leads it reads
     already include them, and one statement reads and stamps in one snapshot, so an event
@@ -543,7 +575,7 @@ def _lead_facts(keep_before: date | None) -> tuple[str, str, list[str]]:
         "COALESCE(CAST(c.smart_link_id AS TEXT), '') AS smart_link, "
         f"{', '.join(f'{expression} AS {name}' for name, expression in counters.items())} "
         "FROM leads_lead l JOIN partners_trackinglink k ON k.id = l.link_id "
-        f"LEFT JOIN leads_click c ON c.id = l.click_id WHERE true{since}"
+        f"CROSS JOIN LATERAL ({_LEAD_CLICK_SQL}) c WHERE true{since}"
     )
     events = _column(LeadEvent._meta.db_table)
     if keep_before is None:
@@ -853,6 +885,17 @@ def _rebuild_portable(now: datetime, keep_before: date | None) -> None:
     events.update(folded_at=now)
 
 
+def _first_whole_raw_day() -> date | None:
+    """The first day whose raw clicks and impressions are all still there, when retention dropped
+    older ones (None when it dropped nothing): a rebuild keeps the rollups of the days before."""
+    horizon = raw_horizon()
+    if horizon is None:
+        return None
+    moment = horizon.astimezone(UTC)
+    whole = moment.time() == dt_time(0)
+    return moment.date() if whole else moment.date() + timedelta(days=1)
+
+
 def rollup_rebuild(*, keep_before: date | None = None) -> None:
     """Recompute every rollup from the raw clicks, impressions and leads.
 
@@ -871,6 +914,8 @@ def rollup_rebuild(*, keep_before: date | None = None) -> None:
     moved watermarks, events the rebuild did not stamp) into the new tables: each click,
     impression and event counts once.
     """
+    if keep_before is None:
+        keep_before = _first_whole_raw_day()
     with transaction.atomic():
         for source in SOURCES:
             Watermark.objects.get_or_create(source=source)

@@ -110,7 +110,8 @@ class LeadSerializer(PrivateIpMixin, serializers.ModelSerializer):
     """
 
     goal_code = serializers.CharField(source="goal.code", read_only=True, default=None)
-    click_id = serializers.CharField(source="click.click_id", read_only=True, default=None)
+    # From the lead's copy of its click: the click's row may be gone (retention).
+    click_id = serializers.CharField(source="click_seen.click_id", read_only=True, default=None)
     payout_display = serializers.SerializerMethodField(help_text='The payout as people read it: "$3.60".')
     revenue_display = serializers.SerializerMethodField(help_text='The revenue as people read it: "€12.00".')
 

@@ -37,7 +37,7 @@ from config.inserts import RowInsert
 from config.transient import retry_transient
 from config.updates import RowUpdate
 from leads import caps, geoip, linkcache, outbound, privacy, screening, selectors
-from leads.models import WITHHOLDING_VERDICTS, Click, Lead, LeadEvent, LeadStatus, Verdict
+from leads.models import WITHHOLDING_VERDICTS, Click, Lead, LeadEvent, LeadStatus, Verdict, click_facts
 from partners.models import App, Goal, IpPrivacy, Offer, PayoutType, TrackingLink
 from postbacks.services import deliveries_record
 
@@ -352,6 +352,7 @@ def _draft(
         offer=target.offer,
         link_id=target.link_id,
         click=target.click,
+        click_facts=click_facts(target.click),
         goal=goal,
         exto=target.exto,
         status=status,

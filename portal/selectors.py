@@ -238,7 +238,7 @@ def leads_of(partner: Partner) -> QuerySet[Lead]:
 
 def shown_ip(lead: Lead) -> str:
     """The click's IP as the publisher may see it: obfuscated where the integration's IP privacy is on."""
-    return display_ip(lead.click.ip if lead.click_id else "", lead.integration.ip_privacy)
+    return display_ip(getattr(lead.click_seen, "ip", ""), lead.integration.ip_privacy)
 
 
 # --- Money -----------------------------------------------------------------------------------

@@ -333,7 +333,7 @@ CONVERSION_FORMATS = (None, None, None, None, None, XLSX_MONEY_FORMAT)
 
 
 def _conversion_line(lead: Any) -> list[Any]:
-    click = lead.click if lead.click_id else None
+    click = lead.click_seen  # its row may be gone with its partition (retention)
     return [
         lead.offer.name,
         lead.goal.code if lead.goal_id else "",

@@ -179,12 +179,12 @@ def _leads(partner: Partner) -> Iterator[bytes]:
                 lead.created_at.isoformat(),
                 lead.offer.name,
                 lead.goal.code if lead.goal_id else "",
-                lead.click.click_id if lead.click_id else "",
+                getattr(lead.click_seen, "click_id", ""),
                 lead.status,
                 lead.payout,
                 lead.currency,
                 lead.country,
-                display_ip(lead.click.ip if lead.click_id else "", lead.integration.ip_privacy),
+                display_ip(getattr(lead.click_seen, "ip", ""), lead.integration.ip_privacy),
             )
             for lead in leads_of(partner).iterator(chunk_size=CHUNK)
         ),

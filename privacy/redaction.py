@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import user_agents
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q
 
 from leads.privacy import IP_PARAM_NAMES, display_ip, truncate_ip
@@ -161,7 +161,9 @@ class Criterion:
         if self.kind == "publisher":
             return Q(partner_id=self.partner_id)
         names = DEVICE_PARAM_NAMES if self.kind == "device_id" else IP_PARAM_NAMES
-        return _prefixed(self.traffic_q(), "click__") | self._params_q(names)
+        q = _prefixed(self.traffic_q(), "click__") | self._params_q(names)
+        # The lead's copy of its click outlives the click's row; IPs in it go with the IP retention.
+        return (q | _prefixed(self.traffic_q(), "click_facts__")) if self.kind == "device_id" else q
 
     def inbound_q(self) -> Q:
         if self.kind == "publisher":
@@ -198,8 +200,8 @@ class Criterion:
     def matches_lead(self, lead: Any) -> bool:
         if self.kind == "publisher":
             return lead.partner_id == self.partner_id
-        click = lead.click
-        return (click is not None and self.matches_traffic(click)) or self.matches_params(lead.params)
+        matched = any(self.matches_traffic(click) for click in lead_clicks(lead))
+        return matched or self.matches_params(lead.params)
 
     def matches_inbound(self, row: Any) -> bool:
         if self.kind == "publisher":
@@ -209,6 +211,15 @@ class Criterion:
         if self.kind == "ip" and self.matches_value(row.source_ip):
             return True
         return self.matches_params(row.params) or (row.lead_id is not None and self.matches_lead(row.lead))
+
+
+def lead_clicks(lead: Any) -> list[Any]:
+    """The lead's click as its row says (while there is one) and as the lead's copy says."""
+    try:
+        row = lead.click
+    except ObjectDoesNotExist:  # dropped with its partition (retention)
+        row = None
+    return [click for click in (row, lead.click_seen) if click is not None]
 
 
 def _prefixed(q: Q, prefix: str) -> Q:

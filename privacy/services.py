@@ -48,6 +48,7 @@ from privacy.redaction import (
     USER_AGENT_PARAM_NAMES,
     Criterion,
     anonymized_referer,
+    lead_clicks,
     replace_ip,
     replace_user_agent,
     scrub_params,
@@ -203,14 +204,26 @@ def _lead_values(lead: Any, action: str) -> dict[str, str]:
     lead.params, replaced = scrub_params(lead.params, action)
     lead.verdict_details, more = scrub_params(lead.verdict_details, action)
     replaced.update(more)
-    click = lead.click
-    if click is not None:
+    for click in lead_clicks(lead):
         replaced.update({getattr(click, name): "" for name in DEVICE_FIELDS if getattr(click, name)})
         if click.ip:
             replaced[click.ip] = replace_ip(click.ip, action)
         if click.user_agent:
             replaced[click.user_agent] = replace_user_agent(click.user_agent, action)
+    lead.click_facts = _redacted_facts(lead.click_facts, action)
     return replaced
+
+
+def _redacted_facts(facts: dict[str, Any], action: str) -> dict[str, Any]:
+    """The lead's copy of its click with the person's IP, device ids and user agent gone, as on the click."""
+    if not facts:
+        return facts
+    kept = {**facts, **{name: "" for name in DEVICE_FIELDS if name in facts}}
+    if "ip" in facts:
+        kept["ip"] = replace_ip(facts["ip"], action)
+    if "user_agent" in facts:
+        kept["user_agent"] = replace_user_agent(facts["user_agent"], action)
+    return kept
 
 
 def _redact_deliveries(leads: dict[int, dict[str, str]]) -> int:
@@ -240,7 +253,7 @@ def _redact_leads(
         with transaction.atomic():
             leads = _locked(Lead, ids, ("click",))
             values = {lead.id: _lead_values(lead, action) for lead in leads}
-            Lead.objects.bulk_update(leads, ["params", "verdict_details"])
+            Lead.objects.bulk_update(leads, ["params", "verdict_details", "click_facts"])
             tally.add("deliveries", _redact_deliveries(values))
         tally.add("leads", len(leads))
 
@@ -418,13 +431,17 @@ def _retain_leads(ip_cutoff: dt.datetime | None, ua_cutoff: dt.datetime | None) 
     for cutoff, names in ((ip_cutoff, IP_PARAM_NAMES), (ua_cutoff, USER_AGENT_PARAM_NAMES)):
         if cutoff is None:
             continue
-        queryset = Lead.objects.filter(created_at__lt=cutoff, params__has_any_keys=sorted(names)).only("id")
+        # The lead's copy of its click's IP or user agent goes at the same age as its parameters.
+        fact = "ip" if names is IP_PARAM_NAMES else "user_agent"
+        personal = Q(params__has_any_keys=sorted(names)) | Q(click_facts__has_key=fact)
+        queryset = Lead.objects.filter(personal, created_at__lt=cutoff).only("id")
         for batch in _batches(queryset):
             with transaction.atomic():
                 leads = _locked(Lead, [lead.id for lead in batch])
                 for lead in leads:
                     lead.params, _ = _drop_keys(lead.params, names)
-                Lead.objects.bulk_update(leads, ["params"])
+                    lead.click_facts.pop(fact, None)
+                Lead.objects.bulk_update(leads, ["params", "click_facts"])
             changed.update(lead.id for lead in leads)
     return len(changed)
 

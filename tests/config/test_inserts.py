@@ -18,8 +18,14 @@ def link(organization):
     return TrackingLinkFactory(integration__organization=organization)
 
 
+# One instant for every click here: the click id is unique with its time (the table is
+# partitioned by it), so the conflicting ones share both.
+AT = timezone.now()
+
+
 def _click(link, **values) -> Click:
     ids = {f"{name}_id": getattr(link, f"{name}_id") for name in ("integration", "partner", "offer")}
+    values.setdefault("created_at", AT)
     return Click(organization_id=link.integration.organization_id, link_id=link.pk, **ids, **values)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from leads.models import LeadEvent
+from leads.models import Click, LeadEvent
+from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.services import lead_create, lead_set_status
 from tests.ingest.test_postback_support import get_json, make_world
 
@@ -170,3 +171,28 @@ def test_click_page_is_read_only(client, manager, world):
     page = client.get(reverse("admin:leads_click_change", args=[click.pk])).content.decode()
 
     assert 'name="_save"' not in page
+
+
+def test_a_lead_whose_click_is_gone_still_shows_its_clicks_facts(client, manager, world):
+    click = world.click(sub1="kept-sub")
+    lead = lead_create(app=world.app, link=world.link, click=click, exto="gone-1")[0]
+    # What dropping the click's partition (the retention) does to its row.
+    Click.objects.filter(pk=click.pk).delete()
+    client.force_login(manager)
+
+    changelist = client.get(reverse(CHANGELIST))
+    page = client.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    macros = lead_macro_values(lead_for_delivery(lead.pk))
+
+    assert changelist.status_code == page.status_code == 200
+    assert (macros["click_id"], macros["sub1"]) == (click.click_id, "kept-sub")
+
+
+def test_a_click_cannot_be_deleted_from_the_admin(client, admin_user, world):
+    click = world.click()
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:leads_click_delete", args=[click.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Click.objects.filter(pk=click.pk).exists()

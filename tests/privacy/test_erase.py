@@ -177,3 +177,17 @@ def test_the_operation_is_recorded_with_the_identifier_masked(world):
 
 def test_an_ip_is_recorded_as_its_network_only(world):
     assert _run(world, "ip", DEVICE_IP).criteria == "203.0.113.xxx"
+
+
+def test_erase_by_device_id_reaches_the_leads_copy_of_its_click_when_the_click_is_gone(world):
+    lead = Lead.objects.get(pk=world.lead.pk)
+    facts = {**lead.click_facts, "gaid": DEVICE, "ip": DEVICE_IP, "user_agent": "Mozilla/5.0 (X11)"}
+    Lead.objects.filter(pk=lead.pk).update(click_facts=facts)
+    # As after the retention dropped the click's partition.
+    Click.objects.filter(pk=lead.click_id).delete()
+
+    _run(world, "device_id", DEVICE)
+
+    kept = Lead.objects.get(pk=lead.pk).click_facts
+    assert DEVICE not in str(kept) and DEVICE_IP not in str(kept) and kept["user_agent"] == ""
+    assert kept["click_id"] == facts["click_id"]

@@ -89,3 +89,14 @@ def test_the_beat_task_and_the_command_use_the_settings(world, settings, capsys)
     assert not Click.objects.filter(partner=world.a.partner).exclude(ip="").exists()
     assert not Click.objects.filter(partner=world.a.partner, user_agent="").exists()
     assert "privacy-retention" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_the_retention_removes_the_ip_from_the_leads_copy_of_its_click(world):
+    _age(world)
+    old = Lead.objects.filter(partner=world.a.partner, click__isnull=False).first()
+    Lead.objects.filter(pk=old.pk).update(click_facts={**old.click_facts, "ip": "198.51.100.4"})
+
+    retention_purge(ip_days=3, user_agent_days=0)
+
+    facts = Lead.objects.get(pk=old.pk).click_facts
+    assert "ip" not in facts and facts["click_id"] == old.click_facts["click_id"]

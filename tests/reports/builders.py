@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role
 from accounts.services import membership_create
-from leads.models import Click, Impression, Lead, LeadStatus
+from leads.models import Click, Impression, Lead, LeadStatus, click_facts
 from leads.services import lead_freeze_base
 from partners.models import Goal, Integration, Landing, Offer, Partner, SmartLink, TrackingLink
 from tests.factories import (
@@ -197,6 +197,7 @@ def make_leads(world: World, publisher: Publisher, count: int, *, seed: int = 3)
                 offer_id=click.offer_id,
                 link_id=click.link_id,
                 click=click,
+                click_facts=click_facts(click),
                 goal=goal,
                 status=rng.choice(STATUSES),
                 payout=Decimal(rng.choice(["1.50", "2.25", "10.00"])),

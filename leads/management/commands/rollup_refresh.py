@@ -3,7 +3,8 @@
 Once by default; `--every 10` keeps folding every 10 s until stopped, which is how `make run`
 keeps the reports current without Celery (beat runs the same fold in production);
 `--rebuild` recomputes every rollup from the raw tables, and with `--keep-before 2026-01-01` keeps
-the rollups of the days before that date as they are (their raw clicks may be gone: retention).
+the rollups of the days before that date as they are. Without it a rebuild keeps those of the
+days whose raw clicks retention dropped (`leads.partitions.raw_horizon`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Command(BaseCommand):
             "--keep-before",
             type=date.fromisoformat,
             metavar="YYYY-MM-DD",
-            help="With --rebuild: keep the rollups of days before this date instead of recounting them.",
+            help="With --rebuild: keep the rollups of days before this date instead of recounting them "
+            "(default: the days whose raw clicks and impressions retention dropped).",
         )
         parser.add_argument(
             "--now",
