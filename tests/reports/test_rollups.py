@@ -257,7 +257,7 @@ def test_the_refresh_command_keeps_folding_until_stopped(world, monkeypatch):
     def stop(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("leads.management.commands.rollup_refresh.time.sleep", stop)
+    monkeypatch.setattr("config.repeat.time.sleep", stop)
     out = io.StringIO()
 
     call_command("rollup_refresh", "--every", "10", "--now", stdout=out)

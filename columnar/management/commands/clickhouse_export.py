@@ -6,7 +6,6 @@ A failed insert leaves the export mark where it was, so the next run sends the s
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from columnar.clickhouse import connect
 from columnar.services import export_clicks
+from config.repeat import add_every_argument, run_every
 
 
 class Command(BaseCommand):
@@ -26,23 +26,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Export up to the newest click now, without waiting for it to settle.",
         )
-        parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Export again every SECONDS until stopped."
-        )
+        add_every_argument(parser, "Export")
 
     def handle(self, *args: Any, batch: int | None, now: bool, every: float | None, **options: Any) -> None:
         if not settings.CLICKHOUSE_URL:
             raise CommandError("CLICKHOUSE_URL is not set: the ClickHouse export is off.")
         client = connect()
         settle = 0 if now else None
+
+        def export() -> None:
+            sent = export_clicks(client, batch=batch, settle_seconds=settle)
+            self.stdout.write(f"Exported {sent} clicks to ClickHouse.")
+
         try:
-            while True:
-                sent = export_clicks(client, batch=batch, settle_seconds=settle)
-                self.stdout.write(f"Exported {sent} clicks to ClickHouse.")
-                if every is None:
-                    return
-                time.sleep(every)
-        except KeyboardInterrupt:
-            self.stdout.write("ClickHouse export stopped.")
+            run_every(every, export, self.stdout, "ClickHouse export stopped.")
         finally:
             client.close()

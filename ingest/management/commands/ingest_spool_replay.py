@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.repeat import add_every_argument, run_every
 from ingest.log import spool_load
 
 
@@ -18,19 +18,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Load again every SECONDS until stopped."
-        )
+        add_every_argument(parser, "Load")
 
     def handle(self, *args: Any, every: float | None, **options: Any) -> None:
-        if every is None:
-            self.stdout.write(f"{spool_load()} spooled request(s) loaded into the inbound log.")
-            return
-        try:
-            while True:
-                loaded = spool_load()
-                if loaded:
-                    self.stdout.write(f"{loaded} spooled request(s) loaded into the inbound log.")
-                time.sleep(every)
-        except KeyboardInterrupt:
-            self.stdout.write("Spool loading stopped.")
+        def load() -> None:
+            loaded = spool_load()
+            if loaded or every is None:  # repeating, it says only when it loaded something
+                self.stdout.write(f"{loaded} spooled request(s) loaded into the inbound log.")
+
+        run_every(every, load, self.stdout, "Spool loading stopped.")

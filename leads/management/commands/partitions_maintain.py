@@ -6,11 +6,11 @@ without Celery (beat runs the same task in production). Does nothing on SQLite.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.repeat import add_every_argument, run_every
 from leads.partitions import partitions_maintain
 
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
     help = "Create the raw tables' partitions ahead and drop those older than RAW_RETENTION_DAYS."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Run again every SECONDS until stopped."
-        )
+        add_every_argument(parser)
 
     def _once(self) -> None:
         created, dropped = partitions_maintain()
@@ -29,12 +27,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Partitions: {made} created; dropped: {gone}.")
 
     def handle(self, *args: Any, every: float | None, **options: Any) -> None:
-        self._once()
-        if every is None:
-            return
-        try:
-            while True:
-                time.sleep(every)
-                self._once()
-        except KeyboardInterrupt:
-            self.stdout.write("Partitions stopped.")
+        run_every(every, self._once, self.stdout, "Partitions stopped.")

@@ -9,12 +9,12 @@ days whose raw clicks retention dropped (`leads.partitions.raw_horizon`).
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.repeat import add_every_argument, run_every
 from leads.rollups import rollup_rebuild, rollup_refresh
 
 
@@ -37,9 +37,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Fold clicks and impressions up to the newest id now, without waiting for it to settle.",
         )
-        parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Fold again every SECONDS until stopped."
-        )
+        add_every_argument(parser, "Fold")
 
     def handle(
         self,
@@ -62,9 +60,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Folded {rollup_refresh(settle_seconds=settle)} new rows into the rollups.")
             return
         self.stdout.write(f"Folding into the report rollups every {every:g} s (Ctrl-C stops).")
-        try:
-            while True:
-                rollup_refresh(settle_seconds=settle)
-                time.sleep(every)
-        except KeyboardInterrupt:
-            self.stdout.write("Rollup folding stopped.")
+        run_every(
+            every, lambda: rollup_refresh(settle_seconds=settle), self.stdout, "Rollup folding stopped."
+        )

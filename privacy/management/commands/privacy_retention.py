@@ -6,12 +6,12 @@ retention without Celery (beat runs the same task in production).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.repeat import add_every_argument, run_every
 from privacy.services import retention_purge
 
 
@@ -19,9 +19,7 @@ class Command(BaseCommand):
     help = "Blank raw IPs and user agents older than RETENTION_IP_DAYS / RETENTION_USER_AGENT_DAYS."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--every", type=float, metavar="SECONDS", help="Run again every SECONDS until stopped."
-        )
+        add_every_argument(parser)
 
     def _once(self) -> None:
         counts = retention_purge(
@@ -32,12 +30,4 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, every: float | None, **options: Any) -> None:
-        self._once()
-        if every is None:
-            return
-        try:
-            while True:
-                time.sleep(every)
-                self._once()
-        except KeyboardInterrupt:
-            self.stdout.write("Retention stopped.")
+        run_every(every, self._once, self.stdout, "Retention stopped.")
