@@ -9,7 +9,6 @@ under the same deduplication token.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.utils import timezone
 from columnar.clickhouse import COLUMN_NAMES, FIELDS, TABLE
 from columnar.models import ExportMark
 from leads.models import Click
+from leads.rollups import settled_id
 
 CLICKS = "clicks"
 DEFAULT_BATCH = 50_000
@@ -51,12 +51,7 @@ def _claim(batch: int, settle: float) -> tuple[int, int] | None:
         return mark.exported_id, mark.sending_id
     now = timezone.now()
     newest = Click.objects.aggregate(newest=Max("id"))["newest"] or 0
-    if settle <= 0:
-        due = newest
-    elif mark.pending_at is not None and mark.pending_at <= now - timedelta(seconds=settle):
-        due = mark.pending_id
-    else:
-        due = mark.exported_id
+    due = settled_id(mark.exported_id, mark.pending_id, mark.pending_at, newest, settle)
     # Ranges start at the next click, so a gap in the ids (dropped partitions, a fresh
     # exporter on an old database) costs one batch, not one per `batch` missing ids.
     following = Click.objects.filter(id__gt=mark.exported_id).aggregate(first=Min("id"))["first"]

@@ -273,18 +273,24 @@ def _settle_seconds(settle_seconds: float | None) -> float:
     return float(getattr(settings, "ROLLUP_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
 
 
+def settled_id(done: int, pending_id: int, pending_at: datetime | None, newest: int, settle: float) -> int:
+    """The id a watermark at `done` may move to: the newest id now without a settle time, else the
+    id that was the newest when last looked at (`pending_id`, `pending_at`) once it has been so
+    for `settle` seconds (a transaction given a lower id may still be committing), else `done`."""
+    if settle <= 0:
+        return newest
+    if pending_at is not None and pending_at <= timezone.now() - timedelta(seconds=settle):
+        return pending_id
+    return done
+
+
 def _refresh_source(source: str, settle: float, *, batch: int = FOLD_BATCH, when: Q | None = None) -> int:
     """Fold what is due of one raw table; the number of ids the watermark moved."""
     Watermark.objects.get_or_create(source=source)
     mark = Watermark.objects.select_for_update().get(source=source)
     model, now = SOURCES[source], timezone.now()
     newest = model.objects.aggregate(newest=Max("id"))["newest"] or 0
-    if settle <= 0:
-        target = newest
-    elif mark.pending_at is not None and mark.pending_at <= now - timedelta(seconds=settle):
-        target = mark.pending_id
-    else:
-        target = mark.folded_id
+    target = settled_id(mark.folded_id, mark.pending_id, mark.pending_at, newest, settle)
     moved = max(target - mark.folded_id, 0)
     if moved:
         _fold_range(model, mark.folded_id, target, batch=batch, when=when)
