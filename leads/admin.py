@@ -255,8 +255,8 @@ class LeadAdmin(PrivateIpAdmin):
     )
     search_fields = ("=exto", "=click__click_id", "=source")
     list_select_related = ("goal", "offer", "partner", "click", "integration")
-    exclude = ("params", "verdict_details")
-    readonly_fields = ("screening", "shown_params")
+    exclude = ("params", "verdict_details", "fx_rate")
+    readonly_fields = ("screening", "shown_params", "exchange_rate")
     date_hierarchy = "created_at"
     inlines = (LeadEventInline, InboundPostbackInline)
     actions = (
@@ -280,6 +280,13 @@ class LeadAdmin(PrivateIpAdmin):
     def payout_base_shown(self, lead: Lead) -> str:
         """What reports add up: the payout at the rate frozen at conversion."""
         return format_money(lead.payout_base, lead.base_currency) if lead.base_currency else "—"
+
+    @admin.display(description="Exchange rate")
+    def exchange_rate(self, lead: Lead) -> str:
+        """The rate frozen at conversion, as many digits as it has (1.0825, not 1.0825000000)."""
+        if lead.fx_rate is None:
+            return "—"
+        return f"1 {lead.currency} = {lead.fx_rate.normalize():f} {lead.base_currency}"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("verdict_rule")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
-from leads.models import Click, LeadEvent
+from leads.models import Click, Lead, LeadEvent
 from leads.outbound import lead_for_delivery, lead_macro_values
 from leads.services import lead_create, lead_set_status
 from tests.ingest.test_postback_support import get_json, make_world
@@ -186,6 +188,19 @@ def test_a_lead_whose_click_is_gone_still_shows_its_clicks_facts(client, manager
 
     assert changelist.status_code == page.status_code == 200
     assert (macros["click_id"], macros["sub1"]) == (click.click_id, "kept-sub")
+
+
+def test_the_exchange_rate_shows_its_own_digits_not_the_columns_ten(client, manager, world):
+    lead = lead_create(app=world.app, link=world.link, click=world.click(), exto="rate-1")[0]
+    Lead.objects.filter(pk=lead.pk).update(
+        currency="EUR", base_currency="USD", fx_rate=Decimal("1.0825000000")
+    )
+    client.force_login(manager)
+
+    page = client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+
+    assert "1 EUR = 1.0825 USD" in page
+    assert "1.0825000000" not in page
 
 
 def test_a_click_cannot_be_deleted_from_the_admin(client, admin_user, world):
