@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization
@@ -246,7 +247,9 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
             second_factor_reset(user=membership.user)
         names = ", ".join(m.user.username for m in memberships)
         self.message_user(
-            request, f"Second factor reset for {names}: they set up a new one when they next sign in."
+            request,
+            _("Second factor reset for %(names)s: they set up a new one when they next sign in.")
+            % {"names": names},
         )
 
     @admin.action(description="Rotate API key (the current one keeps working for an overlap)")
@@ -258,7 +261,7 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
         users = [m.user for m in memberships if m.user_id in with_key]
         context = {
             **self.admin_site.each_context(request),
-            "title": "Rotate API keys",
+            "title": _("Rotate API keys"),
             "skipped": [m.user.username for m in memberships if m.user_id not in with_key],
         }
         choice = request.POST.get("overlap", "")

@@ -50,7 +50,7 @@ def ip_lookup(request: HttpRequest, model_admin: ModelAdmin) -> HttpResponse:
         datacenter = datacenters.datacenter_of(organization.pk, network.asn, network.as_org)
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": "IP lookup",
+        "title": _("IP lookup"),
         "opts": model_admin.model._meta,
         "form": form,
         "network": network,

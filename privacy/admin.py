@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.permissions import ReadOnlyAdmin, membership_of
@@ -90,14 +91,18 @@ class PrivacyOperationAdmin(ReadOnlyAdmin):
                     client_ip=client_ip(request),
                 )
                 total = sum(operation.counts.values())
-                messages.success(request, f"Done: {total} rows changed ({operation.criteria}).")
+                messages.success(
+                    request,
+                    _("Done: %(total)s rows changed (%(criteria)s).")
+                    % {"total": total, "criteria": operation.criteria},
+                )
                 return HttpResponseRedirect(
                     reverse("admin:privacy_privacyoperation_change", args=[operation.pk])
                 )
             preview = privacy_preview(organization=organization, criterion=form.criterion, action=action)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Erase or anonymize personal data",
+            "title": _("Erase or anonymize personal data"),
             "opts": self.model._meta,
             "form": form,
             "preview": preview,
