@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization
@@ -97,7 +98,7 @@ class OrganizationAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
-            raise Http404("No such organization.")
+            raise Http404(_("No such organization."))
         return obj
 
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None):
@@ -151,14 +152,16 @@ class MembershipForm(forms.ModelForm):
 class MembershipCreateForm(MembershipForm):
     """A new person: their login and their place in the organization."""
 
-    username = forms.CharField(max_length=150, validators=[User.username_validator])
-    email = forms.EmailField()
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    username = forms.CharField(
+        label=gettext_lazy("Username"), max_length=150, validators=[User.username_validator]
+    )
+    email = forms.EmailField(label=gettext_lazy("Email"))
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput, strip=False)
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
         if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError("This username is taken: choose another.")
+            raise ValidationError(_("This username is taken: choose another."))
         return username
 
     def clean(self) -> dict[str, Any]:
@@ -185,15 +188,15 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "partner__name")
     ordering = ("user__username",)
 
-    @admin.display(description="username", ordering="user__username")
+    @admin.display(description=gettext_lazy("username"), ordering="user__username")
     def username(self, obj: Membership) -> str:
         return obj.user.username
 
-    @admin.display(description="email", ordering="user__email")
+    @admin.display(description=gettext_lazy("email"), ordering="user__email")
     def email(self, obj: Membership) -> str:
         return obj.user.email
 
-    @admin.display(description="last login", ordering="user__last_login")
+    @admin.display(description=gettext_lazy("last login"), ordering="user__last_login")
     def last_login(self, obj: Membership):
         return obj.user.last_login
 
@@ -213,7 +216,7 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # Another organization's member is exactly as absent as a missing one.
-            raise Http404("No such member in your organization.")
+            raise Http404(_("No such member in your organization."))
         return obj
 
     def get_fields(self, request: HttpRequest, obj: Membership | None = None):
@@ -239,7 +242,7 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.action(description="Reset the second factor (lost phone)")
+    @admin.action(description=gettext_lazy("Reset the second factor (lost phone)"))
     def second_factor_reset_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         """The selected logins set up a new authenticator at their next sign-in."""
         memberships = list(queryset.select_related("user"))
@@ -252,7 +255,7 @@ class MembershipAdmin(AuditHistoryMixin, admin.ModelAdmin):
             % {"names": names},
         )
 
-    @admin.action(description="Rotate API key (the current one keeps working for an overlap)")
+    @admin.action(description=gettext_lazy("Rotate API key (the current one keeps working for an overlap)"))
     def api_token_rotate_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         """Ask for the overlap, then give the selected logins new keys and show them once."""
         memberships = list(queryset.select_related("user").order_by("user__username"))

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Organizations and people"
+    verbose_name = gettext_lazy("Organizations and people")
 
     def ready(self) -> None:
         from rest_framework.authtoken.models import Token, TokenProxy

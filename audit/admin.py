@@ -16,6 +16,8 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.permissions import is_staff_member, membership_of
@@ -41,7 +43,7 @@ def entries_visible_to(request: HttpRequest, queryset: QuerySet) -> QuerySet:
 
 
 class ChannelFilter(admin.SimpleListFilter):
-    title = "channel"
+    title = gettext_lazy("channel")
     parameter_name = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any):
@@ -54,7 +56,7 @@ class ChannelFilter(admin.SimpleListFilter):
 class ActorFilter(admin.SimpleListFilter):
     """Who: the logins and commands that appear in the entries this login may read."""
 
-    title = "who"
+    title = gettext_lazy("who")
     parameter_name = "who"
 
     def lookups(self, request: HttpRequest, model_admin: Any):
@@ -68,7 +70,7 @@ class ActorFilter(admin.SimpleListFilter):
 class ObjectFilter(admin.SimpleListFilter):
     """One object's entries: `?object=partners.app:12` (the "History" page links here)."""
 
-    title = "object"
+    title = gettext_lazy("object")
     parameter_name = "object"
 
     def lookups(self, request: HttpRequest, model_admin: Any):
@@ -106,15 +108,15 @@ class AuditEntryAdmin(LogEntryAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("content_type", "actor")
     search_fields = ("object_repr", "object_pk", "actor_name", "remote_addr")
-    search_help_text = "The object's name or id, who (username or command), or the address."
+    search_help_text = gettext_lazy("The object's name or id, who (username or command), or the address.")
     fields = ("created", "who", "channel", "remote_addr", "resource_url", "action", "changes_table")
     readonly_fields = fields
 
-    @admin.display(description="who", ordering="actor_name")
+    @admin.display(description=gettext_lazy("who"), ordering="actor_name")
     def who(self, entry: AuditEntry) -> str:
         return entry.who
 
-    @admin.display(description="changes")
+    @admin.display(description=gettext_lazy("changes"))
     def changes_table(self, entry: AuditEntry) -> str:
         return render_logentry_changes_html(entry) or "—"
 
@@ -131,7 +133,7 @@ class AuditEntryAdmin(LogEntryAdminMixin, admin.ModelAdmin):
         entry = super().get_object(request, object_id, from_field)
         if entry is None:
             # Another organization's entry is exactly as absent as a missing one.
-            raise Http404("No such entry in your organization's audit log.")
+            raise Http404(_("No such entry in your organization's audit log."))
         return entry
 
     def has_module_permission(self, request: HttpRequest) -> bool:

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from audit.tracking import is_tracked, object_pk_of, safe_repr
 
@@ -58,7 +59,7 @@ class AuditHistoryMixin:
             return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
         obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
         if obj is None:
-            raise Http404("No such object in your organization.")
+            raise Http404(_("No such object in your organization."))
         if not self.has_view_or_change_permission(request, obj):  # type: ignore[attr-defined]
             raise PermissionDenied
         paginator = self.get_paginator(request, entries_for(obj), PER_PAGE)  # type: ignore[attr-defined]
@@ -66,7 +67,7 @@ class AuditHistoryMixin:
         opts = self.model._meta  # type: ignore[attr-defined]
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
-            "title": f"History: {safe_repr(obj)}",
+            "title": _("History: %(object)s") % {"object": safe_repr(obj)},
             "object_name": safe_repr(obj),
             "subtitle": None,
             "module_name": str(capfirst(opts.verbose_name_plural)),

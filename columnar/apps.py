@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ColumnarConfig(AppConfig):
     name = "columnar"
-    verbose_name = "Columnar export"
+    verbose_name = gettext_lazy("Columnar export")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import is_staff_member
 from currencies.models import ExchangeRate, RateRefresh
@@ -39,7 +40,7 @@ class ExchangeRateAdmin(_StaffReadOnly):
     date_hierarchy = "day"
     show_full_result_count = False
 
-    @admin.display(description="1 EUR =", ordering="per_eur")
+    @admin.display(description=gettext_lazy("1 EUR ="), ordering="per_eur")
     def one_euro(self, rate: ExchangeRate) -> str:
         """The rate as the ECB publishes it (1.5904, not 1.590400)."""
         return f"{rate.per_eur.normalize():f} {rate.currency}"

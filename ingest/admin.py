@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.permissions import ReadOnlyAdmin
 from ingest import admin_views
@@ -86,27 +88,37 @@ class InboundPostbackAdmin(ReadOnlyAdmin):
         queryset = super().get_queryset(request).select_related(*self.list_select_related)
         return with_inbound_privacy(queryset)
 
-    @admin.display(description="parameters")
+    @admin.display(description=gettext_lazy("parameters"))
     def pretty_params(self, obj: InboundPostback) -> str:
         shown = display_params(obj.params, inbound_privacy(obj))
         return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False))
 
-    @admin.display(description="body")
+    @admin.display(description=gettext_lazy("body"))
     def shown_body(self, obj: InboundPostback) -> str:
         return display_text(obj.body, obj.params, inbound_privacy(obj))
 
-    @admin.action(description="Replay selected rejected or failed requests", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Replay selected rejected or failed requests"), permissions=["change"]
+    )
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
         for inbound in queryset.select_related("app", "integration"):
             try:
                 replay = inbound_replay(inbound=inbound, actor=request.user)
             except ReplayRefused as exc:
-                self.message_user(request, f"#{inbound.pk}: {exc}", messages.WARNING)
+                self.message_user(
+                    request, _("#%(id)d: %(refusal)s") % {"id": inbound.pk, "refusal": exc}, messages.WARNING
+                )
                 continue
-            outcome = replay.get_outcome_display().lower()
-            detail = f": {replay.reason}" if replay.reason else ""
+            shown = {"id": inbound.pk, "replay": replay.pk, "outcome": replay.get_outcome_display().lower()}
+            if replay.reason:
+                message = _("#%(id)d replayed as #%(replay)d, %(outcome)s: %(reason)s") % {
+                    **shown,
+                    "reason": replay.reason,
+                }
+            else:
+                message = _("#%(id)d replayed as #%(replay)d, %(outcome)s") % shown
             level = messages.ERROR if replay.outcome in REPLAYABLE else messages.SUCCESS
-            self.message_user(request, f"#{inbound.pk} replayed as #{replay.pk}, {outcome}{detail}", level)
+            self.message_user(request, message, level)
 
 
 @admin.register(RefusalTally)
@@ -157,6 +169,6 @@ class RefusalTallyAdmin(ReadOnlyAdmin):
             return RefusalTally.objects.all()
         return super().get_queryset(request)
 
-    @admin.display(description="sample parameters")
+    @admin.display(description=gettext_lazy("sample parameters"))
     def pretty_params(self, obj: RefusalTally) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.params, indent=2, ensure_ascii=False))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 from config import partitions
 
@@ -7,7 +8,7 @@ class IngestConfig(AppConfig):
     """What comes in over HTTP: the inbound log, request parsing, the lead protocol and replay."""
 
     name = "ingest"
-    verbose_name = "Ingestion"
+    verbose_name = gettext_lazy("Ingestion")
 
     def ready(self) -> None:
         # The inbound log is partitioned by time on PostgreSQL, kept and dropped like raw traffic

@@ -43,8 +43,10 @@ class IpLookupForm(forms.Form):
     """An IPv4 or IPv6 address to look up in our GeoIP data."""
 
     ip = forms.GenericIPAddressField(
-        label="IP address",
+        label=_("IP address"),
         unpack_ipv4=True,
-        widget=forms.TextInput(attrs={"placeholder": "203.0.113.7 or 2001:db8::1", "autofocus": True}),
-        error_messages={"invalid": "Enter an IPv4 address (203.0.113.7) or an IPv6 address (2001:db8::1)."},
+        widget=forms.TextInput(attrs={"placeholder": _("203.0.113.7 or 2001:db8::1"), "autofocus": True}),
+        error_messages={
+            "invalid": _("Enter an IPv4 address (203.0.113.7) or an IPv6 address (2001:db8::1).")
+        },
     )

@@ -18,8 +18,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.permissions import (
     OrganizationScopedInline,
@@ -72,27 +74,27 @@ class PrivateIpAdmin(ReadOnlyAdmin):
 
     exclude = ("ip", "params", "verdict_details")
 
-    @admin.display(description="IP")
+    @admin.display(description=gettext_lazy("IP"))
     def shown_ip(self, obj: Any) -> str:
         return display_ip(obj.ip, obj.integration.ip_privacy) or "—"
 
-    @admin.display(description="Other parameters")
+    @admin.display(description=gettext_lazy("Other parameters"))
     def shown_params(self, obj: Any) -> str:
         return _json_lines(display_params(obj.params, obj.integration.ip_privacy))
 
-    @admin.display(description="Screening")
+    @admin.display(description=gettext_lazy("Screening"))
     def screening(self, obj: Any) -> str:
         """Why it was screened: the verdict, reason code, rule and the values that triggered it."""
         if obj.verdict == Verdict.OK and not obj.verdict_reason:
-            return "Passed"
+            return _("Passed")
         details = display_params(obj.verdict_details, obj.integration.ip_privacy)
         rule = str(obj.verdict_rule) if obj.verdict_rule_id else "—"
         return format_html(
-            "<strong>{}</strong> · reason <code>{}</code> · rule: {}{}",
-            obj.get_verdict_display(),
-            obj.verdict_reason or "—",
-            rule,
-            _json_lines(details),
+            _("<strong>{verdict}</strong> · reason <code>{reason}</code> · rule: {rule}{details}"),
+            verdict=obj.get_verdict_display(),
+            reason=obj.verdict_reason or "—",
+            rule=rule,
+            details=_json_lines(details),
         )
 
 
@@ -182,40 +184,49 @@ class InboundPostbackInline(ReadOnlyInline, admin.TabularInline):
     model = InboundPostback
     fk_name = "lead"
     fields = readonly_fields = ("received_at", "endpoint", "outcome", "http_status", "reason", "shown_params")
-    verbose_name_plural = "inbound postbacks that touched this lead"
+    verbose_name_plural = gettext_lazy("inbound postbacks that touched this lead")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("lead__integration")
 
-    @admin.display(description="Parameters")
+    @admin.display(description=gettext_lazy("Parameters"))
     def shown_params(self, obj: InboundPostback) -> str:
         return _json_lines(display_params(obj.params, obj.lead.integration.ip_privacy))
 
 
-def _status_action(status: str, verb: str) -> Callable[..., None]:
-    @admin.action(description=f"{verb.capitalize()} selected leads", permissions=["change"])
+def _status_action(
+    status: str, name: str, description: str | Promise, changed_message: Callable[[int], str]
+) -> Callable[..., None]:
+    """A bulk status action; `changed_message(n)` says, in the plural n asks for, what it did."""
+
+    @admin.action(description=description, permissions=["change"])
     def act(modeladmin: LeadAdmin, request: HttpRequest, queryset: QuerySet) -> None:
         changed = sum(
             lead_set_status(lead=lead, status=status, source=LeadEvent.Source.ADMIN, actor=request.user)
             for lead in queryset
         )
-        unchanged = len(queryset) - changed
-        note = f", {unchanged} already {LeadStatus(status).label.lower()}" if unchanged else ""
-        modeladmin.message_user(request, f"{changed} lead(s) {verb}d{note}.", messages.SUCCESS)
+        message = changed_message(changed) % {"count": changed}
+        if unchanged := len(queryset) - changed:
+            message += " " + ngettext(
+                "%(count)d was already %(status)s.", "%(count)d were already %(status)s.", unchanged
+            ) % {"count": unchanged, "status": LeadStatus(status).label.lower()}
+        modeladmin.message_user(request, message, messages.SUCCESS)
 
-    act.__name__ = f"{verb}_leads"
+    act.__name__ = name
     return act
 
 
-def _verdict_action(verdict: str, description: str) -> Callable[..., None]:
+def _verdict_action(verdict: str, description: str | Promise) -> Callable[..., None]:
     @admin.action(description=description, permissions=["change"])
     def act(modeladmin: LeadAdmin, request: HttpRequest, queryset: QuerySet) -> None:
         changed = sum(
             lead_set_verdict(lead=lead, verdict=verdict, source=LeadEvent.Source.ADMIN, actor=request.user)
             for lead in queryset
         )
-        label = Verdict(verdict).label.lower()
-        modeladmin.message_user(request, f"{changed} lead(s) now {label}.", messages.SUCCESS)
+        message = ngettext("%(count)d lead now %(verdict)s.", "%(count)d leads now %(verdict)s.", changed)
+        modeladmin.message_user(
+            request, message % {"count": changed, "verdict": Verdict(verdict).label.lower()}, messages.SUCCESS
+        )
 
     act.__name__ = f"verdict_{verdict}_leads"
     return act
@@ -260,28 +271,45 @@ class LeadAdmin(PrivateIpAdmin):
     date_hierarchy = "created_at"
     inlines = (LeadEventInline, InboundPostbackInline)
     actions = (
-        _status_action(LeadStatus.APPROVED, "approve"),
-        _status_action(LeadStatus.CANCELLED, "cancel"),
-        _status_action(LeadStatus.TRASH, "trash"),
-        _verdict_action(Verdict.OK, "Override verdict: pass selected leads"),
-        _verdict_action(Verdict.FLAGGED, "Override verdict: flag selected leads"),
-        _verdict_action(Verdict.REJECTED, "Override verdict: reject selected leads (no payout)"),
+        _status_action(
+            LeadStatus.APPROVED,
+            "approve_leads",
+            gettext_lazy("Approve selected leads"),
+            lambda n: ngettext("%(count)d lead approved.", "%(count)d leads approved.", n),
+        ),
+        _status_action(
+            LeadStatus.CANCELLED,
+            "cancel_leads",
+            gettext_lazy("Cancel selected leads"),
+            lambda n: ngettext("%(count)d lead cancelled.", "%(count)d leads cancelled.", n),
+        ),
+        _status_action(
+            LeadStatus.TRASH,
+            "trash_leads",
+            gettext_lazy("Trash selected leads"),
+            lambda n: ngettext("%(count)d lead trashed.", "%(count)d leads trashed.", n),
+        ),
+        _verdict_action(Verdict.OK, gettext_lazy("Override verdict: pass selected leads")),
+        _verdict_action(Verdict.FLAGGED, gettext_lazy("Override verdict: flag selected leads")),
+        _verdict_action(
+            Verdict.REJECTED, gettext_lazy("Override verdict: reject selected leads (no payout)")
+        ),
     )
 
-    @admin.display(description="Payout", ordering="payout")
+    @admin.display(description=gettext_lazy("Payout"), ordering="payout")
     def payout_shown(self, lead: Lead) -> str:
         return format_money(lead.payout, lead.currency)
 
-    @admin.display(description="Revenue", ordering="revenue")
+    @admin.display(description=gettext_lazy("Revenue"), ordering="revenue")
     def revenue_shown(self, lead: Lead) -> str:
         return format_money(lead.revenue, lead.currency)
 
-    @admin.display(description="Payout in base", ordering="payout_base")
+    @admin.display(description=gettext_lazy("Payout in base"), ordering="payout_base")
     def payout_base_shown(self, lead: Lead) -> str:
         """What reports add up: the payout at the rate frozen at conversion."""
         return format_money(lead.payout_base, lead.base_currency) if lead.base_currency else "—"
 
-    @admin.display(description="Exchange rate")
+    @admin.display(description=gettext_lazy("Exchange rate"))
     def exchange_rate(self, lead: Lead) -> str:
         """The rate frozen at conversion, as many digits as it has (1.0825, not 1.0825000000)."""
         if lead.fx_rate is None:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class LeadsConfig(AppConfig):
     name = "leads"
-    verbose_name = "Traffic and leads"
+    verbose_name = gettext_lazy("Traffic and leads")
 
     def ready(self) -> None:
         # Connects the receivers that drop cached links, screening configurations, goal tables

@@ -17,8 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import OrganizationScopedAdmin, OrganizationScopedInline, can_edit, organization_of
@@ -335,7 +337,7 @@ class PostbackTemplateInline(
     form = PostbackTemplateForm
     formset = PostbackTemplateInlineFormSet
     extra = 0
-    verbose_name = "postback"
+    verbose_name = gettext_lazy("postback")
     masked_url_fields = ("url",)
 
     @admin.display(description=gettext_lazy("URL"))
@@ -376,7 +378,7 @@ class ScreeningRuleInline(OrganizationScopedInline, admin.TabularInline):
     model = ScreeningRule
     fields = ("kind", "threshold", "window_seconds", "action", "reason_code", "countries", "is_active")
     extra = 0
-    verbose_name = "screening filter"
+    verbose_name = gettext_lazy("screening filter")
 
 
 @admin.register(DatacenterNetwork)
@@ -405,22 +407,26 @@ class DatacenterNetworkAdmin(OrganizationScopedAdmin):
         return super().changelist_view(request, extra_context=context)
 
 
-def _list_field(label: str, help_text: str) -> forms.CharField:
+def _list_field(label: Promise, help_text: Promise) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
         help_text=help_text,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 40, "placeholder": "one source per line"}),
+        widget=forms.Textarea(
+            attrs={"rows": 4, "cols": 40, "placeholder": gettext_lazy("one source per line")}
+        ),
     )
 
 
 class IntegrationAdminForm(forms.ModelForm):
     """The integration's settings with its source lists as paste-in text areas (one source per line)."""
 
-    blacklist = _list_field("Source blacklist", "Sources (sub1) never imported. The blacklist wins.")
+    blacklist = _list_field(
+        gettext_lazy("Source blacklist"), gettext_lazy("Sources (sub1) never imported. The blacklist wins.")
+    )
     whitelist = _list_field(
-        "Source whitelist",
-        "When any source is listed, only listed sources are imported. Empty: no restriction.",
+        gettext_lazy("Source whitelist"),
+        gettext_lazy("When any source is listed, only listed sources are imported. Empty: no restriction."),
     )
 
     class Meta:
@@ -752,19 +758,23 @@ class OfferAdmin(OrganizationScopedAdmin):
             },
         ),
         (
-            "Targeting",
+            gettext_lazy("Targeting"),
             {
                 "fields": TARGETING_FIELDS,
-                "description": "Clicks outside the targeting are recorded as redirected and sent "
-                "to the fallback below. Empty fields restrict nothing.",
+                "description": gettext_lazy(
+                    "Clicks outside the targeting are recorded as redirected and sent "
+                    "to the fallback below. Empty fields restrict nothing."
+                ),
             },
         ),
         (
-            "Fallback",
+            gettext_lazy("Fallback"),
             {
                 "fields": ("fallback_offer", "fallback_url"),
-                "description": "Where clicks outside the targeting (or while a cap is full) go: "
-                "another offer of the same app, a URL, or neither: a plain “offer not available” page.",
+                "description": gettext_lazy(
+                    "Where clicks outside the targeting (or while a cap is full) go: another offer "
+                    "of the same app, a URL, or neither: a plain “offer not available” page."
+                ),
             },
         ),
     )
@@ -833,7 +843,7 @@ class GoalAdmin(OrganizationScopedAdmin):
     def shown_payout(self, goal: Goal) -> str:
         """The publisher's payout as the portal shows it: an amount, or a percent of revenue."""
         if goal.payout_type == PayoutType.PERCENT:
-            return f"{format_percent(goal.payout)} of revenue"
+            return _("%(percent)s of revenue") % {"percent": format_percent(goal.payout)}
         return format_money(goal.payout, goal.offer.currency)
 
     @admin.display(description=gettext_lazy("Revenue"), ordering="revenue")
@@ -914,22 +924,30 @@ class SmartLinkAdmin(OrganizationScopedAdmin):
     @admin.display(description=gettext_lazy("URL to hand out"))
     def url(self, obj: SmartLink) -> str:
         if obj.pk is None:
-            return "Shown once the smart link is saved."
+            return _("Shown once the smart link is saved.")
         return render_to_string(
             "admin/partners/partials/copy_url.html",
-            {"label": "Smart link", "id": f"pd-smart-{obj.pk}", "url": smart_link_url(obj.code)},
+            {"label": _("Smart link"), "id": f"pd-smart-{obj.pk}", "url": smart_link_url(obj.code)},
         )
 
-    @admin.display(description=f"Split (clicks, last {SPLIT_DAYS} days)")
+    @admin.display(
+        description=ngettext_lazy(
+            "Split (clicks, last %(days)d day)", "Split (clicks, last %(days)d days)", "days"
+        )
+        % {"days": SPLIT_DAYS}
+    )
     def split(self, obj: SmartLink) -> str:
         if obj.pk is None:
             return "—"
         rows = smart_link_split(obj, days=SPLIT_DAYS)
         if not rows:
-            return "No clicks yet."
+            return _("No clicks yet.")
         return format_html(
-            "<table><thead><tr><th>Link</th><th>Offer</th><th>Clicks</th><th>Share</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Link"),
+            _("Offer"),
+            _("Clicks"),
+            _("Share"),
             format_html_join(
                 "",
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

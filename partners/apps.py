@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PartnersConfig(AppConfig):
     name = "partners"
-    verbose_name = "Apps, partners and offers"
+    verbose_name = gettext_lazy("Apps, partners and offers")
 
     def ready(self) -> None:
         from audit.tracking import track

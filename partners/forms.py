@@ -224,7 +224,9 @@ class GoalAliasInlineFormSet(forms.BaseInlineFormSet):
             form.instance.offer_id = offer_id
             taken = GoalAlias.objects.filter(offer_id=offer_id, code=code).exclude(pk=form.instance.pk)
             if taken.exists():
-                form.add_error("code", f"“{code}” is already an alias of a goal of this offer.")
+                form.add_error(
+                    "code", _("“%(code)s” is already an alias of a goal of this offer.") % {"code": code}
+                )
 
 
 class TrackingParameterInlineFormSet(forms.BaseInlineFormSet):
@@ -267,9 +269,12 @@ class PostbackTemplateInlineFormSet(forms.BaseInlineFormSet):
             goal = form.cleaned_data.get("goal")
             key = (goal.pk if goal else None, form.cleaned_data.get("event"))
             if key in seen:
-                what = f"goal {goal.code}" if goal else "the install postback (no goal)"
+                what = (
+                    _("goal %(goal)s") % {"goal": goal.code} if goal else _("the install postback (no goal)")
+                )
                 raise ValidationError(
-                    f"Two postbacks for {what} and the same event: keep one row and edit its URL."
+                    _("Two postbacks for %(what)s and the same event: keep one row and edit its URL.")
+                    % {"what": what}
                 )
             seen.add(key)
 
@@ -277,7 +282,7 @@ class PostbackTemplateInlineFormSet(forms.BaseInlineFormSet):
 class TrackingParameterAdminForm(forms.ModelForm):
     """Admin: a parameter row whose name is one of ours."""
 
-    name = forms.ChoiceField(choices=[(p.name, p.name) for p in TRACKING_PARAMS])
+    name = forms.ChoiceField(label=gettext_lazy("Name"), choices=[(p.name, p.name) for p in TRACKING_PARAMS])
 
     class Meta:
         model = TrackingParameter
@@ -295,9 +300,11 @@ class TrackingLinkForm(forms.ModelForm):
         cleaned = super().clean()
         integration, offer, landing = cleaned.get("integration"), cleaned.get("offer"), cleaned.get("landing")
         if integration and offer and offer.app_id != integration.app_id:
-            self.add_error("offer", f"Pick an offer of {integration.app.name}, the integration's app.")
+            self.add_error(
+                "offer", _("Pick an offer of %(app)s, the integration's app.") % {"app": integration.app.name}
+            )
         if offer and landing and landing.offer_id != offer.pk:
-            self.add_error("landing", f"Pick a landing of {offer.name}.")
+            self.add_error("landing", _("Pick a landing of %(offer)s.") % {"offer": offer.name})
         if integration:
             self.instance.partner = integration.partner
         return cleaned

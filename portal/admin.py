@@ -79,7 +79,7 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
-            raise PermissionDenied("Only admins and managers can create payout runs.")
+            raise PermissionDenied(_("Only admins and managers can create payout runs."))
         organization = organization_of(request.user)
         candidates = selectors.run_candidates(organization)
         initial = {
@@ -124,7 +124,7 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
     ) -> HttpResponse:
         run = self.get_object(request, object_id)
         if not self.has_view_permission(request, run):
-            raise PermissionDenied("Your account has no access to this organization.")
+            raise PermissionDenied(_("Your account has no access to this organization."))
         rows = selectors.run_payouts(run)
         context = {
             **self.admin_site.each_context(request),
@@ -142,7 +142,7 @@ class PayoutRunAdmin(OrganizationScopedAdmin):
 
     def _editable_run(self, request: HttpRequest, pk: int) -> PayoutRun:
         if not can_edit(request.user):
-            raise PermissionDenied("Only admins and managers can export or pay payout runs.")
+            raise PermissionDenied(_("Only admins and managers can export or pay payout runs."))
         return self.get_object(request, str(pk))
 
     def export_paypal(self, request: HttpRequest, pk: int, currency: str) -> HttpResponse:
@@ -247,14 +247,15 @@ class PayoutAdmin(OrganizationScopedAdmin):
         if not payout.pk:
             return "—"
         return format_html(
-            '<a href="{}">Download the statement (CSV)</a>',
+            '<a href="{}">{}</a>',
             reverse("admin:portal_payout_statement", args=[payout.pk]),
+            _("Download the statement (CSV)"),
         )
 
     def statement_csv(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The payout's leads, as the publisher downloads them from Payments."""
         if not self.has_view_permission(request):
-            raise PermissionDenied("Your account has no access to this organization.")
+            raise PermissionDenied(_("Your account has no access to this organization."))
         payout = self.get_object(request, str(pk))
         return _download(exports.statement_csv(payout), f"payout-{payout.pk}-statement.csv", "text/csv")
 

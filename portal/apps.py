@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Publisher portal"
+    verbose_name = gettext_lazy("Publisher portal")
 
     def ready(self) -> None:
         from audit.tracking import track

@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -233,7 +232,9 @@ class DeliveryAdmin(ReadOnlyAdmin):
         try:
             attempt = delivery_resend(delivery=delivery, actor=request.user)
         except DeliveryRefused as exc:
-            self.message_user(request, f"#{delivery.pk}: {exc}", messages.WARNING)
+            self.message_user(
+                request, _("#%(id)d: %(refusal)s") % {"id": delivery.pk, "refusal": exc}, messages.WARNING
+            )
             return
         answer = (
             _("answered %(status)s") % {"status": attempt.status_code}
@@ -250,7 +251,8 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 SETTINGS_FIELDS = tuple(field.name for field in fields(CleverTapSettings))
-UTM_HINT = mark_safe(
+# The admin shows a field's help text as HTML (its fieldset template marks it safe).
+UTM_HINT = gettext_lazy(
     "Text with our macros, filled in per lead, e.g. <code>{partner_name}</code>, <code>{channel}</code>, "
     '<code>{campaign_name}</code>, <code>{sub1}</code> (<a href="/admin/macros/" target="_blank" '
     'rel="noopener">all macros</a>). Installs need at least one of the three values not empty.'
@@ -269,11 +271,13 @@ class CleverTapDestinationForm(forms.ModelForm):
     """The CleverTap settings of an app; the passcode is typed, never shown back."""
 
     passcode = forms.CharField(
-        label="Project passcode",
+        label=gettext_lazy("Project passcode"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again. Leave empty to keep the current passcode.",
+        help_text=gettext_lazy(
+            "Stored encrypted and never shown again. Leave empty to keep the current passcode."
+        ),
     )
 
     class Meta:
@@ -310,16 +314,16 @@ class CleverTapDestinationForm(forms.ModelForm):
         return _utm_template(self.cleaned_data["utm_campaign_template"])
 
     def clean_account_id(self) -> str:
-        return clean_credential(self.cleaned_data["account_id"], "Project ID")
+        return clean_credential(self.cleaned_data["account_id"], _("Project ID"))
 
     def clean_account_token(self) -> str:
-        return clean_credential(self.cleaned_data["account_token"], "Project Token")
+        return clean_credential(self.cleaned_data["account_token"], _("Project Token"))
 
     def clean_passcode(self) -> str:
         passcode = self.cleaned_data.get("passcode", "")
         if not passcode and self.instance.passcode_encrypted:
             return ""
-        return clean_credential(passcode, "Project Passcode")
+        return clean_credential(passcode, _("Project Passcode"))
 
     def settings(self) -> CleverTapSettings:
         """What the manager set, for the service; an empty passcode keeps the stored one."""
@@ -346,11 +350,11 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
     fieldsets = (
         (None, {"fields": ("app", "is_active")}),
         (
-            "CleverTap project (Settings > Project on the CleverTap dashboard)",
+            gettext_lazy("CleverTap project (Settings > Project on the CleverTap dashboard)"),
             {"fields": ("account_id", "account_token", "passcode", "passcode_status", "region")},
         ),
         (
-            "Events",
+            gettext_lazy("Events"),
             {
                 "fields": (
                     "partner_name",
@@ -361,7 +365,7 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
             },
         ),
         (
-            "utm values sent with each event",
+            gettext_lazy("utm values sent with each event"),
             {"fields": UTM_TEMPLATE_FIELDS},
         ),
         (None, {"fields": ("created_at", "updated_at")}),
@@ -379,7 +383,7 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description=gettext_lazy("Stored passcode"))
     def passcode_status(self, obj: CleverTapDestination) -> str:
-        return "•••••••• (set, encrypted)" if obj.passcode_encrypted else "—"
+        return _("•••••••• (set, encrypted)") if obj.passcode_encrypted else "—"
 
     @admin.display(description=gettext_lazy("Project token"))
     def masked_account_token(self, obj: CleverTapDestination) -> str:
@@ -411,13 +415,13 @@ class CleverTapDestinationAdmin(OrganizationScopedAdmin):
         names = [
             name
             for name, on in (
-                ("inorganic installs", obj.send_inorganic_installs),
-                ("organic installs", obj.send_organic_installs),
-                ("custom events", obj.send_custom_events),
+                (_("inorganic installs"), obj.send_inorganic_installs),
+                (_("organic installs"), obj.send_organic_installs),
+                (_("custom events"), obj.send_custom_events),
             )
             if on
         ]
-        return ", ".join(names) or "none"
+        return ", ".join(names) or _("none")
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> CleverTapDestination:
         return clevertap_destination_save(

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PostbacksConfig(AppConfig):
     name = "postbacks"
-    verbose_name = "Postbacks"
+    verbose_name = gettext_lazy("Postbacks")
 
     def ready(self) -> None:
         from audit.tracking import track

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from postbacks.outbound import POLICIES, AttemptResult, Outcome, RetryPolicy, send
 
@@ -92,11 +93,14 @@ def clean_credential(value: str, field: str) -> str:
     """
     cleaned = (value or "").strip()
     if not cleaned:
-        raise ValidationError(f"Enter the CleverTap {field}.", code="required")
+        raise ValidationError(_("Enter the CleverTap %(field)s.") % {"field": field}, code="required")
     if not CREDENTIAL_RE.match(cleaned):
         raise ValidationError(
-            f"The CleverTap {field} may contain only letters, digits, “-” and “_”: copy it again from "
-            "Settings > Project on the CleverTap dashboard.",
+            _(
+                "The CleverTap %(field)s may contain only letters, digits, “-” and “_”: copy it again "
+                "from Settings > Project on the CleverTap dashboard."
+            )
+            % {"field": field},
             code="invalid",
         )
     return cleaned

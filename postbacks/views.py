@@ -79,9 +79,9 @@ def test_send_view(send: Callable[..., Delivery]) -> Callable[..., JsonResponse]
             organization = require_editor(request)
             delivery = send(request, organization, **kwargs)
         except PermissionDenied:
-            return _refusal("Only admins and managers can send tests; your role may only look.", 403)
+            return _refusal(_("Only admins and managers can send tests; your role may only look."), 403)
         except Http404:
-            return _refusal("Nothing to test here: it does not exist in your organization.", 404)
+            return _refusal(_("Nothing to test here: it does not exist in your organization."), 404)
         except TooManyTests as refusal:
             return _refusal(str(refusal), 429)
         except DeliveryRefused as refusal:

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from accounts.permissions import ReadOnlyAdmin, membership_of
@@ -64,7 +65,7 @@ class PrivacyOperationAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="rows changed")
+    @admin.display(description=gettext_lazy("rows changed"))
     def changed(self, obj: PrivacyOperation) -> int:
         return sum(obj.counts.values())
 
@@ -75,7 +76,7 @@ class PrivacyOperationAdmin(ReadOnlyAdmin):
     def run_view(self, request: HttpRequest) -> HttpResponse:
         """The form; "Preview" counts the rows; "Erase/Anonymize now" (after a preview) runs it."""
         if not _is_org_admin(request):
-            raise PermissionDenied("Only your organization's admins may erase or anonymize personal data.")
+            raise PermissionDenied(_("Only your organization's admins may erase or anonymize personal data."))
         organization = membership_of(request.user).organization  # type: ignore[union-attr]
         form = PrivacyOperationForm(request.POST or None, organization=organization)
         preview = None

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PrivacyConfig(AppConfig):
     name = "privacy"
-    verbose_name = "Privacy"
+    verbose_name = gettext_lazy("Privacy")
 
     def ready(self) -> None:
         from audit.tracking import track

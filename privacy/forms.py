@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from partners.models import Partner
@@ -14,26 +16,31 @@ from privacy.redaction import Criterion, criterion_parse
 
 
 class PrivacyOperationForm(forms.Form):
-    kind = forms.ChoiceField(label="Find by", choices=PrivacyOperation.Kind.choices)
+    kind = forms.ChoiceField(label=gettext_lazy("Find by"), choices=PrivacyOperation.Kind.choices)
     value = forms.CharField(
-        label="Device id or IP",
+        label=gettext_lazy("Device id or IP"),
         required=False,
         max_length=200,
-        help_text="A GAID, IDFA, Android id or device id; or one IP address (203.0.113.7) "
-        "or a network (203.0.113.0/24).",
+        help_text=gettext_lazy(
+            "A GAID, IDFA, Android id or device id; or one IP address (203.0.113.7) "
+            "or a network (203.0.113.0/24)."
+        ),
     )
     publisher = forms.ModelChoiceField(
-        label="Publisher",
+        label=gettext_lazy("Publisher"),
         queryset=Partner.objects.none(),
         required=False,
-        help_text="When finding by publisher.",
+        help_text=gettext_lazy("When finding by publisher."),
     )
     action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
         choices=PrivacyOperation.Action.choices,
         widget=forms.RadioSelect,
         initial=PrivacyOperation.Action.ANONYMIZE,
-        help_text="Anonymize keeps an IP's network and a user agent's browser and OS; erase blanks them. "
-        "Erase by publisher also erases the publisher's account and stops its logins.",
+        help_text=gettext_lazy(
+            "Anonymize keeps an IP's network and a user agent's browser and OS; erase blanks them. "
+            "Erase by publisher also erases the publisher's account and stops its logins."
+        ),
     )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
@@ -49,7 +56,9 @@ class PrivacyOperationForm(forms.Form):
         if kind == PrivacyOperation.Kind.PUBLISHER:
             publisher = cleaned.get("publisher")
             if publisher is None:
-                raise ValidationError({"publisher": "Choose the publisher whose data to erase or anonymize."})
+                raise ValidationError(
+                    {"publisher": _("Choose the publisher whose data to erase or anonymize.")}
+                )
             value = str(publisher.pk)
         else:
             value = cleaned.get("value", "")

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 import user_agents
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from leads.privacy import IP_PARAM_NAMES, display_ip, truncate_ip
 
@@ -237,11 +238,11 @@ def criterion_parse(*, kind: str, value: str, partner_ids: Iterable[int] = ()) -
     """The criterion a person typed, checked; ValidationError with what to type instead."""
     value = (value or "").strip()
     if not value:
-        raise ValidationError("Type the device id, IP address (or network) or publisher to look for.")
+        raise ValidationError(_("Type the device id, IP address (or network) or publisher to look for."))
     if kind == "device_id":
         if len(value) < 6:
             raise ValidationError(
-                "A device id is at least 6 characters (a GAID, IDFA, Android id or our device id)."
+                _("A device id is at least 6 characters (a GAID, IDFA, Android id or our device id).")
             )
         return Criterion(kind=kind, value=value)
     if kind == "ip":
@@ -249,18 +250,25 @@ def criterion_parse(*, kind: str, value: str, partner_ids: Iterable[int] = ()) -
             network = ipaddress.ip_network(value, strict=False)
         except ValueError as error:
             raise ValidationError(
-                f"“{value}” is no IP address or network: type one address (203.0.113.7, 2001:db8::1) "
-                "or a network in CIDR form (203.0.113.0/24)."
+                _(
+                    "“%(value)s” is no IP address or network: type one address (203.0.113.7, 2001:db8::1) "
+                    "or a network in CIDR form (203.0.113.0/24)."
+                )
+                % {"value": value}
             ) from error
         if network.prefixlen < (16 if network.version == 4 else 32):
-            raise ValidationError("That network is too wide: at most a /16 (IPv4) or a /32 (IPv6) at once.")
+            raise ValidationError(
+                _("That network is too wide: at most a /16 (IPv4) or a /32 (IPv6) at once.")
+            )
         return Criterion(kind=kind, network=network)
     if kind == "publisher":
         try:
             partner_id = int(value)
         except ValueError as error:
-            raise ValidationError(f"“{value}” is no publisher id: choose the publisher by its id.") from error
+            raise ValidationError(
+                _("“%(value)s” is no publisher id: choose the publisher by its id.") % {"value": value}
+            ) from error
         if partner_id not in set(partner_ids):
-            raise ValidationError(f"Your organization has no publisher #{partner_id}.")
+            raise ValidationError(_("Your organization has no publisher #%(id)d.") % {"id": partner_id})
         return Criterion(kind=kind, partner_id=partner_id)
-    raise ValidationError(f"“{kind}” is not a kind: use device_id, ip or publisher.")
+    raise ValidationError(_("“%(kind)s” is not a kind: use device_id, ip or publisher.") % {"kind": kind})

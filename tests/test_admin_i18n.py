@@ -10,6 +10,7 @@ bare was never passed through gettext.
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 from pathlib import Path
@@ -22,8 +23,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from leads.services import lead_create
 from postbacks.models import Delivery
 from tests.factories import AppFactory, IntegrationFactory
+from tests.ingest.test_postback_support import make_world
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -247,9 +250,217 @@ def test_the_postback_reference_and_the_delivery_log_are_translated(manager_clie
     assert "⟪Attempts⟫" in deliveries and "⟪attempt in doubt⟫" in deliveries
 
 
+def test_the_lead_actions_and_their_messages_are_translated_with_plurals(
+    manager_client, organization, marked
+):
+    world = make_world(organization)
+    leads = [
+        lead_create(app=world.app, link=world.link, click=world.click(), exto=f"m-{n}")[0] for n in (1, 2)
+    ]
+    changelist = reverse("admin:leads_lead_changelist")
+
+    page = manager_client.get(changelist).content.decode()
+    approved = manager_client.post(
+        changelist, {"action": "approve_leads", "_selected_action": [lead.pk for lead in leads]}, follow=True
+    ).content.decode()
+    again = manager_client.post(
+        changelist, {"action": "approve_leads", "_selected_action": [leads[0].pk]}, follow=True
+    ).content.decode()
+
+    assert "⟪Approve selected leads⟫" in page and "⟪Override verdict: flag selected leads⟫" in page
+    assert "⟪Payout in base⟫" in page
+    assert "⟪2 leads approved.⟫" in approved
+    assert "⟪0 leads approved.⟫ ⟪1 was already ⟪approved⟫.⟫" in again
+
+
 def test_without_the_marking_catalogue_the_pages_read_as_before(manager_client, app):
     page = manager_client.get(wizard_url(manager_client, app)).content.decode()
 
     assert "⟪" not in page
     assert "<title>Connect a partner to Space Farm" in page
     assert "Type a name to create the channel when the partner is connected." in page
+
+
+# -- the Python side, read: every admin module's words go through gettext -------------------------
+
+# The admin's Python modules: admin.py of every app and the modules only the admin uses (the
+# Makefile's ADMIN_ONLY keeps them out of the portal's catalogues).
+ADMIN_MODULES = sorted(
+    [
+        *Path(settings.BASE_DIR).glob("*/admin.py"),
+        *Path(settings.BASE_DIR).glob("*/admin_views.py"),
+        *Path(settings.BASE_DIR).glob("*/apps.py"),
+        *(
+            Path(settings.BASE_DIR) / name
+            for name in (
+                "partners/wizard.py",
+                "partners/forms.py",
+                "ingest/debugger.py",
+                "ingest/forms.py",
+                "postbacks/views.py",
+                "accounts/templatetags/onboarding.py",
+                "audit/history.py",
+                "privacy/forms.py",
+            )
+        ),
+    ]
+)
+GETTEXT = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "format_lazy",
+}
+# Arguments and attributes whose string a user reads, whatever it looks like ("email" included).
+SHOWN_KEYWORDS = {
+    "description",
+    "short_description",
+    "label",
+    "help_text",
+    "verbose_name",
+    "verbose_name_plural",
+    "empty_value_display",
+    "title",
+    "search_help_text",
+    "empty_label",
+}
+# Calls whose argument at that position a user reads: messages, errors.
+SHOWN_CALLS = {
+    "message_user": 1,
+    "add_error": 1,
+    "error": 1,
+    "Http404": 0,
+    "PermissionDenied": 0,
+    "ValidationError": 0,
+}
+# What a program reads: lookups ("=click_id", "user__email"), URL names, routes, paths, ids and
+# classes ("pd-token-", "vLargeTextField"), query strings, HTTP names ("Content-Disposition", "POST").
+CODE_LIKE = re.compile(
+    r"[=^@-]?[a-z0-9_]+(?:__[a-z0-9_]+)*"
+    r"|[^\s]*[-.#:/][^\s]*|[a-z]+[A-Z]\w*|.*(?:[?&]|\w=).*"
+    r"|[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[A-Z_]+"
+)
+# Markup and placeholders around the words of a format string.
+MARKUP = re.compile(r"<[^>]*>|\{[^{}]*\}|%\(\w+\)[sdf]|%[sd]|&[a-z]+;")
+# Strings that read like words but go to a program: the debugger's User-Agent, a header's name.
+NOT_SHOWN = {"Partnerdesk postback debugger", "Location"}
+
+
+def unmarked_strings(source: str) -> list[str]:
+    """The strings of a module a user would read that are not passed through gettext.
+
+    A string is read when it is handed to something shown (a description, a label, a message, an
+    error), or when it reads like words rather than code. A bare string that the module also
+    passes through gettext elsewhere is a key to that translation (a step's name, say).
+    """
+    tree = ast.parse(source)
+    parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+    def call_name(node: ast.AST | None) -> str:
+        func = node.func if isinstance(node, ast.Call) else None
+        return getattr(func, "id", "") or getattr(func, "attr", "")
+
+    def marked(node: ast.AST) -> bool:
+        while node in parent:
+            node = parent[node]
+            if call_name(node) in GETTEXT:
+                return True
+        return False
+
+    def shown(node: ast.AST) -> bool:
+        """Handed to what a user reads: a shown keyword or attribute, a message, an error."""
+        above = parent.get(node)
+        if isinstance(above, ast.JoinedStr):
+            node, above = above, parent.get(above)
+        if isinstance(above, ast.keyword):
+            return above.arg in SHOWN_KEYWORDS
+        if isinstance(above, ast.Assign):
+            return any(getattr(target, "id", "") in SHOWN_KEYWORDS for target in above.targets)
+        if isinstance(above, ast.Dict) and node in above.values:  # {"description": "…"}
+            key = above.keys[above.values.index(node)]
+            return isinstance(key, ast.Constant) and key.value in SHOWN_KEYWORDS
+        position = SHOWN_CALLS.get(call_name(above))
+        return position is not None and position < len(above.args) and above.args[position] is node
+
+    def logged(node: ast.AST) -> bool:
+        """Handed to the server's log, not to a person: a SuspiciousOperation answers a bare 400."""
+        return call_name(parent.get(node)) == "SuspiciousOperation"
+
+    strings = [
+        node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    keys = {node.value for node in strings if marked(node)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr) and shown(node):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+        # A form field without a label shows its attribute's name, which no catalogue translates.
+        field = parent.get(node)
+        if (
+            call_name(node).endswith("Field")
+            and isinstance(field, ast.Assign)
+            and isinstance(field.targets[0], ast.Name)
+            and "label" not in {keyword.arg for keyword in node.keywords}
+        ):
+            found.append(f"{node.lineno}: the field {field.targets[0].id} has no label")
+    for node in strings:
+        text = MARKUP.sub("", node.value).strip()
+        if (
+            marked(node)
+            or node.value in keys
+            or text in NOT_SHOWN
+            or logged(node)
+            or isinstance(parent.get(node), ast.Expr)
+        ):
+            continue
+        if isinstance(parent.get(node), ast.JoinedStr):
+            continue  # a piece of an f-string: the f-string is checked as a whole, above
+        words = [word for word in WORD.findall(text) if word not in ALLOWED_WORDS]
+        if words and (shown(node) or not CODE_LIKE.fullmatch(text)):
+            found.append(f"{node.lineno}: {node.value}")
+    return found
+
+
+@pytest.mark.parametrize("path", ADMIN_MODULES, ids=lambda path: str(path.relative_to(settings.BASE_DIR)))
+def test_every_word_of_the_admin_modules_goes_through_gettext(path):
+    assert unmarked_strings(path.read_text()) == []
+
+
+def test_the_python_check_finds_bare_descriptions_messages_labels_and_sentences():
+    source = """
+from django.utils.translation import gettext as _, gettext_lazy
+
+STEPS = {"Endpoint": gettext_lazy("Endpoint")}
+
+
+class Form(forms.Form):
+    email = forms.EmailField()
+    code = forms.CharField(label=gettext_lazy("Code"), help_text="Bare help")
+
+
+class Admin(admin.ModelAdmin):
+    search_fields = ("=click_id", "user__email")
+    verbose_name = "postback"
+
+    @admin.display(description="who", ordering="actor_name")
+    def who(self, obj):
+        return format_html('<a href="{}">Open it</a>', obj.url)
+
+    def act(self, request, queryset):
+        self.message_user(request, f"{len(queryset)} done")
+        self.message_user(request, _("%(n)d done") % {"n": 1})
+        response["Content-Disposition"] = "attachment"
+        return redirect("admin:leads_lead_changelist"), Step("Endpoint", "x"), "pd-token-"
+"""
+    assert sorted(unmarked_strings(source), key=lambda found: int(found.split(":")[0])) == [
+        "8: the field email has no label",
+        "9: Bare help",
+        "14: postback",
+        "16: who",
+        '18: <a href="{}">Open it</a>',
+        "21: f'{len(queryset)} done'",
+    ]

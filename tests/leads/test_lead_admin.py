@@ -40,14 +40,17 @@ def test_bulk_approve_moves_leads_and_records_admin_events(client, manager, lead
     assert lead.status == "approved"
     event = LeadEvent.objects.get(kind="status")
     assert (event.source, event.actor, event.to_status) == ("admin", manager, "approved")
-    assert "1 lead(s) approved" in response.content.decode()
+    assert "1 lead approved." in response.content.decode()
 
 
 def test_bulk_cancel_and_trash_use_the_same_service(client, admin_user, lead):
     client.force_login(admin_user)
 
-    _bulk(client, "cancel_leads", lead)
-    _bulk(client, "trash_leads", lead)
+    cancelled = _bulk(client, "cancel_leads", lead)
+    trashed = _bulk(client, "trash_leads", lead)
+
+    assert "1 lead cancelled." in cancelled.content.decode()
+    assert "1 lead trashed." in trashed.content.decode()
 
     statuses = list(LeadEvent.objects.filter(kind="status").values_list("to_status", flat=True))
     assert statuses == ["cancelled", "trash"]
@@ -60,7 +63,7 @@ def test_approving_an_approved_lead_adds_no_event(client, manager, lead):
     response = _bulk(client, "approve_leads", lead)
 
     assert LeadEvent.objects.filter(kind="status").count() == 1
-    assert "1 already approved" in response.content.decode()
+    assert "0 leads approved. 1 was already approved." in response.content.decode()
 
 
 def test_analyst_cannot_run_the_bulk_actions(client, analyst, lead):
