@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.models import STAFF_ROLES, Membership, Organization
@@ -51,7 +52,7 @@ def require_editor(request: HttpRequest) -> Organization:
     """The editor's organization; 403 for analysts and anyone else who may not change things."""
     membership = membership_of(request.user)
     if membership is None or not membership.can_edit:
-        raise PermissionDenied("Only admins and managers can connect or edit partners.")
+        raise PermissionDenied(_("Only admins and managers can connect or edit partners."))
     return membership.organization
 
 
@@ -59,7 +60,7 @@ def require_staff(request: HttpRequest) -> Organization:
     """The member's organization for read-only pages; 403 for non-staff."""
     membership = membership_of(request.user)
     if membership is None or membership.role not in STAFF_ROLES:
-        raise PermissionDenied("Your account has no access to this organization.")
+        raise PermissionDenied(_("Your account has no access to this organization."))
     return membership.organization
 
 
@@ -130,7 +131,7 @@ class OrganizationScopedAdmin(AuditHistoryMixin, _RoleAdminPermissions, admin.Mo
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # Another organization's object is exactly as absent as a missing one.
-            raise Http404("No such object in your organization.")
+            raise Http404(_("No such object in your organization."))
         return obj
 
     def get_exclude(self, request: HttpRequest, obj: Model | None = None):

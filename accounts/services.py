@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts.models import STAFF_ROLES, Membership, Organization, PreviousApiKey, Role
@@ -52,15 +53,15 @@ def membership_check(
     checks that need it (a form that does not know it yet).
     """
     if role == Role.PUBLISHER and partner is None:
-        raise ValidationError({"partner": "A publisher login needs its partner: pick one."})
+        raise ValidationError({"partner": _("A publisher login needs its partner: pick one.")})
     if role != Role.PUBLISHER and partner is not None:
-        raise ValidationError({"partner": "Only publisher logins belong to a partner: leave it empty."})
+        raise ValidationError({"partner": _("Only publisher logins belong to a partner: leave it empty.")})
     if organization is None:
         return
     if partner is not None and partner.organization_id != organization.pk:
-        raise ValidationError({"partner": "This partner belongs to another organization."})
+        raise ValidationError({"partner": _("This partner belongs to another organization.")})
     if membership is not None and role != Role.ADMIN and membership_is_last_admin(membership):
-        raise ValidationError({"role": "An organization needs an admin: make someone else admin first."})
+        raise ValidationError({"role": _("An organization needs an admin: make someone else admin first.")})
 
 
 @transaction.atomic
@@ -109,7 +110,7 @@ def membership_delete(*, membership: Membership) -> None:
     _lock_admins(membership.organization)
     current = Membership.objects.select_related("user").get(pk=membership.pk)
     if membership_is_last_admin(current):
-        raise ValidationError("An organization needs an admin: the last one cannot be removed.")
+        raise ValidationError(_("An organization needs an admin: the last one cannot be removed."))
     current.user.delete()
 
 
@@ -131,8 +132,11 @@ def api_token_rotate(*, user: Any, overlap: timedelta) -> tuple[Token, datetime]
     current = Token.objects.select_for_update().filter(user=user).first()
     if current is None:
         raise ValidationError(
-            f"{user} has no API token to rotate: a superuser creates one first "
-            "(admin → Auth Token → Tokens, or manage.py drf_create_token)."
+            _(
+                "%(user)s has no API token to rotate: a superuser creates one first "
+                "(admin → Auth Token → Tokens, or manage.py drf_create_token)."
+            )
+            % {"user": user}
         )
     valid_until = timezone.now() + overlap
     PreviousApiKey.objects.update_or_create(
