@@ -63,7 +63,8 @@ run: install
 
 # The portal's catalogues (README "Languages"): new strings into locale/*/django.po, then the .mo
 # files, which are committed (a fresh clone serves them without gettext). Needs gettext's msgfmt.
-# The admin stays in English: its strings are marked but kept out of the portal's catalogues.
+# The admin stays in English: its strings are marked but kept out of the portal's catalogues
+# (djangojs, the scripts' words: the portal's script only, not static/partners/).
 # ADMIN_ONLY: the admin's modules and templates outside admin.py and templates/admin/.
 ADMIN_ONLY := admin_views.py partners/wizard.py partners/forms.py partners/services.py ingest/debugger.py ingest/forms.py \
 	postbacks/views.py accounts/templatetags/onboarding.py templates/accounts/partials/onboarding.html \
@@ -73,6 +74,8 @@ messages: install
 	$(PY) manage.py makemessages -l es -l pt_BR -l ru --no-location --no-obsolete \
 		-i ".venv/*" -i "tests/*" -i "bench/*" -i "demo/*" -i "staticfiles/*" \
 		-i "templates/admin/*" -i "templates/accounts/admin/*" -i "admin.py" $(ADMIN_ONLY:%=-i "%")
+	$(PY) manage.py makemessages -d djangojs -l es -l pt_BR -l ru --no-location --no-obsolete \
+		-i ".venv/*" -i "tests/*" -i "bench/*" -i "staticfiles/*" -i "static/partners/*"
 	$(PY) manage.py compilemessages -l es -l pt_BR -l ru
 
 # The demo admin's current second-factor code (README "Second factor").

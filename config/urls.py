@@ -1,4 +1,5 @@
-"""Top-level URLs: the home page, the admin, the management API, ingestion endpoints and the health check."""
+"""Top-level URLs: the home page, the admin, the management API, ingestion endpoints, the health check
+and the scripts' catalogue of words."""
 
 from django.conf import settings
 from django.conf.urls.static import static
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
+    path("jsi18n/<str:language>/", views.javascript_catalog, name="javascript-catalog"),
     *([path("bench/baseline", baseline)] if settings.BENCH_BASELINE else []),
     path("admin/macros/", include("postbacks.urls")),
     path("admin/2fa/", include(second_factor_urls("admin"), namespace="admin_2fa")),

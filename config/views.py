@@ -1,4 +1,5 @@
-"""Project-level views that belong to no app: the home page, the health check and the error pages."""
+"""Project-level views that belong to no app: the home page, the health check, the scripts' catalogue
+of words and the error pages."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.db import connection
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponsePermanentRedirect,
@@ -21,9 +23,12 @@ from django.http import (
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import last_modified, require_GET, require_safe
+from django.views.i18n import JavaScriptCatalog
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -98,6 +103,30 @@ def _ping_broker() -> None:
         client.ping()
     finally:
         client.close()
+
+
+# The catalogues change only with a deploy: a browser asks again on each page and is answered 304
+# until the server restarts (Django's "Internationalization: in JavaScript code", Performance).
+CATALOGUE_SINCE = timezone.now()
+
+
+@require_safe
+@cache_control(no_cache=True)
+@last_modified(lambda request, language: CATALOGUE_SINCE)
+def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """The scripts' words (the djangojs catalogues) in one language, with `gettext` and `interpolate`.
+
+    The page that loads it names its own language in the URL (`LANGUAGE_CODE`: the publisher's in
+    the portal, English in the admin), so a browser keeps one copy per language and a publisher
+    who switches language gets the other one; and, outside /portal/, the second-factor step never
+    answers it with a redirect.
+    """
+    try:
+        language = translation.get_supported_language_variant(language)
+    except LookupError:
+        raise Http404("No such language.") from None
+    with translation.override(language):
+        return JavaScriptCatalog.as_view()(request)
 
 
 # The error pages: the admin's look under /admin/, the portal's under /portal/, the site's elsewhere;

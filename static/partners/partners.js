@@ -1,5 +1,6 @@
 /* Partnerdesk admin: copy buttons, the wizard's live checks and its parameter table.
-   Plain JavaScript; every page works without it, this only saves clicks and page loads. */
+   Plain JavaScript; every page works without it, this only saves clicks and page loads.
+   Its words go through gettext (the admin's pages load the English catalogue before it). */
 "use strict";
 
 (function () {
@@ -23,8 +24,10 @@
         if (!trimmed || PARTNER_MACRO.test(trimmed)) {
             return "";
         }
-        return "\u201c" + trimmed + "\u201d has no macro delimiters ({\u2026}, [\u2026], __\u2026__ or $\u2026): " +
-            "it is sent as a hard-coded value.";
+        const warning = gettext(
+            "\u201c%(value)s\u201d has no macro delimiters ({\u2026}, [\u2026], __\u2026__ or $\u2026): it is sent as a hard-coded value."
+        );
+        return interpolate(warning, {value: trimmed}, true);
     }
 
     function copyText(text) {
@@ -51,10 +54,10 @@
             }
             const source = document.getElementById(button.dataset.copyTarget);
             copyText(source.textContent.trim()).then(function () {
-                button.textContent = "Copied";
+                button.textContent = gettext("Copied");
                 button.classList.add("pd-copied");
                 setTimeout(function () {
-                    button.textContent = "Copy";
+                    button.textContent = gettext("Copy");
                     button.classList.remove("pd-copied");
                 }, 1500);
             });
@@ -151,11 +154,14 @@
     function showTestResult(box, answer) {
         const result = box.querySelector("[data-role=test-result]");
         const rows = answer.ok ? [
-            ["URL sent", answer.url],
-            ["Status", answer.status_code === null ? "no answer" : String(answer.status_code)],
-            ["Time", answer.duration_ms + " ms"],
-            [answer.error ? "Error" : "Answer", answer.error || answer.response_start || "(empty)"],
-        ] : [["Not sent", answer.error]];
+            [gettext("URL sent"), answer.url],
+            [gettext("Status"), answer.status_code === null ? gettext("no answer") : String(answer.status_code)],
+            [gettext("Time"), interpolate(gettext("%(duration)s ms"), {duration: answer.duration_ms}, true)],
+            [
+                answer.error ? gettext("Error") : gettext("Answer"),
+                answer.error || answer.response_start || gettext("(empty)"),
+            ],
+        ] : [[gettext("Not sent"), answer.error]];
         const list = document.createElement("dl");
         list.className = "pd-dl";
         rows.forEach(function (row) {
@@ -171,7 +177,7 @@
         if (answer.ok && answer.delivery_url) {
             const link = document.createElement("a");
             link.href = answer.delivery_url;
-            link.textContent = "Kept as test delivery #" + answer.delivery;
+            link.textContent = interpolate(gettext("Kept as test delivery #%(number)s"), {number: answer.delivery}, true);
             result.appendChild(link);
         }
         result.dataset.outcome = answer.ok ? answer.state : "refused";
@@ -197,7 +203,7 @@
             }
             const label = button.textContent;
             button.disabled = true;
-            button.textContent = "Sending\u2026";
+            button.textContent = gettext("Sending\u2026");
             fetch(box.dataset.endpoint, {
                 method: "POST",
                 body: body,
@@ -206,10 +212,15 @@
             })
                 .then(function (response) {
                     return response.json().catch(function () {
-                        return {ok: false, error: "The server answered " + response.status + "; try again."};
+                        const error = interpolate(
+                            gettext("The server answered %(status)s; try again."), {status: response.status}, true
+                        );
+                        return {ok: false, error: error};
                     });
                 })
-                .catch(function () { return {ok: false, error: "The server could not be reached; try again."}; })
+                .catch(function () {
+                    return {ok: false, error: gettext("The server could not be reached; try again.")};
+                })
                 .then(function (answer) {
                     showTestResult(box, answer);
                     button.disabled = false;

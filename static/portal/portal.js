@@ -1,7 +1,8 @@
 /* Partnerdesk portal: copy buttons, the custom-period toggle, the live postback preview, the
    payment method's fields (only the chosen method's are shown; without script all are) and the
    charts (portal/charts.py: each <div data-chart> names the json_script block it is drawn from,
-   so no page needs an inline script under the Content-Security-Policy). */
+   so no page needs an inline script under the Content-Security-Policy). Its words go through
+   gettext: the page loads the catalogue of its language (config/views.py) before this file. */
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -10,7 +11,7 @@
     var source = document.getElementById(button.getAttribute("data-copy"));
     if (source && navigator.clipboard) {
       navigator.clipboard.writeText(source.textContent.trim());
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
     }
   });
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,11 @@ pytestmark = pytest.mark.django_db
 
 TRANSLATED = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
 LOCALE = Path(settings.LOCALE_PATHS[0])
+# The catalogues of each language and the fewest messages each holds: the pages' words (django)
+# and the portal script's (djangojs, static/portal/portal.js).
+DOMAINS = {"django": 250, "djangojs": 1}
+# The script tag of the words' catalogue, just before the portal's script that uses them.
+CATALOGUE_BEFORE_SCRIPT = re.compile(r'<script src="([^"]*)" defer></script>\s*<script src="\S*/portal\.js')
 
 # What a publisher reads on each tab, per language: the tab's heading and a few key strings.
 TABS = {
@@ -97,23 +103,25 @@ def euro_payout(world):
     return payout
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("language", TRANSLATED)
-def test_every_catalogue_is_complete_with_nothing_fuzzy(language):
-    with open(_catalogue(language) / "django.po", "rb") as handle:
+def test_every_catalogue_is_complete_with_nothing_fuzzy(language, domain):
+    with open(_catalogue(language) / f"{domain}.po", "rb") as handle:
         catalogue = read_po(handle)
     assert not catalogue.fuzzy, "the header is marked fuzzy: msgfmt would drop it"
     untranslated = [m.id for m in catalogue if m.id and not all(m.string if m.pluralizable else [m.string])]
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
-    assert len(catalogue) > 250
+    assert len(catalogue) >= DOMAINS[domain]
     assert untranslated == [] and fuzzy == []
 
 
+@pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("language", TRANSLATED)
-def test_every_compiled_catalogue_loads_and_matches_its_po_file(language):
+def test_every_compiled_catalogue_loads_and_matches_its_po_file(language, domain):
     folder = _catalogue(language)
-    with open(folder / "django.po", "rb") as handle:
+    with open(folder / f"{domain}.po", "rb") as handle:
         catalogue = read_po(handle)
-    with open(folder / "django.mo", "rb") as handle:
+    with open(folder / f"{domain}.mo", "rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     stale = []
     for message in catalogue:
@@ -164,6 +172,33 @@ def test_a_campaigns_page_speaks_the_language_down_to_its_targeting(world, clien
     assert "Лендинги и диплинки" in page
     assert "Трекинговые ссылки" in page
     assert "Только эти страны: DE, FR." in page
+
+
+def test_the_portal_loads_its_scripts_words_in_the_publishers_language(world, client_a):
+    _switch(client_a, "es")
+    page = client_a.get(reverse("portal:dashboard")).content.decode()
+    catalogue_url = CATALOGUE_BEFORE_SCRIPT.search(page)[1]
+
+    script = client_a.get(catalogue_url)
+
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("text/javascript")
+    assert '"Copied": "Copiado"' in script.content.decode()
+
+
+def test_the_scripts_words_are_asked_again_only_to_be_told_they_have_not_changed(client):
+    url = reverse("javascript-catalog", args=["pt-br"])
+    first = client.get(url)
+
+    again = client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert '"Copied": "Copiado"' in first.content.decode()
+    assert first["Cache-Control"] == "no-cache"
+    assert again.status_code == 304
+
+
+def test_a_language_that_is_not_offered_has_no_scripts_words(client):
+    assert client.get(reverse("javascript-catalog", args=["de"])).status_code == 404
 
 
 def test_the_report_by_date_writes_days_in_the_language(world, client_a):
