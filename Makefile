@@ -67,8 +67,9 @@ run: install
 # (djangojs, the scripts' words: the portal's script only, not static/partners/).
 # ADMIN_ONLY: the admin's modules and templates outside admin.py and templates/admin/.
 ADMIN_ONLY := admin_views.py partners/wizard.py partners/forms.py partners/services.py ingest/debugger.py ingest/forms.py \
-	postbacks/views.py accounts/templatetags/onboarding.py templates/accounts/partials/onboarding.html \
-	templates/postbacks/macro_reference.html
+	postbacks/views.py postbacks/clevertap.py accounts/templatetags/onboarding.py accounts/permissions.py \
+	accounts/services.py audit/history.py privacy/forms.py privacy/redaction.py apps.py \
+	templates/accounts/partials/onboarding.html templates/postbacks/macro_reference.html
 
 messages: install
 	$(PY) manage.py makemessages -l es -l pt_BR -l ru --no-location --no-obsolete \

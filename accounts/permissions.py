@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.models import STAFF_ROLES, Membership, Organization
@@ -67,12 +68,14 @@ def require_staff(request: HttpRequest) -> Organization:
 class RolePermission(BasePermission):
     """API: staff of an organization may read; only admins and managers may write."""
 
-    message = "Your role may read but not change this organization's data."
+    message = gettext_lazy("Your role may read but not change this organization's data.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         membership = membership_of(request.user)
         if membership is None or membership.role not in STAFF_ROLES:
-            self.message = "This API is for an organization's staff: send a valid staff API token."
+            self.message = gettext_lazy(
+                "This API is for an organization's staff: send a valid staff API token."
+            )
             return False
         return request.method in SAFE_METHODS or membership.can_edit
 

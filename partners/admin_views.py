@@ -223,7 +223,7 @@ def token_rotation(request: HttpRequest, owner_id: int, *, model: type[InboundOw
     owner, back = _inbound_owner(request, model, owner_id)
     choice = request.POST.get("rotate_overlap", DEFAULT_TOKEN_OVERLAP)
     if choice not in TOKEN_OVERLAPS:
-        choices = ", ".join(label for label, _duration in TOKEN_OVERLAPS.values())
+        choices = ", ".join(str(label) for label, _duration in TOKEN_OVERLAPS.values())
         messages.error(
             request, _("Choose how long the current token keeps working: %(choices)s.") % {"choices": choices}
         )

@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from postbacks.outbound import POLICIES, AttemptResult, Outcome, RetryPolicy, send
 
@@ -32,24 +34,24 @@ class Region:
     """A CleverTap data center: the code we store, the label a manager picks, the API host."""
 
     code: str
-    label: str
+    label: str | Promise
     host: str
 
 
 REGIONS: dict[str, Region] = {
     region.code: region
     for region in (
-        Region("EU", "EU (Europe)", "api.clevertap.com"),
-        Region("IN", "IN (India)", "in1.api.clevertap.com"),
-        Region("US", "US (U.S.A)", "us1.api.clevertap.com"),
-        Region("SG", "SG (Singapore)", "sg1.api.clevertap.com"),
-        Region("SK", "SK (South Korea)", "sk1.api.clevertap.com"),
-        Region("ID", "Indonesia", "aps3.api.clevertap.com"),
-        Region("AE", "Middle East (UAE)", "mec1.api.clevertap.com"),
+        Region("EU", gettext_lazy("EU (Europe)"), "api.clevertap.com"),
+        Region("IN", gettext_lazy("IN (India)"), "in1.api.clevertap.com"),
+        Region("US", gettext_lazy("US (U.S.A)"), "us1.api.clevertap.com"),
+        Region("SG", gettext_lazy("SG (Singapore)"), "sg1.api.clevertap.com"),
+        Region("SK", gettext_lazy("SK (South Korea)"), "sk1.api.clevertap.com"),
+        Region("ID", gettext_lazy("Indonesia"), "aps3.api.clevertap.com"),
+        Region("AE", gettext_lazy("Middle East (UAE)"), "mec1.api.clevertap.com"),
     )
 }
 DEFAULT_REGION = "EU"
-REGION_CHOICES: list[tuple[str, str]] = [(region.code, region.label) for region in REGIONS.values()]
+REGION_CHOICES: list[tuple[str, str | Promise]] = [(region.code, region.label) for region in REGIONS.values()]
 
 CREDENTIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -109,7 +111,10 @@ def clean_credential(value: str, field: str) -> str:
 def endpoint(region: str) -> str:
     """The attribution endpoint of a region; `CLEVERTAP_BASE_URL` replaces scheme and host."""
     if region not in REGIONS:
-        raise NotSendable(f"Unknown CleverTap region “{region}”: choose one of {', '.join(REGIONS)}.")
+        raise NotSendable(
+            _("Unknown CleverTap region “%(region)s”: choose one of %(regions)s.")
+            % {"region": region, "regions": ", ".join(REGIONS)}
+        )
     base = getattr(settings, "CLEVERTAP_BASE_URL", "") or f"https://{REGIONS[region].host}"
     return f"{base.rstrip('/')}/attribution"
 
@@ -141,15 +146,15 @@ def build_attribution_url(
     utm = {"utm_source": utm_source, "utm_medium": utm_medium, "utm_campaign": utm_campaign}
     utm = {key: value.strip() for key, value in utm.items() if value and value.strip()}
     params = {
-        "partner_name": _required(partner_name, "the partner name (as whitelisted by CleverTap)"),
+        "partner_name": _required(partner_name, _("the partner name (as whitelisted by CleverTap)")),
         "event_type": _event_name(event, custom_event_name),
         **({"timestamp": str(_epoch(timestamp))} if timestamp is not None else {}),
         **_utm_params(event, utm),
         "device_identifier": _device_identifier(device_identifier),
-        "account_id": _credential(account_id, "Project ID"),
-        "account_token": _credential(account_token, "Project Token"),
-        "account_passcode": _credential(account_passcode, "Project Passcode"),
-        "platform": _required(platform, "the platform (e.g. android or ios)"),
+        "account_id": _credential(account_id, _("Project ID")),
+        "account_token": _credential(account_token, _("Project Token")),
+        "account_passcode": _credential(account_passcode, _("Project Passcode")),
+        "platform": _required(platform, _("the platform (e.g. android or ios)")),
         **_extra_params(extra),
     }
     return f"{endpoint(region)}?{urlencode(params)}"
@@ -158,7 +163,7 @@ def build_attribution_url(
 def _required(value: str, what: str) -> str:
     cleaned = (value or "").strip()
     if not cleaned:
-        raise NotSendable(f"CleverTap requires {what}, and it is empty.")
+        raise NotSendable(_("CleverTap requires %(what)s, and it is empty.") % {"what": what})
     return cleaned
 
 
@@ -167,9 +172,11 @@ def _event_name(event: EventType, custom_event_name: str | None) -> str:
         return event.value
     name = (custom_event_name or "").strip()
     if not name:
-        raise NotSendable("A custom event needs a name, e.g. Add_to_cart.")
+        raise NotSendable(_("A custom event needs a name, e.g. Add_to_cart."))
     if name in {e.value for e in INSTALL_EVENTS}:
-        raise NotSendable(f"A custom event cannot be named “{name}”: that name is an install event.")
+        raise NotSendable(
+            _("A custom event cannot be named “%(name)s”: that name is an install event.") % {"name": name}
+        )
     return name
 
 
@@ -179,7 +186,7 @@ def _epoch(timestamp: int | datetime) -> int:
 
 def _utm_params(event: EventType, utm: dict[str, str]) -> dict[str, str]:
     if event in INSTALL_EVENTS and not utm:
-        raise NotSendable("At least one of utm_source, utm_medium, utm_campaign is required for installs.")
+        raise NotSendable(_("At least one of utm_source, utm_medium, utm_campaign is required for installs."))
     return utm
 
 
@@ -187,8 +194,10 @@ def _device_identifier(value: str) -> str:
     cleaned = (value or "").strip()
     if not cleaned:
         raise NotSendable(
-            "CleverTap does not process events without a device identifier "
-            "(the CleverTap ID that the app's CleverTap SDK reports)."
+            _(
+                "CleverTap does not process events without a device identifier "
+                "(the CleverTap ID that the app's CleverTap SDK reports)."
+            )
         )
     return cleaned
 

@@ -283,28 +283,20 @@ def test_without_the_marking_catalogue_the_pages_read_as_before(manager_client, 
 
 # -- the Python side, read: every admin module's words go through gettext -------------------------
 
-# The admin's Python modules: admin.py of every app and the modules only the admin uses (the
-# Makefile's ADMIN_ONLY keeps them out of the portal's catalogues).
-ADMIN_MODULES = sorted(
-    [
-        *Path(settings.BASE_DIR).glob("*/admin.py"),
-        *Path(settings.BASE_DIR).glob("*/admin_views.py"),
-        *Path(settings.BASE_DIR).glob("*/apps.py"),
-        *(
-            Path(settings.BASE_DIR) / name
-            for name in (
-                "partners/wizard.py",
-                "partners/forms.py",
-                "ingest/debugger.py",
-                "ingest/forms.py",
-                "postbacks/views.py",
-                "accounts/templatetags/onboarding.py",
-                "audit/history.py",
-                "privacy/forms.py",
-            )
-        ),
-    ]
-)
+
+def admin_only_modules() -> list[Path]:
+    """Every app's admin.py and the Python modules the Makefile's ADMIN_ONLY keeps out of the
+    portal's catalogues (a bare file name stands for that file in every app)."""
+    makefile = (Path(settings.BASE_DIR) / "Makefile").read_text().replace("\\\n", " ")
+    names = re.search(r"^ADMIN_ONLY := (.*)$", makefile, re.MULTILINE).group(1).split()
+    base = Path(settings.BASE_DIR)
+    modules = [*base.glob("*/admin.py")]
+    for name in (name for name in names if name.endswith(".py")):
+        modules += [base / name] if "/" in name else base.glob(f"*/{name}")
+    return sorted(modules)
+
+
+ADMIN_MODULES = admin_only_modules()
 GETTEXT = {
     "_",
     "gettext",
@@ -387,8 +379,10 @@ def unmarked_strings(source: str) -> list[str]:
         return position is not None and position < len(above.args) and above.args[position] is node
 
     def logged(node: ast.AST) -> bool:
-        """Handed to the server's log, not to a person: a SuspiciousOperation answers a bare 400."""
-        return call_name(parent.get(node)) == "SuspiciousOperation"
+        """Handed to the server's log, not to a person (a SuspiciousOperation answers a bare 400),
+        or compared with data (a user agent's "Other" family)."""
+        above = parent.get(node)
+        return call_name(above) in {"SuspiciousOperation", "RuntimeError"} or isinstance(above, ast.Compare)
 
     strings = [
         node for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
