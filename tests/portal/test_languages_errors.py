@@ -179,3 +179,13 @@ def test_a_chart_waiting_for_its_script_says_so_in_portuguese(world, client_a):
     assert 'class="pd-chart" data-chart="chart-' in page
     assert "Carregando…</div>" in page
     assert "Loading…" not in page
+
+
+def test_a_page_that_is_not_there_is_explained_in_russian(world, client_a):
+    response = _speaking(client_a, "ru").get(reverse("portal:campaign", args=[999999]))
+
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "Страница не найдена" in page
+    assert "Вернуться в портал" in page
+    assert "Page not found" not in page
