@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class Macro:
@@ -114,12 +116,18 @@ def _nearest(word: str) -> list[str]:
 
 
 def _unknown(word: str) -> Problem:
-    suggestions = _nearest(word)
-    hint = f" Did you mean {', '.join('{' + s + '}' for s in suggestions)}?" if suggestions else ""
-    return _error(
-        f"Unknown macro {{{word}}}: it would be sent empty.{hint} See the macro reference for the full list.",
-        word,
-    )
+    suggestions = ", ".join("{" + s + "}" for s in _nearest(word))
+    names = {"macro": "{" + word + "}", "suggestions": suggestions}
+    if suggestions:
+        message = _(
+            "Unknown macro %(macro)s: it would be sent empty. Did you mean %(suggestions)s? "
+            "See the macro reference for the full list."
+        )
+    else:
+        message = _(
+            "Unknown macro %(macro)s: it would be sent empty. See the macro reference for the full list."
+        )
+    return _error(message % names, word)
 
 
 def _url_problems(template: str) -> list[Problem]:
@@ -128,7 +136,7 @@ def _url_problems(template: str) -> list[Problem]:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        return [_error("Enter a full URL starting with https:// (or http://) and a host name.")]
+        return [_error(_("Enter a full URL starting with https:// (or http://) and a host name."))]
     return []
 
 
@@ -136,20 +144,27 @@ def _word_problems(opening: str, inner: str, closing: str, *, publisher_link: bo
     """The problems of one braced word, e.g. `{click_id}`, `{{click_id}}` or `{ clickid }`."""
     word = inner.strip()
     if not word:
-        return [_error("Empty braces {}: write a macro name inside them, e.g. {click_id}.")]
+        return [_error(_("Empty braces {}: write a macro name inside them, e.g. {click_id}."))]
     if len(opening) > 1 or len(closing) > 1:
-        return [_error(f"{opening}{inner}{closing} has double braces: write a macro as {{{word}}}.", word)]
+        message = _("%(typed)s has double braces: write a macro as %(macro)s.")
+        return [_error(message % {"typed": opening + inner + closing, "macro": "{" + word + "}"}, word)]
     problems: list[Problem] = []
     if word != inner:
         problems.append(
-            _warning(f"{{{inner}}} has spaces inside the braces; it is read as {{{word}}}.", word)
+            _warning(
+                _("%(typed)s has spaces inside the braces; it is read as %(macro)s.")
+                % {"typed": "{" + inner + "}", "macro": "{" + word + "}"},
+                word,
+            )
         )
     if word == REPLACE_ME:
         if not publisher_link:
             problems.append(
                 _error(
-                    "{replace_me} is only for tracking links shown to publishers; "
-                    "use one of our macros here, e.g. {click_id}.",
+                    _(
+                        "{replace_me} is only for tracking links shown to publishers; "
+                        "use one of our macros here, e.g. {click_id}."
+                    ),
                     word,
                 )
             )
@@ -165,7 +180,7 @@ def _brace_problems(template: str, *, publisher_link: bool) -> list[Problem]:
     leftover = _BRACED_RE.sub("", template)
     if "{" in leftover or "}" in leftover:
         problems.append(
-            _error("Unbalanced braces: every macro is written {name}, with one brace on each side.")
+            _error(_("Unbalanced braces: every macro is written {name}, with one brace on each side."))
         )
     return problems
 
@@ -175,8 +190,8 @@ def _bare_name_warnings(template: str) -> list[Problem]:
     query = template.partition("?")[2].partition("#")[0]
     return [
         _warning(
-            f"{key}={value} is sent as the literal text “{value}”. "
-            f"To send the value, write {key}={{{value}}}.",
+            _("%(typed)s is sent as the literal text “%(value)s”. To send the value, write %(macro)s.")
+            % {"typed": f"{key}={value}", "value": value, "macro": f"{key}={{{value}}}"},
             value,
         )
         for key, value in parse_qsl(query, keep_blank_values=True)
@@ -195,7 +210,7 @@ def validate_template(template: str, *, publisher_link: bool = False) -> list[Pr
     """
     stripped = template.strip()
     if not stripped:
-        return [_error("Enter a URL.")]
+        return [_error(_("Enter a URL."))]
     problems = [
         *_url_problems(stripped),
         *_brace_problems(stripped, publisher_link=publisher_link),

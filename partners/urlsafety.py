@@ -27,6 +27,9 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partners.macros import errors_of, preview
 
@@ -34,39 +37,37 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_SCHEMES = ("http", "https")
 
-_DEV_HINT = " (or, for local development only, set OUTBOUND_ALLOW_PRIVATE=true)"
-
 # Every non-public range, named so that the refusal says what the address is.
 # Python's `is_global` alone misses some of these on older 3.11 patch releases (gh-113171).
-_NAMED_NETWORKS: tuple[tuple[str, str], ...] = (
-    ("127.0.0.0/8", "a loopback address (this very server)"),
-    ("10.0.0.0/8", "a private network address"),
-    ("172.16.0.0/12", "a private network address"),
-    ("192.168.0.0/16", "a private network address"),
-    ("100.64.0.0/10", "a carrier-grade NAT (shared network) address"),
-    ("169.254.0.0/16", "a link-local address (where cloud metadata lives)"),
-    ("0.0.0.0/8", "an unspecified (“this host”) address"),
-    ("224.0.0.0/4", "a multicast address"),
-    ("240.0.0.0/4", "a reserved address"),
-    ("192.0.0.0/24", "an IETF protocol address"),
-    ("192.0.2.0/24", "a documentation-only address"),
-    ("198.18.0.0/15", "a benchmarking-only address"),
-    ("198.51.100.0/24", "a documentation-only address"),
-    ("203.0.113.0/24", "a documentation-only address"),
-    ("192.88.99.0/24", "a 6to4 relay address"),
-    ("::1/128", "a loopback address (this very server)"),
-    ("::/128", "an unspecified address"),
-    ("::/96", "an IPv4-compatible address (deprecated)"),
-    ("fc00::/7", "a unique local (private network) address"),
-    ("fe80::/10", "a link-local address"),
-    ("fec0::/10", "a site-local (private network) address"),
-    ("ff00::/8", "a multicast address"),
-    ("64:ff9b::/96", "a NAT64 translation address"),
-    ("64:ff9b:1::/48", "a NAT64 translation address"),
-    ("2002::/16", "a 6to4 translation address"),
-    ("2001::/32", "a Teredo tunnel address"),
-    ("2001:db8::/32", "a documentation-only address"),
-    ("100::/64", "a discard-only address"),
+_NAMED_NETWORKS: tuple[tuple[str, Promise], ...] = (
+    ("127.0.0.0/8", gettext_lazy("a loopback address (this very server)")),
+    ("10.0.0.0/8", gettext_lazy("a private network address")),
+    ("172.16.0.0/12", gettext_lazy("a private network address")),
+    ("192.168.0.0/16", gettext_lazy("a private network address")),
+    ("100.64.0.0/10", gettext_lazy("a carrier-grade NAT (shared network) address")),
+    ("169.254.0.0/16", gettext_lazy("a link-local address (where cloud metadata lives)")),
+    ("0.0.0.0/8", gettext_lazy("an unspecified (“this host”) address")),
+    ("224.0.0.0/4", gettext_lazy("a multicast address")),
+    ("240.0.0.0/4", gettext_lazy("a reserved address")),
+    ("192.0.0.0/24", gettext_lazy("an IETF protocol address")),
+    ("192.0.2.0/24", gettext_lazy("a documentation-only address")),
+    ("198.18.0.0/15", gettext_lazy("a benchmarking-only address")),
+    ("198.51.100.0/24", gettext_lazy("a documentation-only address")),
+    ("203.0.113.0/24", gettext_lazy("a documentation-only address")),
+    ("192.88.99.0/24", gettext_lazy("a 6to4 relay address")),
+    ("::1/128", gettext_lazy("a loopback address (this very server)")),
+    ("::/128", gettext_lazy("an unspecified address")),
+    ("::/96", gettext_lazy("an IPv4-compatible address (deprecated)")),
+    ("fc00::/7", gettext_lazy("a unique local (private network) address")),
+    ("fe80::/10", gettext_lazy("a link-local address")),
+    ("fec0::/10", gettext_lazy("a site-local (private network) address")),
+    ("ff00::/8", gettext_lazy("a multicast address")),
+    ("64:ff9b::/96", gettext_lazy("a NAT64 translation address")),
+    ("64:ff9b:1::/48", gettext_lazy("a NAT64 translation address")),
+    ("2002::/16", gettext_lazy("a 6to4 translation address")),
+    ("2001::/32", gettext_lazy("a Teredo tunnel address")),
+    ("2001:db8::/32", gettext_lazy("a documentation-only address")),
+    ("100::/64", gettext_lazy("a discard-only address")),
 )
 _NETWORKS = tuple((ipaddress.ip_network(cidr), name) for cidr, name in _NAMED_NETWORKS)
 
@@ -110,8 +111,12 @@ def check_url(url: str, *, allow_private: bool | None = None) -> None:
         if private_allowed(allow_private):
             return
         raise UnsafeURL(
-            f"“{host}” is this very server: postbacks may only go to public internet addresses. "
-            f"Use the receiver's public host name{_DEV_HINT}."
+            _(
+                "“%(host)s” is this very server: postbacks may only go to public internet addresses. "
+                "Use the receiver's public host name (or, for local development only, set "
+                "OUTBOUND_ALLOW_PRIVATE=true)."
+            )
+            % {"host": host}
         )
     literal = _literal_address(host)
     if literal is not None:
@@ -151,39 +156,51 @@ def host_macro_errors(url: str) -> list[str]:
         return []
     named = ", ".join(dict.fromkeys(macros))
     return [
-        "The host of a postback URL must be written out: "
-        f"a macro in the host ({named}) would let a click choose where we call."
+        _(
+            "The host of a postback URL must be written out: "
+            "a macro in the host (%(macros)s) would let a click choose where we call."
+        )
+        % {"macros": named}
     ]
 
 
 def _split(url: str) -> SplitResult:
     if _UNSAFE_CHARS_RE.search(url):
-        raise UnsafeURL("The URL contains spaces, backslashes or control characters: URL-encode them.")
+        raise UnsafeURL(_("The URL contains spaces, backslashes or control characters: URL-encode them."))
     try:
         parts = urlsplit(url)
     except ValueError as error:
         raise UnsafeURL(
-            f"The URL cannot be read ({error}): check the brackets around an IPv6 address."
+            _("The URL cannot be read (%(error)s): check the brackets around an IPv6 address.")
+            % {"error": error}
         ) from None
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        shown = f"“{parts.scheme}://”" if parts.scheme else "no scheme"
-        raise UnsafeURL(f"Only http:// and https:// URLs can be called; this one has {shown}.")
+        if not parts.scheme:
+            raise UnsafeURL(_("Only http:// and https:// URLs can be called; this one has no scheme."))
+        raise UnsafeURL(
+            _("Only http:// and https:// URLs can be called; this one has “%(scheme)s://”.")
+            % {"scheme": parts.scheme}
+        )
     return parts
 
 
 def _host_of(parts: SplitResult) -> str:
     if "@" in parts.netloc:
         raise UnsafeURL(
-            "The URL has a user name or password before the host (user:pass@host): remove it and "
-            "send credentials the way the receiver documents, e.g. as a query parameter."
+            _(
+                "The URL has a user name or password before the host (user:pass@host): remove it and "
+                "send credentials the way the receiver documents, e.g. as a query parameter."
+            )
         )
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UnsafeURL("The URL has no host name: write it in full, e.g. https://partner.example/postback.")
+        raise UnsafeURL(
+            _("The URL has no host name: write it in full, e.g. https://partner.example/postback.")
+        )
     try:
         parts.port  # noqa: B018 - reading it validates the port
     except ValueError:
-        raise UnsafeURL("The URL's port is not a number from 1 to 65535.") from None
+        raise UnsafeURL(_("The URL's port is not a number from 1 to 65535.")) from None
     return host
 
 
@@ -197,20 +214,22 @@ def _literal_address(host: str) -> IPAddress | None:
         try:
             return ipaddress.IPv6Address(host)
         except ValueError:
-            raise UnsafeURL(f"“{host}” is not a valid IPv6 address.") from None
+            raise UnsafeURL(_("“%(host)s” is not a valid IPv6 address.") % {"host": host}) from None
     if not _NUMERIC_HOST_RE.match(host):
         return None
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
     except OSError:
-        raise UnsafeURL(f"“{host}” looks like an IP address but is not a valid one.") from None
+        raise UnsafeURL(
+            _("“%(host)s” looks like an IP address but is not a valid one.") % {"host": host}
+        ) from None
 
 
 def _resolve(host: str) -> list[IPAddress]:
     try:
         answers = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except UnicodeError:
-        raise UnsafeURL(f"“{host}” is not a valid host name.") from None
+        raise UnsafeURL(_("“%(host)s” is not a valid host name.") % {"host": host}) from None
     except OSError:
         return []
     return [ipaddress.ip_address(str(answer[4][0]).split("%", 1)[0]) for answer in answers]
@@ -223,26 +242,33 @@ def _check_address(address: IPAddress, *, host: str, resolved: bool, allow_priva
     kind = _non_public_kind(address)
     if kind is None or (allow_private and address not in _METADATA_ADDRESSES):
         return
+    names = {"host": host, "address": address, "kind": kind}
     if resolved:
-        subject = f"“{host}” resolves to {address}"
+        subject = _("“%(host)s” resolves to %(address)s, %(kind)s") % names
     elif host != str(address):
-        subject = f"“{host}” means {address}"
+        subject = _("“%(host)s” means %(address)s, %(kind)s") % names
     else:
-        subject = str(address)
-    hint = "" if address in _METADATA_ADDRESSES else _DEV_HINT
-    raise UnsafeURL(
-        f"{subject}, {kind}: postbacks may only go to public internet addresses. "
-        f"Use the receiver's public host name{hint}."
-    )
+        subject = f"{address}, {kind}"
+    if address in _METADATA_ADDRESSES:
+        advice = _(
+            "%(subject)s: postbacks may only go to public internet addresses. "
+            "Use the receiver's public host name."
+        )
+    else:
+        advice = _(
+            "%(subject)s: postbacks may only go to public internet addresses. Use the receiver's public "
+            "host name (or, for local development only, set OUTBOUND_ALLOW_PRIVATE=true)."
+        )
+    raise UnsafeURL(advice % {"subject": subject})
 
 
-def _non_public_kind(address: IPAddress) -> str | None:
+def _non_public_kind(address: IPAddress) -> Promise | str | None:
     """What kind of non-public address this is, or None for a public internet address."""
     for network, name in _NETWORKS:
         if address.version == network.version and address in network:
             return name
     if not address.is_global or address.is_multicast or address.is_reserved:
-        return "a non-public address"
+        return _("a non-public address")
     return None
 
 

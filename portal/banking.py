@@ -6,18 +6,38 @@ publisher, a manager and the run page give the same sentence for the same mistak
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from schwifty import BIC, IBAN
 from schwifty import exceptions as bank_errors
 
-IBAN_MESSAGES: dict[type[Exception], str] = {
-    bank_errors.InvalidCountryCode: "The IBAN starts with an unknown country code: check its first letters.",
-    bank_errors.InvalidLength: "The IBAN has the wrong length for its country: a digit is missing or extra.",
-    bank_errors.InvalidChecksumDigits: "The IBAN checksum is wrong: a character was probably mistyped.",
-    bank_errors.InvalidBBANChecksum: "The IBAN's national checksum is wrong: a character is mistyped.",
-    bank_errors.InvalidStructure: "The IBAN does not have its country's format: check letters and digits.",
-    bank_errors.InvalidBankCode: "The IBAN's bank code does not exist: check the IBAN with your bank.",
-    bank_errors.InvalidBranchCode: "The IBAN's branch code does not exist: check the IBAN with your bank.",
-    bank_errors.InvalidAccountCode: "The IBAN's account number is malformed: check the IBAN with your bank.",
+# In the language of whoever reads them: the publisher's on the portal, English in the admin.
+IBAN_MESSAGES: dict[type[Exception], Promise] = {
+    bank_errors.InvalidCountryCode: gettext_lazy(
+        "The IBAN starts with an unknown country code: check its first letters."
+    ),
+    bank_errors.InvalidLength: gettext_lazy(
+        "The IBAN has the wrong length for its country: a digit is missing or extra."
+    ),
+    bank_errors.InvalidChecksumDigits: gettext_lazy(
+        "The IBAN checksum is wrong: a character was probably mistyped."
+    ),
+    bank_errors.InvalidBBANChecksum: gettext_lazy(
+        "The IBAN's national checksum is wrong: a character is mistyped."
+    ),
+    bank_errors.InvalidStructure: gettext_lazy(
+        "The IBAN does not have its country's format: check letters and digits."
+    ),
+    bank_errors.InvalidBankCode: gettext_lazy(
+        "The IBAN's bank code does not exist: check the IBAN with your bank."
+    ),
+    bank_errors.InvalidBranchCode: gettext_lazy(
+        "The IBAN's branch code does not exist: check the IBAN with your bank."
+    ),
+    bank_errors.InvalidAccountCode: gettext_lazy(
+        "The IBAN's account number is malformed: check the IBAN with your bank."
+    ),
 }
 
 
@@ -33,8 +53,8 @@ def iban_error(iban: str) -> str | None:
     except bank_errors.SchwiftyException as error:
         for kind, message in IBAN_MESSAGES.items():
             if isinstance(error, kind):
-                return message
-        return "This is not a valid IBAN: check it with your bank."
+                return str(message)
+        return _("This is not a valid IBAN: check it with your bank.")
     return None
 
 
@@ -43,7 +63,7 @@ def bic_error(bic: str, iban: str = "") -> str | None:
     try:
         parsed = BIC(bic)
     except bank_errors.SchwiftyException:
-        return "This is not a valid BIC: it has 8 or 11 letters and digits, e.g. COBADEFFXXX."
+        return _("This is not a valid BIC: it has 8 or 11 letters and digits, e.g. COBADEFFXXX.")
     if iban and iban_error(iban) is None and parsed.country_code != IBAN(iban).country_code:
-        return "The BIC does not match the IBAN's bank country: check both with your bank."
+        return _("The BIC does not match the IBAN's bank country: check both with your bank.")
     return None

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 # A CSS length of letters, digits, `%` and `.` only ("280px", "100%"): nothing that could break out.
 _CSS_LENGTH = re.compile(r"^[a-zA-Z0-9%.]+$")
@@ -26,8 +27,9 @@ def line_chart(data: list[dict[str, Any]], *, height: str = "300px", **options: 
     element_id = f"chart-{secrets.token_hex(8)}"
     spec = {"type": "LineChart", "data": data, "options": options, "height": height}
     return format_html(
-        '<div id="{}" class="pd-chart" data-chart="{}-data">Loading…</div>{}',
+        '<div id="{}" class="pd-chart" data-chart="{}-data">{}</div>{}',
         element_id,
         element_id,
+        gettext("Loading…"),
         json_script(spec, f"{element_id}-data"),
     )

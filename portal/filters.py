@@ -43,17 +43,25 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
 class PeriodForm(forms.Form):
     """A date range (preset or custom) and an optional campaign, limited to the publisher's campaigns."""
 
-    period = forms.ChoiceField(choices=PRESETS, required=False, initial=DEFAULT_PRESET)
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.ChoiceField(
+        choices=PRESETS, required=False, initial=DEFAULT_PRESET, label=gettext_lazy("Period")
+    )
+    start = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=gettext_lazy("From")
+    )
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=gettext_lazy("To")
+    )
     offer = forms.ModelChoiceField(
-        queryset=Offer.objects.none(), required=False, empty_label=gettext_lazy("All campaigns")
+        queryset=Offer.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All campaigns"),
+        label=gettext_lazy("Campaign"),
     )
 
     def __init__(self, data: dict | None = None, *, offers: QuerySet[Offer]) -> None:
         super().__init__(data or None)
         self.fields["offer"].queryset = offers
-        self.fields["offer"].label = _("Campaign")
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -95,6 +103,7 @@ class ReportForm(PeriodForm):
         choices=[(name, gettext_lazy(label)) for name, label in GROUPINGS.items()],
         required=False,
         initial="date",
+        label=gettext_lazy("Group by"),
     )
 
     @property

@@ -99,7 +99,7 @@ class PaymentMethodForm(forms.ModelForm):
             "paypal_email": gettext_lazy("PayPal e-mail"),
             "account_holder": gettext_lazy("Account holder"),
             "iban": "IBAN",
-            "bic": "BIC / SWIFT",
+            "bic": gettext_lazy("BIC / SWIFT"),
             "wallet_network": gettext_lazy("Wallet network"),
             "wallet_address": gettext_lazy("Wallet address"),
         }

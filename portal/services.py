@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Organization, Role
 from accounts.services import membership_create
@@ -25,6 +26,9 @@ from partners.services import tracking_link_create
 from partners.urlsafety import validate_outbound_url
 from portal.models import OfferAccessRequest, PaymentMethod, Payout, PayoutLead, PayoutRun, PublisherSignup
 from portal.selectors import balance_of, minimum_payout_in, unpaid_by_partner, unpaid_lines
+
+# Stored on a payout in English; the Payments tab translates it as it shows it.
+NO_PAYMENT_METHOD = gettext_noop("(no payment method)")
 
 
 def publisher_postback_errors(url: str) -> list[str]:
@@ -165,7 +169,7 @@ def _run_payout(run: PayoutRun, partner: Partner) -> Payout | None:
         requests.exclude(pk=payout.pk), status=Payout.Status.CANCELLED, reference=_included_in(run)
     )
     payout.run, payout.amount, payout.currency = run, amount, currency
-    payout.method = f"{method.get_kind_display()}: {method.summary}" if method else "(no payment method)"
+    payout.method = f"{method.get_kind_display()}: {method.summary}" if method else NO_PAYMENT_METHOD
     payout.save()
     PayoutLead.objects.bulk_create(
         PayoutLead(payout=payout, lead_id=lead_id, amount=lead_amount) for lead_id, lead_amount in leads
@@ -299,7 +303,7 @@ def publisher_signup(
     """A new publisher (a partner and its login) in the referrer's organization, awaiting approval."""
     organization = referrer.organization
     if Partner.objects.filter(organization=organization, name__iexact=company.strip()).exists():
-        raise ValidationError({"company": "A publisher with this name already exists: pick another name."})
+        raise ValidationError({"company": _("A publisher with this name already exists: pick another name.")})
     partner = Partner.objects.create(
         organization=organization, name=company.strip(), contact_email=email.strip(), website=website.strip()
     )

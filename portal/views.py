@@ -317,17 +317,18 @@ class ConversionLogView(PublisherPage):
         )
 
 
+# The export's column titles, in the publisher's language as on the page (README "Languages").
 CONVERSION_HEADER = (
-    "Campaign",
-    "Goal",
-    "Click ID",
-    "Conversion time",
-    "Status",
-    "Payout",
-    "Currency",
-    "Ref ID",
+    gettext_lazy("Campaign"),
+    gettext_lazy("Goal"),
+    gettext_lazy("Click ID"),
+    gettext_lazy("Conversion time"),
+    gettext_lazy("Status"),
+    gettext_lazy("Payout"),
+    gettext_lazy("Currency"),
+    gettext_lazy("Ref ID"),
     "IP",
-    "Reason",
+    gettext_lazy("Reason"),
 )
 CONVERSION_FORMATS = (None, None, None, None, None, XLSX_MONEY_FORMAT)
 
@@ -354,7 +355,8 @@ class ConversionExportView(ConversionLogView):
             raise Http404("Export as csv or xlsx.")
         leads = self.conversions().qs.iterator(chunk_size=2000)
         lines = (_conversion_line(lead) for lead in leads)
-        return exports.table_response(fmt, "conversions", CONVERSION_HEADER, lines, CONVERSION_FORMATS)
+        header = [str(title) for title in CONVERSION_HEADER]
+        return exports.table_response(fmt, "conversions", header, lines, CONVERSION_FORMATS)
 
 
 class PaymentsView(PublisherPage):

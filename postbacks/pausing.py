@@ -134,7 +134,8 @@ class Destination:
             event = row.get_event_display().lower()
             return f"Partner postback to {row.integration.partner.name} ({goal}, {event})"
         if self.kind == PUBLISHER:
-            return f"Publisher postback of {row.name}"
+            # The publisher reads this one on its Postback tab, so in its language.
+            return _("Publisher postback of %(name)s") % {"name": row.name}
         if self.kind == STATUS_SYNC:
             return f"Status sync of {row}"
         return f"CleverTap destination of {row.app.name}"

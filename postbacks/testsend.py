@@ -16,6 +16,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partners.macros import errors_of, render, render_text, sample_values
 from partners.models import App, Integration, Partner, Platform, PostbackTemplate
@@ -98,7 +100,12 @@ def _count_test(actor: Any) -> None:
         return
     if count > TESTS_PER_MINUTE:
         raise TooManyTests(
-            f"You sent {TESTS_PER_MINUTE} tests in the last minute; wait a minute, then send again."
+            ngettext(
+                "You sent %(count)d test in the last minute; wait a minute, then send again.",
+                "You sent %(count)d tests in the last minute; wait a minute, then send again.",
+                TESTS_PER_MINUTE,
+            )
+            % {"count": TESTS_PER_MINUTE}
         )
 
 
@@ -186,7 +193,7 @@ def publisher_postback_test(*, partner: Partner, actor: Any) -> Delivery:
     """The publisher's own postback URL as saved, with its name."""
     url = partner.publisher_postback_url.strip()
     if not url:
-        raise DeliveryRefused("Set the postback URL first, then send a test.")
+        raise DeliveryRefused(_("Set the postback URL first, then send a test."))
     return delivery_test_send(
         organization_id=partner.organization_id,
         tested_kind=Kind.PUBLISHER,

@@ -104,7 +104,7 @@ def table_response(
 
 
 # The publisher's report: payout is the publisher's earnings; our revenue is never shown.
-# Files keep English titles (machines read them); pages show them in the viewer's language.
+# Pages and files alike title the columns in the viewer's language; files keep values as data.
 # Each column: the row's attribute, its title, and what it holds (count, percent, money, epc).
 COUNT, PERCENT, MONEY, EPC = "count", "percent", "money", "epc"
 PUBLISHER_REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -142,7 +142,8 @@ def report_table(
     rows: Sequence[ReportRow], grouping_label: str, currency: str
 ) -> tuple[list[str], Iterator[list[Any]], list[str | None]]:
     """Header, rows and XLSX number formats of a publisher report; the currency is the last column."""
-    header = [grouping_label, *(label for _, label, _ in PUBLISHER_REPORT_COLUMNS), "Currency"]
+    titles = (gettext(label) for _, label, _ in PUBLISHER_REPORT_COLUMNS)
+    header = [gettext(grouping_label), *titles, gettext("Currency")]
     lines = ([row.label, *(_value(row, n, k, currency) for n, k in _columns()), currency] for row in rows)
     formats = [None, *(_XLSX_FORMATS[kind] for _, _, kind in PUBLISHER_REPORT_COLUMNS), None]
     return header, lines, formats

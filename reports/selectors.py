@@ -17,7 +17,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import CharField, F, Min, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from config.money import MoneySum
 from partners.models import Landing, Offer, SmartLink
@@ -60,10 +60,10 @@ _SLOTS = {
 }
 # Why a click went to its offer's fallback (Click.redirect_reason), as a report names it.
 REDIRECT_REASONS = {
-    "country": "Outside the targeting: country",
-    "device_type": "Outside the targeting: device type",
-    "os": "Outside the targeting: OS",
-    "cap": "The offer's cap is full",
+    "country": gettext_lazy("Outside the targeting: country"),
+    "device_type": gettext_lazy("Outside the targeting: device type"),
+    "os": gettext_lazy("Outside the targeting: OS"),
+    "cap": gettext_lazy("The offer's cap is full"),
 }
 _DAILY_FIELDS = {
     "date": "day",
@@ -200,15 +200,15 @@ def _labels(grouping: str, keys: Sequence[Any], using: str) -> dict[Any, str]:
     if grouping == "smartlink":
         return _smart_link_labels(keys, using)
     if grouping == "redirect":
-        return REDIRECT_REASONS
+        return {reason: str(label) for reason, label in REDIRECT_REASONS.items()}
     return {}
 
 
 def _label(grouping: str, key: Any, names: Mapping[Any, str]) -> str:
     if grouping in ("campaign", "landing"):
-        return names.get(key, "(none)" if not key else f"#{key}")
+        return names.get(key, gettext("(none)") if not key else f"#{key}")
     if key in ("", None):
-        return "(unknown network)" if grouping == "network" else "(empty)"
+        return gettext("(unknown network)") if grouping == "network" else gettext("(empty)")
     return names.get(key, str(key))
 
 
