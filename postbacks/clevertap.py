@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
 
+from config.i18n import admin_text
 from postbacks.outbound import POLICIES, AttemptResult, Outcome, RetryPolicy, send
 
 POLICY: RetryPolicy = POLICIES["clevertap"]
@@ -31,24 +33,24 @@ class Region:
     """A CleverTap data center: the code we store, the label a manager picks, the API host."""
 
     code: str
-    label: str
+    label: Promise
     host: str
 
 
 REGIONS: dict[str, Region] = {
     region.code: region
     for region in (
-        Region("EU", "EU (Europe)", "api.clevertap.com"),
-        Region("IN", "IN (India)", "in1.api.clevertap.com"),
-        Region("US", "US (U.S.A)", "us1.api.clevertap.com"),
-        Region("SG", "SG (Singapore)", "sg1.api.clevertap.com"),
-        Region("SK", "SK (South Korea)", "sk1.api.clevertap.com"),
-        Region("ID", "Indonesia", "aps3.api.clevertap.com"),
-        Region("AE", "Middle East (UAE)", "mec1.api.clevertap.com"),
+        Region("EU", admin_text("EU (Europe)"), "api.clevertap.com"),
+        Region("IN", admin_text("IN (India)"), "in1.api.clevertap.com"),
+        Region("US", admin_text("US (U.S.A)"), "us1.api.clevertap.com"),
+        Region("SG", admin_text("SG (Singapore)"), "sg1.api.clevertap.com"),
+        Region("SK", admin_text("SK (South Korea)"), "sk1.api.clevertap.com"),
+        Region("ID", admin_text("Indonesia"), "aps3.api.clevertap.com"),
+        Region("AE", admin_text("Middle East (UAE)"), "mec1.api.clevertap.com"),
     )
 }
 DEFAULT_REGION = "EU"
-REGION_CHOICES: list[tuple[str, str]] = [(region.code, region.label) for region in REGIONS.values()]
+REGION_CHOICES: list[tuple[str, Promise]] = [(region.code, region.label) for region in REGIONS.values()]
 
 CREDENTIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
