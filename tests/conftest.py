@@ -151,6 +151,8 @@ def marked():
     kept = trans_real._translations.get(language)
     trans_real._translations[language] = Marking()
     trans_real._default = None
+    # What an earlier test left active in this thread would answer instead.
+    translation.activate(language)
     yield
     translation.deactivate()
     if kept is None:
