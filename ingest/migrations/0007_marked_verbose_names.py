@@ -36,168 +36,180 @@ class Migration(migrations.Migration):
             options={"verbose_name": "signature use", "verbose_name_plural": "signature uses"},
         ),
         config.labels.AlterLabels(
-            model_name="inboundpostback",
             fields={
-                "app": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "body": models.TextField(
-                    blank=True, help_text="The raw body (first 10 kB).", verbose_name="body"
-                ),
-                "endpoint": models.CharField(
-                    choices=[
-                        ("lead", "Lead creation"),
-                        ("status", "Status change"),
-                        ("conversion", "Conversion API"),
-                        ("click", "Click API"),
-                        ("impression", "Impression API"),
-                    ],
-                    max_length=12,
-                    verbose_name="endpoint",
-                ),
-                "http_status": models.PositiveSmallIntegerField(verbose_name="http status"),
-                "integration": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "lead": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="postbacks",
-                    to="leads.lead",
-                    verbose_name="lead",
-                ),
-                "method": models.CharField(max_length=8, verbose_name="method"),
-                "organization": models.ForeignKey(
-                    blank=True,
-                    help_text="Empty when the token matched no organization.",
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "outcome": models.CharField(
-                    choices=[
-                        ("created", "Created"),
-                        ("updated", "Updated"),
-                        ("duplicate", "Duplicate"),
-                        ("unchanged", "Unchanged"),
-                        ("rejected", "Rejected"),
-                        ("failed", "Failed on our side"),
-                    ],
-                    max_length=10,
-                    verbose_name="outcome",
-                ),
-                "params": models.JSONField(
-                    default=dict, help_text="Query and body parameters as received.", verbose_name="params"
-                ),
-                "path": models.CharField(max_length=300, verbose_name="path"),
-                "reason": models.CharField(
-                    blank=True, help_text="What the partner was told.", max_length=500, verbose_name="reason"
-                ),
-                "received_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="received at"
-                ),
-                "replay_of": models.ForeignKey(
-                    blank=True,
-                    db_constraint=False,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="replays",
-                    to="ingest.inboundpostback",
-                    verbose_name="replay of",
-                ),
-                "replayed_at": models.DateTimeField(blank=True, null=True, verbose_name="replayed at"),
-                "source_ip": models.GenericIPAddressField(blank=True, null=True, verbose_name="source ip"),
-                "spool_id": models.CharField(
-                    blank=True,
-                    editable=False,
-                    help_text="Set when the request was kept on disk first (the database was down): its spool key.",
-                    max_length=32,
-                    null=True,
-                    verbose_name="spool id",
-                ),
-                "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="refusaltally",
-            fields={
-                "count": models.PositiveIntegerField(
-                    default=0,
-                    help_text="Requests of this window that have no inbound log row of their own.",
-                    verbose_name="count",
-                ),
-                "endpoint": models.CharField(
-                    choices=[
-                        ("lead", "Lead creation"),
-                        ("status", "Status change"),
-                        ("conversion", "Conversion API"),
-                        ("click", "Click API"),
-                        ("impression", "Impression API"),
-                    ],
-                    max_length=12,
-                    verbose_name="endpoint",
-                ),
-                "first_seen": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="first seen"
-                ),
-                "http_status": models.PositiveSmallIntegerField(
-                    help_text="What they were answered.", verbose_name="http status"
-                ),
-                "kind": models.CharField(
-                    choices=[("auth", "Refused by authentication"), ("rate_limit", "Over the rate limit")],
-                    max_length=10,
-                    verbose_name="kind",
-                ),
-                "last_seen": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="last seen"
-                ),
-                "method": models.CharField(max_length=8, verbose_name="method"),
-                "organization": models.ForeignKey(
-                    blank=True,
-                    help_text="Empty when the token matched no organization.",
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "params": models.JSONField(
-                    default=dict, help_text="The sample's parameters, secrets masked.", verbose_name="params"
-                ),
-                "path": models.CharField(max_length=300, verbose_name="path"),
-                "reason": models.CharField(
-                    blank=True, help_text="What the sample was told.", max_length=500, verbose_name="reason"
-                ),
-                "source_ip": models.CharField(
-                    blank=True, help_text="The sender's address.", max_length=45, verbose_name="source ip"
-                ),
-                "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
-                "window_start": models.DateTimeField(verbose_name="window start"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="signatureuse",
-            fields={
-                "owner": models.CharField(
-                    help_text="Whose secret signed it: app:<id> or integration:<id>.",
-                    max_length=40,
-                    verbose_name="owner",
-                ),
-                "sig": models.CharField(max_length=64, verbose_name="sig"),
-                "signed_at": models.DateTimeField(help_text="The request's ts.", verbose_name="signed at"),
+                "inboundpostback": {
+                    "app": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "body": models.TextField(
+                        blank=True, help_text="The raw body (first 10 kB).", verbose_name="body"
+                    ),
+                    "endpoint": models.CharField(
+                        choices=[
+                            ("lead", "Lead creation"),
+                            ("status", "Status change"),
+                            ("conversion", "Conversion API"),
+                            ("click", "Click API"),
+                            ("impression", "Impression API"),
+                        ],
+                        max_length=12,
+                        verbose_name="endpoint",
+                    ),
+                    "http_status": models.PositiveSmallIntegerField(verbose_name="http status"),
+                    "integration": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "lead": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="postbacks",
+                        to="leads.lead",
+                        verbose_name="lead",
+                    ),
+                    "method": models.CharField(max_length=8, verbose_name="method"),
+                    "organization": models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when the token matched no organization.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "outcome": models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("updated", "Updated"),
+                            ("duplicate", "Duplicate"),
+                            ("unchanged", "Unchanged"),
+                            ("rejected", "Rejected"),
+                            ("failed", "Failed on our side"),
+                        ],
+                        max_length=10,
+                        verbose_name="outcome",
+                    ),
+                    "params": models.JSONField(
+                        default=dict,
+                        help_text="Query and body parameters as received.",
+                        verbose_name="params",
+                    ),
+                    "path": models.CharField(max_length=300, verbose_name="path"),
+                    "reason": models.CharField(
+                        blank=True,
+                        help_text="What the partner was told.",
+                        max_length=500,
+                        verbose_name="reason",
+                    ),
+                    "received_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="received at"
+                    ),
+                    "replay_of": models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replays",
+                        to="ingest.inboundpostback",
+                        verbose_name="replay of",
+                    ),
+                    "replayed_at": models.DateTimeField(blank=True, null=True, verbose_name="replayed at"),
+                    "source_ip": models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="source ip"
+                    ),
+                    "spool_id": models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="Set when the request was kept on disk first (the database was down): its spool key.",
+                        max_length=32,
+                        null=True,
+                        verbose_name="spool id",
+                    ),
+                    "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                },
+                "refusaltally": {
+                    "count": models.PositiveIntegerField(
+                        default=0,
+                        help_text="Requests of this window that have no inbound log row of their own.",
+                        verbose_name="count",
+                    ),
+                    "endpoint": models.CharField(
+                        choices=[
+                            ("lead", "Lead creation"),
+                            ("status", "Status change"),
+                            ("conversion", "Conversion API"),
+                            ("click", "Click API"),
+                            ("impression", "Impression API"),
+                        ],
+                        max_length=12,
+                        verbose_name="endpoint",
+                    ),
+                    "first_seen": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="first seen"
+                    ),
+                    "http_status": models.PositiveSmallIntegerField(
+                        help_text="What they were answered.", verbose_name="http status"
+                    ),
+                    "kind": models.CharField(
+                        choices=[
+                            ("auth", "Refused by authentication"),
+                            ("rate_limit", "Over the rate limit"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                    "last_seen": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="last seen"
+                    ),
+                    "method": models.CharField(max_length=8, verbose_name="method"),
+                    "organization": models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when the token matched no organization.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "params": models.JSONField(
+                        default=dict,
+                        help_text="The sample's parameters, secrets masked.",
+                        verbose_name="params",
+                    ),
+                    "path": models.CharField(max_length=300, verbose_name="path"),
+                    "reason": models.CharField(
+                        blank=True,
+                        help_text="What the sample was told.",
+                        max_length=500,
+                        verbose_name="reason",
+                    ),
+                    "source_ip": models.CharField(
+                        blank=True, help_text="The sender's address.", max_length=45, verbose_name="source ip"
+                    ),
+                    "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                    "window_start": models.DateTimeField(verbose_name="window start"),
+                },
+                "signatureuse": {
+                    "owner": models.CharField(
+                        help_text="Whose secret signed it: app:<id> or integration:<id>.",
+                        max_length=40,
+                        verbose_name="owner",
+                    ),
+                    "sig": models.CharField(max_length=64, verbose_name="sig"),
+                    "signed_at": models.DateTimeField(
+                        help_text="The request's ts.", verbose_name="signed at"
+                    ),
+                },
             },
         ),
     ]

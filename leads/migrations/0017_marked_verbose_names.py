@@ -52,521 +52,515 @@ class Migration(migrations.Migration):
             },
         ),
         config.labels.AlterLabels(
-            model_name="capuse",
             fields={
-                "cap": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="uses",
-                    to="partners.cap",
-                    verbose_name="cap",
-                ),
-                "period_start": models.DateField(verbose_name="period start"),
-                "refused": models.PositiveIntegerField(default=0, verbose_name="refused"),
-                "used": models.DecimalField(
-                    decimal_places=4, default=Decimal("0"), max_digits=16, verbose_name="used"
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="click",
-            fields={
-                "android_id": models.CharField(blank=True, max_length=64, verbose_name="android id"),
-                "browser": models.CharField(blank=True, max_length=50, verbose_name="browser"),
-                "click_id": models.CharField(
-                    default=leads.models.new_click_id, max_length=32, verbose_name="click id"
-                ),
-                "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
-                "created_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="created at"
-                ),
-                "creative_id": models.CharField(blank=True, max_length=100, verbose_name="creative id"),
-                "device_id": models.CharField(blank=True, max_length=128, verbose_name="device id"),
-                "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
-                "gaid": models.CharField(blank=True, max_length=64, verbose_name="gaid"),
-                "idfa": models.CharField(blank=True, max_length=64, verbose_name="idfa"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="clicks",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "ip": models.CharField(
-                    blank=True,
-                    help_text="The user's IP; only its /24 (IPv6 /48) network when the integration's IP privacy is “store only the truncated IP” (see leads.privacy).",
-                    max_length=64,
-                    verbose_name="ip",
-                ),
-                "landing": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to="partners.landing",
-                    verbose_name="landing",
-                ),
-                "language": models.CharField(blank=True, max_length=35, verbose_name="language"),
-                "link": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="clicks",
-                    to="partners.trackinglink",
-                    verbose_name="link",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="+",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
-                "params": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    help_text="Other parameters the tracking URL carried.",
-                    verbose_name="params",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="+",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "partner_click_id": models.CharField(
-                    blank=True, max_length=255, verbose_name="partner click id"
-                ),
-                "redacted_unique": models.BooleanField(
-                    blank=True,
-                    editable=False,
-                    help_text="Set when a privacy operation or the retention removed the click's IP: whether it counts as a unique click, so the rollups (and a rebuild) count it as they did.",
-                    null=True,
-                    verbose_name="redacted unique",
-                ),
-                "redirect_reason": models.CharField(
-                    blank=True,
-                    help_text="Why the click was sent to its offer's fallback instead of its landing (outside the targeting: country, device_type, os; cap: the offer's cap is full). Empty when it went where its link sends.",
-                    max_length=30,
-                    verbose_name="redirect reason",
-                ),
-                "ref_id": models.CharField(blank=True, max_length=255, verbose_name="ref id"),
-                "referer": models.CharField(blank=True, max_length=2000, verbose_name="referer"),
-                "smart_link": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="clicks",
-                    to="partners.smartlink",
-                    verbose_name="smart link",
-                ),
-                "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
-                "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
-                "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
-                "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
-                "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
-                "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
-                "verdict": models.CharField(
-                    choices=[
-                        ("ok", "Passed"),
-                        ("flagged", "Flagged"),
-                        ("rejected", "Rejected"),
-                        ("cap_reached", "Cap reached"),
-                        ("test", "Test (unfilled placeholders)"),
-                    ],
-                    default="ok",
-                    max_length=12,
-                    verbose_name="verdict",
-                ),
-                "verdict_details": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    help_text="The values that triggered the rule (threshold, count, …).",
-                    verbose_name="verdict details",
-                ),
-                "verdict_reason": models.CharField(
-                    blank=True,
-                    help_text="The reason code of the rule that screened it.",
-                    max_length=200,
-                    verbose_name="verdict reason",
-                ),
-                "verdict_rule": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to="partners.screeningrule",
-                    verbose_name="verdict rule",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="impression",
-            fields={
-                "android_id": models.CharField(blank=True, max_length=64, verbose_name="android id"),
-                "browser": models.CharField(blank=True, max_length=50, verbose_name="browser"),
-                "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
-                "created_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="created at"
-                ),
-                "device_id": models.CharField(blank=True, max_length=128, verbose_name="device id"),
-                "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
-                "gaid": models.CharField(blank=True, max_length=64, verbose_name="gaid"),
-                "idfa": models.CharField(blank=True, max_length=64, verbose_name="idfa"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="impressions",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "ip": models.CharField(
-                    blank=True,
-                    help_text="The user's IP; only its /24 (IPv6 /48) network when the integration's IP privacy is “store only the truncated IP” (see leads.privacy).",
-                    max_length=64,
-                    verbose_name="ip",
-                ),
-                "language": models.CharField(blank=True, max_length=35, verbose_name="language"),
-                "link": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="impressions",
-                    to="partners.trackinglink",
-                    verbose_name="link",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="+",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
-                "params": models.JSONField(blank=True, default=dict, verbose_name="params"),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="+",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "partner_click_id": models.CharField(
-                    blank=True, max_length=255, verbose_name="partner click id"
-                ),
-                "referer": models.CharField(blank=True, max_length=2000, verbose_name="referer"),
-                "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
-                "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
-                "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
-                "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
-                "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
-                "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="lead",
-            fields={
-                "app": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "base_currency": models.CharField(
-                    blank=True,
-                    help_text="The organization's base currency.",
-                    max_length=3,
-                    verbose_name="base currency",
-                ),
-                "click": models.ForeignKey(
-                    blank=True,
-                    db_constraint=False,
-                    null=True,
-                    on_delete=django.db.models.deletion.DO_NOTHING,
-                    related_name="leads",
-                    to="leads.click",
-                    verbose_name="click",
-                ),
-                "click_facts": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    editable=False,
-                    help_text="What the lead's click said (device, sub ids, place, network), copied when the lead was created: the click's row is dropped with its partition after RAW_RETENTION_DAYS.",
-                    verbose_name="click facts",
-                ),
-                "country": models.CharField(
-                    blank=True,
-                    help_text="The conversion's country (its IP's, else its click's).",
-                    max_length=2,
-                    verbose_name="country",
-                ),
-                "created_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="created at"
-                ),
-                "currency": models.CharField(
-                    default="USD",
-                    help_text="The currency of payout and revenue.",
-                    max_length=3,
-                    verbose_name="currency",
-                ),
-                "exto": models.CharField(
-                    blank=True,
-                    help_text="The advertiser's unique id of the lead.",
-                    max_length=255,
-                    verbose_name="exto",
-                ),
-                "goal": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.goal",
-                    verbose_name="goal",
-                ),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "link": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.trackinglink",
-                    verbose_name="link",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "params": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    help_text="Other parameters of the creating request.",
-                    verbose_name="params",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="leads",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "payout": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="The publisher's payout.",
-                    max_digits=14,
-                    verbose_name="payout",
-                ),
-                "payout_base": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="The payout in the base currency.",
-                    max_digits=14,
-                    verbose_name="payout base",
-                ),
-                "payout_set_by_postback": models.BooleanField(
-                    default=False,
-                    help_text="The publisher's payout came from the postback's wm parameter, not from the goal.",
-                    verbose_name="payout set by postback",
-                ),
-                "revenue": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="The advertiser's revenue.",
-                    max_digits=14,
-                    verbose_name="revenue",
-                ),
-                "revenue_base": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="The revenue in the base currency.",
-                    max_digits=14,
-                    verbose_name="revenue base",
-                ),
-                "revenue_set_by_postback": models.BooleanField(
-                    default=False,
-                    help_text="The revenue came from the postback's pay parameter, not from the goal.",
-                    verbose_name="revenue set by postback",
-                ),
-                "source": models.CharField(
-                    blank=True,
-                    help_text="The partner's source (sub1) the lead came from.",
-                    max_length=255,
-                    verbose_name="source",
-                ),
-                "status": models.CharField(
-                    choices=[
-                        ("new", "New"),
-                        ("processing", "Processing"),
-                        ("hold", "Hold"),
-                        ("approved", "Approved"),
-                        ("cancelled", "Cancelled"),
-                        ("trash", "Trash"),
-                    ],
-                    default="new",
-                    max_length=12,
-                    verbose_name="status",
-                ),
-                "status_changed_at": models.DateTimeField(
-                    blank=True, null=True, verbose_name="status changed at"
-                ),
-                "third_party_rejected_reason": models.CharField(
-                    blank=True, max_length=255, verbose_name="third party rejected reason"
-                ),
-                "third_party_status": models.CharField(
-                    blank=True, max_length=100, verbose_name="third party status"
-                ),
-                "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
-                "verdict": models.CharField(
-                    choices=[
-                        ("ok", "Passed"),
-                        ("flagged", "Flagged"),
-                        ("rejected", "Rejected"),
-                        ("cap_reached", "Cap reached"),
-                        ("test", "Test (unfilled placeholders)"),
-                    ],
-                    default="ok",
-                    max_length=12,
-                    verbose_name="verdict",
-                ),
-                "verdict_details": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    help_text="The values that triggered the rule (threshold, count, …).",
-                    verbose_name="verdict details",
-                ),
-                "verdict_reason": models.CharField(
-                    blank=True,
-                    help_text="The reason code of the rule that screened it.",
-                    max_length=200,
-                    verbose_name="verdict reason",
-                ),
-                "verdict_rule": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to="partners.screeningrule",
-                    verbose_name="verdict rule",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="leadevent",
-            fields={
-                "actor": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="actor",
-                ),
-                "created_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="created at"
-                ),
-                "folded_at": models.DateTimeField(
-                    blank=True,
-                    help_text="When the report rollups counted this event; empty until then.",
-                    null=True,
-                    verbose_name="folded at",
-                ),
-                "from_goal": models.CharField(blank=True, max_length=50, verbose_name="from goal"),
-                "from_payout": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from payout"
-                ),
-                "from_payout_base": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from payout base"
-                ),
-                "from_revenue": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from revenue"
-                ),
-                "from_revenue_base": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from revenue base"
-                ),
-                "from_status": models.CharField(blank=True, max_length=12, verbose_name="from status"),
-                "inbound": models.ForeignKey(
-                    blank=True,
-                    db_constraint=False,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="lead_events",
-                    to="ingest.inboundpostback",
-                    verbose_name="inbound",
-                ),
-                "kind": models.CharField(
-                    choices=[
-                        ("created", "Created"),
-                        ("status", "Status changed"),
-                        ("goal", "Goal changed"),
-                        ("money", "Money changed"),
-                        ("verdict", "Verdict changed"),
-                    ],
-                    max_length=10,
-                    verbose_name="kind",
-                ),
-                "lead": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="events",
-                    to="leads.lead",
-                    verbose_name="lead",
-                ),
-                "note": models.CharField(blank=True, max_length=255, verbose_name="note"),
-                "source": models.CharField(
-                    choices=[
-                        ("postback", "Postback"),
-                        ("admin", "Admin"),
-                        ("api", "API"),
-                        ("system", "System"),
-                    ],
-                    max_length=10,
-                    verbose_name="source",
-                ),
-                "to_goal": models.CharField(blank=True, max_length=50, verbose_name="to goal"),
-                "to_payout": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to payout"
-                ),
-                "to_payout_base": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to payout base"
-                ),
-                "to_revenue": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to revenue"
-                ),
-                "to_revenue_base": models.DecimalField(
-                    blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to revenue base"
-                ),
-                "to_status": models.CharField(blank=True, max_length=12, verbose_name="to status"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="rawpartitiondrop",
-            fields={
-                "dropped_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="dropped at"
-                ),
-                "partition": models.CharField(max_length=63, verbose_name="partition"),
-                "range_end": models.DateTimeField(
-                    help_text="Rows before this instant are gone.", verbose_name="range end"
-                ),
-                "range_start": models.DateTimeField(
-                    blank=True,
-                    help_text="Empty for the legacy partition.",
-                    null=True,
-                    verbose_name="range start",
-                ),
-                "table": models.CharField(max_length=63, verbose_name="table"),
+                "capuse": {
+                    "cap": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="uses",
+                        to="partners.cap",
+                        verbose_name="cap",
+                    ),
+                    "period_start": models.DateField(verbose_name="period start"),
+                    "refused": models.PositiveIntegerField(default=0, verbose_name="refused"),
+                    "used": models.DecimalField(
+                        decimal_places=4, default=Decimal("0"), max_digits=16, verbose_name="used"
+                    ),
+                },
+                "click": {
+                    "android_id": models.CharField(blank=True, max_length=64, verbose_name="android id"),
+                    "browser": models.CharField(blank=True, max_length=50, verbose_name="browser"),
+                    "click_id": models.CharField(
+                        default=leads.models.new_click_id, max_length=32, verbose_name="click id"
+                    ),
+                    "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
+                    "created_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                    "creative_id": models.CharField(blank=True, max_length=100, verbose_name="creative id"),
+                    "device_id": models.CharField(blank=True, max_length=128, verbose_name="device id"),
+                    "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
+                    "gaid": models.CharField(blank=True, max_length=64, verbose_name="gaid"),
+                    "idfa": models.CharField(blank=True, max_length=64, verbose_name="idfa"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clicks",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "ip": models.CharField(
+                        blank=True,
+                        help_text="The user's IP; only its /24 (IPv6 /48) network when the integration's IP privacy is “store only the truncated IP” (see leads.privacy).",
+                        max_length=64,
+                        verbose_name="ip",
+                    ),
+                    "landing": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.landing",
+                        verbose_name="landing",
+                    ),
+                    "language": models.CharField(blank=True, max_length=35, verbose_name="language"),
+                    "link": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clicks",
+                        to="partners.trackinglink",
+                        verbose_name="link",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
+                    "params": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Other parameters the tracking URL carried.",
+                        verbose_name="params",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "partner_click_id": models.CharField(
+                        blank=True, max_length=255, verbose_name="partner click id"
+                    ),
+                    "redacted_unique": models.BooleanField(
+                        blank=True,
+                        editable=False,
+                        help_text="Set when a privacy operation or the retention removed the click's IP: whether it counts as a unique click, so the rollups (and a rebuild) count it as they did.",
+                        null=True,
+                        verbose_name="redacted unique",
+                    ),
+                    "redirect_reason": models.CharField(
+                        blank=True,
+                        help_text="Why the click was sent to its offer's fallback instead of its landing (outside the targeting: country, device_type, os; cap: the offer's cap is full). Empty when it went where its link sends.",
+                        max_length=30,
+                        verbose_name="redirect reason",
+                    ),
+                    "ref_id": models.CharField(blank=True, max_length=255, verbose_name="ref id"),
+                    "referer": models.CharField(blank=True, max_length=2000, verbose_name="referer"),
+                    "smart_link": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="clicks",
+                        to="partners.smartlink",
+                        verbose_name="smart link",
+                    ),
+                    "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
+                    "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
+                    "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
+                    "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
+                    "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
+                    "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                    "verdict": models.CharField(
+                        choices=[
+                            ("ok", "Passed"),
+                            ("flagged", "Flagged"),
+                            ("rejected", "Rejected"),
+                            ("cap_reached", "Cap reached"),
+                            ("test", "Test (unfilled placeholders)"),
+                        ],
+                        default="ok",
+                        max_length=12,
+                        verbose_name="verdict",
+                    ),
+                    "verdict_details": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The values that triggered the rule (threshold, count, …).",
+                        verbose_name="verdict details",
+                    ),
+                    "verdict_reason": models.CharField(
+                        blank=True,
+                        help_text="The reason code of the rule that screened it.",
+                        max_length=200,
+                        verbose_name="verdict reason",
+                    ),
+                    "verdict_rule": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.screeningrule",
+                        verbose_name="verdict rule",
+                    ),
+                },
+                "impression": {
+                    "android_id": models.CharField(blank=True, max_length=64, verbose_name="android id"),
+                    "browser": models.CharField(blank=True, max_length=50, verbose_name="browser"),
+                    "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
+                    "created_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                    "device_id": models.CharField(blank=True, max_length=128, verbose_name="device id"),
+                    "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
+                    "gaid": models.CharField(blank=True, max_length=64, verbose_name="gaid"),
+                    "idfa": models.CharField(blank=True, max_length=64, verbose_name="idfa"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="impressions",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "ip": models.CharField(
+                        blank=True,
+                        help_text="The user's IP; only its /24 (IPv6 /48) network when the integration's IP privacy is “store only the truncated IP” (see leads.privacy).",
+                        max_length=64,
+                        verbose_name="ip",
+                    ),
+                    "language": models.CharField(blank=True, max_length=35, verbose_name="language"),
+                    "link": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="impressions",
+                        to="partners.trackinglink",
+                        verbose_name="link",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
+                    "params": models.JSONField(blank=True, default=dict, verbose_name="params"),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "partner_click_id": models.CharField(
+                        blank=True, max_length=255, verbose_name="partner click id"
+                    ),
+                    "referer": models.CharField(blank=True, max_length=2000, verbose_name="referer"),
+                    "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
+                    "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
+                    "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
+                    "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
+                    "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
+                    "user_agent": models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                },
+                "lead": {
+                    "app": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "base_currency": models.CharField(
+                        blank=True,
+                        help_text="The organization's base currency.",
+                        max_length=3,
+                        verbose_name="base currency",
+                    ),
+                    "click": models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="leads",
+                        to="leads.click",
+                        verbose_name="click",
+                    ),
+                    "click_facts": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        editable=False,
+                        help_text="What the lead's click said (device, sub ids, place, network), copied when the lead was created: the click's row is dropped with its partition after RAW_RETENTION_DAYS.",
+                        verbose_name="click facts",
+                    ),
+                    "country": models.CharField(
+                        blank=True,
+                        help_text="The conversion's country (its IP's, else its click's).",
+                        max_length=2,
+                        verbose_name="country",
+                    ),
+                    "created_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                    "currency": models.CharField(
+                        default="USD",
+                        help_text="The currency of payout and revenue.",
+                        max_length=3,
+                        verbose_name="currency",
+                    ),
+                    "exto": models.CharField(
+                        blank=True,
+                        help_text="The advertiser's unique id of the lead.",
+                        max_length=255,
+                        verbose_name="exto",
+                    ),
+                    "goal": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.goal",
+                        verbose_name="goal",
+                    ),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "link": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.trackinglink",
+                        verbose_name="link",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "params": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Other parameters of the creating request.",
+                        verbose_name="params",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leads",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "payout": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="The publisher's payout.",
+                        max_digits=14,
+                        verbose_name="payout",
+                    ),
+                    "payout_base": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="The payout in the base currency.",
+                        max_digits=14,
+                        verbose_name="payout base",
+                    ),
+                    "payout_set_by_postback": models.BooleanField(
+                        default=False,
+                        help_text="The publisher's payout came from the postback's wm parameter, not from the goal.",
+                        verbose_name="payout set by postback",
+                    ),
+                    "revenue": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="The advertiser's revenue.",
+                        max_digits=14,
+                        verbose_name="revenue",
+                    ),
+                    "revenue_base": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="The revenue in the base currency.",
+                        max_digits=14,
+                        verbose_name="revenue base",
+                    ),
+                    "revenue_set_by_postback": models.BooleanField(
+                        default=False,
+                        help_text="The revenue came from the postback's pay parameter, not from the goal.",
+                        verbose_name="revenue set by postback",
+                    ),
+                    "source": models.CharField(
+                        blank=True,
+                        help_text="The partner's source (sub1) the lead came from.",
+                        max_length=255,
+                        verbose_name="source",
+                    ),
+                    "status": models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("processing", "Processing"),
+                            ("hold", "Hold"),
+                            ("approved", "Approved"),
+                            ("cancelled", "Cancelled"),
+                            ("trash", "Trash"),
+                        ],
+                        default="new",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                    "status_changed_at": models.DateTimeField(
+                        blank=True, null=True, verbose_name="status changed at"
+                    ),
+                    "third_party_rejected_reason": models.CharField(
+                        blank=True, max_length=255, verbose_name="third party rejected reason"
+                    ),
+                    "third_party_status": models.CharField(
+                        blank=True, max_length=100, verbose_name="third party status"
+                    ),
+                    "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                    "verdict": models.CharField(
+                        choices=[
+                            ("ok", "Passed"),
+                            ("flagged", "Flagged"),
+                            ("rejected", "Rejected"),
+                            ("cap_reached", "Cap reached"),
+                            ("test", "Test (unfilled placeholders)"),
+                        ],
+                        default="ok",
+                        max_length=12,
+                        verbose_name="verdict",
+                    ),
+                    "verdict_details": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="The values that triggered the rule (threshold, count, …).",
+                        verbose_name="verdict details",
+                    ),
+                    "verdict_reason": models.CharField(
+                        blank=True,
+                        help_text="The reason code of the rule that screened it.",
+                        max_length=200,
+                        verbose_name="verdict reason",
+                    ),
+                    "verdict_rule": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="partners.screeningrule",
+                        verbose_name="verdict rule",
+                    ),
+                },
+                "leadevent": {
+                    "actor": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                    "created_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                    "folded_at": models.DateTimeField(
+                        blank=True,
+                        help_text="When the report rollups counted this event; empty until then.",
+                        null=True,
+                        verbose_name="folded at",
+                    ),
+                    "from_goal": models.CharField(blank=True, max_length=50, verbose_name="from goal"),
+                    "from_payout": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from payout"
+                    ),
+                    "from_payout_base": models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="from payout base",
+                    ),
+                    "from_revenue": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="from revenue"
+                    ),
+                    "from_revenue_base": models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="from revenue base",
+                    ),
+                    "from_status": models.CharField(blank=True, max_length=12, verbose_name="from status"),
+                    "inbound": models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="lead_events",
+                        to="ingest.inboundpostback",
+                        verbose_name="inbound",
+                    ),
+                    "kind": models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("status", "Status changed"),
+                            ("goal", "Goal changed"),
+                            ("money", "Money changed"),
+                            ("verdict", "Verdict changed"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                    "lead": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="leads.lead",
+                        verbose_name="lead",
+                    ),
+                    "note": models.CharField(blank=True, max_length=255, verbose_name="note"),
+                    "source": models.CharField(
+                        choices=[
+                            ("postback", "Postback"),
+                            ("admin", "Admin"),
+                            ("api", "API"),
+                            ("system", "System"),
+                        ],
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                    "to_goal": models.CharField(blank=True, max_length=50, verbose_name="to goal"),
+                    "to_payout": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to payout"
+                    ),
+                    "to_payout_base": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to payout base"
+                    ),
+                    "to_revenue": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to revenue"
+                    ),
+                    "to_revenue_base": models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=14, null=True, verbose_name="to revenue base"
+                    ),
+                    "to_status": models.CharField(blank=True, max_length=12, verbose_name="to status"),
+                },
+                "rawpartitiondrop": {
+                    "dropped_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="dropped at"
+                    ),
+                    "partition": models.CharField(max_length=63, verbose_name="partition"),
+                    "range_end": models.DateTimeField(
+                        help_text="Rows before this instant are gone.", verbose_name="range end"
+                    ),
+                    "range_start": models.DateTimeField(
+                        blank=True,
+                        help_text="Empty for the legacy partition.",
+                        null=True,
+                        verbose_name="range start",
+                    ),
+                    "table": models.CharField(max_length=63, verbose_name="table"),
+                },
             },
         ),
     ]

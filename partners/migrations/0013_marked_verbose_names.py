@@ -135,831 +135,792 @@ class Migration(migrations.Migration):
             },
         ),
         config.labels.AlterLabels(
-            model_name="app",
             fields={
-                "allowed_ips": models.TextField(
-                    blank=True,
-                    help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or IPv6, one per line. Empty: any source.",
-                    validators=[partners.models.validate_allow_list],
-                    verbose_name="allowed ips",
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "default_url": models.URLField(
-                    help_text="Where clicks land when an offer has no landing of its own.",
-                    max_length=2000,
-                    verbose_name="default url",
-                ),
-                "inbound_secret_encrypted": models.TextField(
-                    blank=True, editable=False, verbose_name="inbound secret encrypted"
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="apps",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "platform": models.CharField(
-                    choices=[
-                        ("android", "Android"),
-                        ("ios", "iOS"),
-                        ("web", "Web"),
-                        ("cross", "Android and iOS"),
-                    ],
-                    default="android",
-                    max_length=10,
-                    verbose_name="platform",
-                ),
-                "previous_token": models.CharField(
-                    blank=True, db_index=True, editable=False, max_length=64, verbose_name="previous token"
-                ),
-                "previous_token_valid_until": models.DateTimeField(
-                    blank=True, editable=False, null=True, verbose_name="previous token valid until"
-                ),
-                "signing_required": models.BooleanField(
-                    default=False,
-                    help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
-                    verbose_name="signing required",
-                ),
-                "store_id": models.CharField(
-                    blank=True,
-                    help_text="Bundle id or package name, e.g. com.example.game.",
-                    max_length=200,
-                    verbose_name="store id",
-                ),
-                "token": models.CharField(
-                    default=partners.models.new_token,
-                    help_text="The advertiser's inbound token for lead and status postbacks.",
-                    max_length=64,
-                    unique=True,
-                    verbose_name="token",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="cap",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "goal": models.ForeignKey(
-                    blank=True,
-                    help_text="Only conversions of this goal count; empty: every goal's.",
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="caps",
-                    to="partners.goal",
-                    verbose_name="goal",
-                ),
-                "is_active": models.BooleanField(default=True, verbose_name="is active"),
-                "limit": models.DecimalField(
-                    decimal_places=4,
-                    help_text="Conversions: how many. Payout: how much publisher payout, in the offer's currency.",
-                    max_digits=14,
-                    verbose_name="limit",
-                ),
-                "metric": models.CharField(
-                    choices=[
-                        ("conversions", "Conversions (count)"),
-                        ("payout", "Payout (publisher's, in the offer's currency)"),
-                    ],
-                    default="conversions",
-                    max_length=12,
-                    verbose_name="metric",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="caps",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="caps",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    blank=True,
-                    help_text="Only this partner's conversions count (partner × offer); empty: every partner's.",
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="caps",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "period": models.CharField(
-                    choices=[("daily", "Daily"), ("monthly", "Monthly"), ("total", "Total")],
-                    default="daily",
-                    max_length=10,
-                    verbose_name="period",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="channel",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "name": models.CharField(max_length=100, verbose_name="name"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="channels",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="creative",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "file": models.FileField(upload_to="creatives/%Y/%m/", verbose_name="file"),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="creatives",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="datacenternetwork",
-            fields={
-                "change": models.CharField(
-                    choices=[
-                        ("add", "Add: traffic from this network is data-centre traffic"),
-                        ("exclude", "Exclude: a shipped network that is not data-centre traffic for us"),
-                    ],
-                    default="add",
-                    max_length=10,
-                    verbose_name="change",
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "note": models.CharField(
-                    blank=True,
-                    help_text="Why, for the next person who reads this.",
-                    max_length=255,
-                    verbose_name="note",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="datacenter_networks",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="goal",
-            fields={
-                "code": models.SlugField(
-                    help_text="The main code postbacks send, e.g. install.", verbose_name="code"
-                ),
-                "is_default": models.BooleanField(
-                    default=False, help_text="Used when a postback names no goal.", verbose_name="is default"
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="goals",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "payout": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="The publisher's payout: an amount, or a percent of revenue.",
-                    max_digits=14,
-                    verbose_name="payout",
-                ),
-                "payout_type": models.CharField(
-                    choices=[("fixed", "Fixed amount"), ("percent", "Percent of revenue")],
-                    default="fixed",
-                    max_length=10,
-                    verbose_name="payout type",
-                ),
-                "position": models.PositiveSmallIntegerField(default=0, verbose_name="position"),
-                "revenue": models.DecimalField(
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    help_text="What the advertiser pays us for this goal.",
-                    max_digits=14,
-                    verbose_name="revenue",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="goalalias",
-            fields={
-                "code": models.SlugField(verbose_name="code"),
-                "goal": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="aliases",
-                    to="partners.goal",
-                    verbose_name="goal",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="goal_aliases",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="goalpartnerpayout",
-            fields={
-                "goal": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="partner_payouts",
-                    to="partners.goal",
-                    verbose_name="goal",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="goal_payouts",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "payout": models.DecimalField(decimal_places=4, max_digits=14, verbose_name="payout"),
-                "payout_type": models.CharField(
-                    choices=[("fixed", "Fixed amount"), ("percent", "Percent of revenue")],
-                    default="fixed",
-                    max_length=10,
-                    verbose_name="payout type",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="integration",
-            fields={
-                "allowed_ips": models.TextField(
-                    blank=True,
-                    help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or IPv6, one per line. Empty: any source.",
-                    validators=[partners.models.validate_allow_list],
-                    verbose_name="allowed ips",
-                ),
-                "app": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="integrations",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "channel": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="integrations",
-                    to="partners.channel",
-                    verbose_name="channel",
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "created_by": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="created by",
-                ),
-                "inbound_mapping": models.JSONField(
-                    blank=True,
-                    default=dict,
-                    help_text="Our parameter name → the name this partner sends (server-to-server APIs).",
-                    verbose_name="inbound mapping",
-                ),
-                "inbound_secret_encrypted": models.TextField(
-                    blank=True, editable=False, verbose_name="inbound secret encrypted"
-                ),
-                "ip_privacy": models.CharField(
-                    choices=[
-                        ("off", "Off"),
-                        ("reports", "Obfuscate in pages, reports and exports"),
-                        ("at_rest", "Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)"),
-                    ],
-                    default="off",
-                    help_text="On: IPs show as 203.0.113.xxx in pages, API answers, reports and exports. “Store only the truncated IP” keeps 203.0.113.0 (IPv6: the /48) instead of the full IP, from the next click on; per-IP filters then count per /24 network.",
-                    max_length=10,
-                    verbose_name="ip privacy",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="integrations",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="integrations",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "previous_token": models.CharField(
-                    blank=True, db_index=True, editable=False, max_length=64, verbose_name="previous token"
-                ),
-                "previous_token_valid_until": models.DateTimeField(
-                    blank=True, editable=False, null=True, verbose_name="previous token valid until"
-                ),
-                "signing_required": models.BooleanField(
-                    default=False,
-                    help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
-                    verbose_name="signing required",
-                ),
-                "status": models.CharField(
-                    choices=[("active", "Active"), ("paused", "Paused")],
-                    default="active",
-                    max_length=10,
-                    verbose_name="status",
-                ),
-                "status_sync_pause_reason": models.TextField(
-                    blank=True, verbose_name="status sync pause reason"
-                ),
-                "status_sync_paused_at": models.DateTimeField(
-                    blank=True,
-                    help_text="Set when the status sync failed too often in a row.",
-                    null=True,
-                    verbose_name="status sync paused at",
-                ),
-                "status_sync_secret_encrypted": models.TextField(
-                    blank=True, editable=False, verbose_name="status sync secret encrypted"
-                ),
-                "status_sync_url": models.CharField(
-                    blank=True,
-                    help_text="Optional URL called on every status change of this integration's leads.",
-                    max_length=2000,
-                    validators=[partners.urlsafety.validate_outbound],
-                    verbose_name="status sync url",
-                ),
-                "token": models.CharField(
-                    default=partners.models.new_token,
-                    help_text="The partner's inbound token for server-to-server clicks and impressions.",
-                    max_length=64,
-                    unique=True,
-                    verbose_name="token",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="landing",
-            fields={
-                "allowed_countries": models.CharField(
-                    blank=True,
-                    help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); empty: every country.",
-                    max_length=1000,
-                    verbose_name="allowed countries",
-                ),
-                "blocked_countries": models.CharField(
-                    blank=True,
-                    help_text="Never these countries (two-letter codes), e.g. CN, RU.",
-                    max_length=1000,
-                    verbose_name="blocked countries",
-                ),
-                "device_types": models.CharField(
-                    blank=True,
-                    help_text="Only these device types: mobile, tablet, desktop, other, bot; empty: every device.",
-                    max_length=100,
-                    verbose_name="device types",
-                ),
-                "kind": models.CharField(
-                    choices=[("landing", "Landing"), ("deeplink", "Deeplink")],
-                    default="landing",
-                    max_length=10,
-                    verbose_name="kind",
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="landings",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "url": models.CharField(
-                    help_text="May carry our macros, e.g. https://example.com/?cid={click_id}",
-                    max_length=2000,
-                    verbose_name="url",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="offer",
-            fields={
-                "allowed_countries": models.CharField(
-                    blank=True,
-                    help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); empty: every country.",
-                    max_length=1000,
-                    verbose_name="allowed countries",
-                ),
-                "app": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="offers",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "attribution_window_days": models.PositiveIntegerField(
-                    default=30, verbose_name="attribution window days"
-                ),
-                "blocked_countries": models.CharField(
-                    blank=True,
-                    help_text="Never these countries (two-letter codes), e.g. CN, RU.",
-                    max_length=1000,
-                    verbose_name="blocked countries",
-                ),
-                "category": models.CharField(blank=True, max_length=100, verbose_name="category"),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "currency": models.CharField(
-                    default="USD",
-                    help_text="The currency its goals' payouts and revenues are in.",
-                    max_length=3,
-                    validators=[currencies.codes.validate_currency],
-                    verbose_name="currency",
-                ),
-                "description": models.TextField(blank=True, verbose_name="description"),
-                "device_types": models.CharField(
-                    blank=True,
-                    help_text="Only these device types: mobile, tablet, desktop, other, bot; empty: every device.",
-                    max_length=100,
-                    verbose_name="device types",
-                ),
-                "fallback_offer": models.ForeignKey(
-                    blank=True,
-                    help_text="Clicks outside the targeting (or while a cap is full) go to this offer of the same app instead, and count for it.",
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="fallback_for",
-                    to="partners.offer",
-                    verbose_name="fallback offer",
-                ),
-                "fallback_url": models.CharField(
-                    blank=True,
-                    help_text="Or send those clicks to this URL (our macros work, e.g. {click_id}). With neither, they see a plain “offer not available” page.",
-                    max_length=2000,
-                    verbose_name="fallback url",
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="offers",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "rate": models.DecimalField(
-                    decimal_places=4, default=Decimal("0"), max_digits=14, verbose_name="rate"
-                ),
-                "status": models.CharField(
-                    choices=[("active", "Active"), ("paused", "Paused")],
-                    default="active",
-                    max_length=10,
-                    verbose_name="status",
-                ),
-                "type": models.CharField(
-                    choices=[
-                        ("cpi", "CPI"),
-                        ("cpa", "CPA"),
-                        ("cpl", "CPL"),
-                        ("cps", "CPS"),
-                        ("revshare", "RevShare"),
-                    ],
-                    default="cpi",
-                    max_length=10,
-                    verbose_name="type",
-                ),
-                "visibility": models.CharField(
-                    choices=[("public", "Public"), ("approval", "By approval"), ("private", "Private")],
-                    default="public",
-                    max_length=10,
-                    verbose_name="visibility",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="partner",
-            fields={
-                "contact_email": models.EmailField(blank=True, max_length=254, verbose_name="contact email"),
-                "contact_name": models.CharField(blank=True, max_length=200, verbose_name="contact name"),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "default_channel": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="partners",
-                    to="partners.channel",
-                    verbose_name="default channel",
-                ),
-                "kind": models.CharField(
-                    choices=[("custom", "Custom"), ("builtin", "Built-in")],
-                    default="custom",
-                    max_length=10,
-                    verbose_name="kind",
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="partners",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "payout_currency": models.CharField(
-                    blank=True,
-                    help_text="The currency the publisher is paid in; empty: the organization's base currency. Its balance converts each approved lead at the rate of the day it was approved.",
-                    max_length=3,
-                    validators=[currencies.codes.validate_currency],
-                    verbose_name="payout currency",
-                ),
-                "preset_parameters": models.JSONField(
-                    blank=True,
-                    default=list,
-                    help_text='Built-in partners: tracking parameters the wizard starts from ([{"name": "sub1", "placeholder": "{campaign}", "in_click": true, "in_impression": true}]).',
-                    verbose_name="preset parameters",
-                ),
-                "preset_postback_url": models.CharField(
-                    blank=True,
-                    help_text="Built-in partners: the install postback template the wizard starts from.",
-                    max_length=2000,
-                    validators=[partners.urlsafety.validate_outbound],
-                    verbose_name="preset postback url",
-                ),
-                "publisher_postback_pause_reason": models.TextField(
-                    blank=True, verbose_name="publisher postback pause reason"
-                ),
-                "publisher_postback_paused_at": models.DateTimeField(
-                    blank=True,
-                    help_text="Set when the publisher postback failed too often in a row.",
-                    null=True,
-                    verbose_name="publisher postback paused at",
-                ),
-                "publisher_postback_secret_encrypted": models.TextField(
-                    blank=True, editable=False, verbose_name="publisher postback secret encrypted"
-                ),
-                "publisher_postback_url": models.CharField(
-                    blank=True,
-                    help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
-                    max_length=2000,
-                    validators=[partners.urlsafety.validate_outbound],
-                    verbose_name="publisher postback url",
-                ),
-                "status": models.CharField(
-                    choices=[("active", "Active"), ("paused", "Paused")],
-                    default="active",
-                    max_length=10,
-                    verbose_name="status",
-                ),
-                "website": models.URLField(blank=True, verbose_name="website"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="postbacktemplate",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "event": models.CharField(
-                    choices=[("conversion", "Conversion"), ("status", "Status change")],
-                    default="conversion",
-                    max_length=20,
-                    verbose_name="event",
-                ),
-                "goal": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="postback_templates",
-                    to="partners.goal",
-                    verbose_name="goal",
-                ),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="postback_templates",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "is_active": models.BooleanField(default=True, verbose_name="is active"),
-                "pause_reason": models.TextField(blank=True, verbose_name="pause reason"),
-                "paused_at": models.DateTimeField(
-                    blank=True,
-                    help_text="Set when this postback failed too often in a row.",
-                    null=True,
-                    verbose_name="paused at",
-                ),
-                "signing_secret_encrypted": models.TextField(
-                    blank=True, editable=False, verbose_name="signing secret encrypted"
-                ),
-                "url": models.CharField(
-                    max_length=2000, validators=[partners.urlsafety.validate_outbound], verbose_name="url"
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="screeningrule",
-            fields={
-                "action": models.CharField(
-                    choices=[
-                        ("flag", "Flag (kept and paid, marked for review)"),
-                        ("reject", "Reject (kept, not paid, not posted back)"),
-                    ],
-                    default="flag",
-                    max_length=10,
-                    verbose_name="action",
-                ),
-                "countries": models.CharField(
-                    blank=True,
-                    help_text="Country rule: the two-letter codes not allowed, separated by commas or spaces.",
-                    max_length=500,
-                    verbose_name="countries",
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="screening_rules",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "is_active": models.BooleanField(default=True, verbose_name="is active"),
-                "kind": models.CharField(
-                    choices=[
-                        ("ctit", "Click-to-conversion time too short (seconds)"),
-                        ("clicks_per_ip", "Too many clicks per IP"),
-                        ("clicks_per_device", "Too many clicks per device"),
-                        ("conversions_per_ip", "Too many conversions per IP"),
-                        ("conversions_per_device", "Too many conversions per device"),
-                        ("country", "Country not allowed"),
-                        ("bot_user_agent", "Bot or empty user agent"),
-                        ("duplicate_device", "Duplicate device id on the same offer (conversions)"),
-                        ("click_too_old", "Click older than the offer's attribution window"),
-                        ("datacenter", "Data-centre network (hosting, cloud, VPN exits)"),
-                    ],
-                    max_length=30,
-                    verbose_name="kind",
-                ),
-                "reason_code": models.SlugField(
-                    help_text="Stored on every screened click or lead and shown in reports, e.g. ctit.",
-                    verbose_name="reason code",
-                ),
-                "threshold": models.PositiveIntegerField(
-                    default=0,
-                    help_text="Count rules: the count at which the rule fires. Click-to-conversion time: the fewest seconds a real user takes. Not used by country, user-agent, attribution and data-centre rules.",
-                    verbose_name="threshold",
-                ),
-                "window_seconds": models.PositiveIntegerField(
-                    default=3600,
-                    help_text="Count rules: the length of the counting window, in seconds.",
-                    verbose_name="window seconds",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="smartlink",
-            fields={
-                "catch_all_url": models.CharField(
-                    blank=True,
-                    help_text="Where a click goes when no entry takes it; empty: a plain “not available” page.",
-                    max_length=2000,
-                    verbose_name="catch all url",
-                ),
-                "code": models.CharField(
-                    default=partners.models.new_link_code, max_length=20, unique=True, verbose_name="code"
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "mode": models.CharField(
-                    choices=[
-                        ("priority", "By priority (the first eligible entry)"),
-                        ("weight", "By weight (a weighted random choice among eligible entries)"),
-                    ],
-                    default="priority",
-                    max_length=10,
-                    verbose_name="mode",
-                ),
-                "name": models.CharField(max_length=200, verbose_name="name"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="smart_links",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="smart_links",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "status": models.CharField(
-                    choices=[("active", "Active"), ("paused", "Paused")],
-                    default="active",
-                    max_length=10,
-                    verbose_name="status",
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="smartlinkentry",
-            fields={
-                "link": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="smart_link_entries",
-                    to="partners.trackinglink",
-                    verbose_name="link",
-                ),
-                "priority": models.PositiveSmallIntegerField(
-                    default=1, help_text="Priority mode: lower goes first.", verbose_name="priority"
-                ),
-                "smart_link": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="entries",
-                    to="partners.smartlink",
-                    verbose_name="smart link",
-                ),
-                "weight": models.PositiveIntegerField(
-                    default=1, help_text="Weight mode: the share of clicks.", verbose_name="weight"
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="sourcelistentry",
-            fields={
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="source_entries",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "list": models.CharField(
-                    choices=[("black", "Blacklist"), ("white", "Whitelist")],
-                    max_length=5,
-                    verbose_name="list",
-                ),
-                "source": models.CharField(max_length=255, verbose_name="source"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="trackinglink",
-            fields={
-                "code": models.CharField(
-                    default=partners.models.new_link_code, max_length=20, unique=True, verbose_name="code"
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="links",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "landing": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="links",
-                    to="partners.landing",
-                    verbose_name="landing",
-                ),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="links",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="links",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="links",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "status": models.CharField(
-                    choices=[("active", "Active"), ("paused", "Paused")],
-                    default="active",
-                    max_length=10,
-                    verbose_name="status",
-                ),
-                "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
-                "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
-                "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
-                "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
-                "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="trackingparameter",
-            fields={
-                "in_click": models.BooleanField(default=True, verbose_name="in click"),
-                "in_impression": models.BooleanField(default=True, verbose_name="in impression"),
-                "integration": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="parameters",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "name": models.CharField(
-                    help_text="Our parameter name, e.g. partner_click_id.", max_length=50, verbose_name="name"
-                ),
-                "placeholder": models.CharField(
-                    blank=True,
-                    help_text="The partner's own macro, e.g. {clickid}.",
-                    max_length=200,
-                    verbose_name="placeholder",
-                ),
-                "position": models.PositiveSmallIntegerField(default=0, verbose_name="position"),
+                "app": {
+                    "allowed_ips": models.TextField(
+                        blank=True,
+                        help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or IPv6, one per line. Empty: any source.",
+                        validators=[partners.models.validate_allow_list],
+                        verbose_name="allowed ips",
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "default_url": models.URLField(
+                        help_text="Where clicks land when an offer has no landing of its own.",
+                        max_length=2000,
+                        verbose_name="default url",
+                    ),
+                    "inbound_secret_encrypted": models.TextField(
+                        blank=True, editable=False, verbose_name="inbound secret encrypted"
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="apps",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "platform": models.CharField(
+                        choices=[
+                            ("android", "Android"),
+                            ("ios", "iOS"),
+                            ("web", "Web"),
+                            ("cross", "Android and iOS"),
+                        ],
+                        default="android",
+                        max_length=10,
+                        verbose_name="platform",
+                    ),
+                    "previous_token": models.CharField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        verbose_name="previous token",
+                    ),
+                    "previous_token_valid_until": models.DateTimeField(
+                        blank=True, editable=False, null=True, verbose_name="previous token valid until"
+                    ),
+                    "signing_required": models.BooleanField(
+                        default=False,
+                        help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
+                        verbose_name="signing required",
+                    ),
+                    "store_id": models.CharField(
+                        blank=True,
+                        help_text="Bundle id or package name, e.g. com.example.game.",
+                        max_length=200,
+                        verbose_name="store id",
+                    ),
+                    "token": models.CharField(
+                        default=partners.models.new_token,
+                        help_text="The advertiser's inbound token for lead and status postbacks.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="token",
+                    ),
+                },
+                "cap": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "goal": models.ForeignKey(
+                        blank=True,
+                        help_text="Only conversions of this goal count; empty: every goal's.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caps",
+                        to="partners.goal",
+                        verbose_name="goal",
+                    ),
+                    "is_active": models.BooleanField(default=True, verbose_name="is active"),
+                    "limit": models.DecimalField(
+                        decimal_places=4,
+                        help_text="Conversions: how many. Payout: how much publisher payout, in the offer's currency.",
+                        max_digits=14,
+                        verbose_name="limit",
+                    ),
+                    "metric": models.CharField(
+                        choices=[
+                            ("conversions", "Conversions (count)"),
+                            ("payout", "Payout (publisher's, in the offer's currency)"),
+                        ],
+                        default="conversions",
+                        max_length=12,
+                        verbose_name="metric",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caps",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caps",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        blank=True,
+                        help_text="Only this partner's conversions count (partner × offer); empty: every partner's.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caps",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "period": models.CharField(
+                        choices=[("daily", "Daily"), ("monthly", "Monthly"), ("total", "Total")],
+                        default="daily",
+                        max_length=10,
+                        verbose_name="period",
+                    ),
+                },
+                "channel": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "name": models.CharField(max_length=100, verbose_name="name"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="channels",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                },
+                "creative": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "file": models.FileField(upload_to="creatives/%Y/%m/", verbose_name="file"),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="creatives",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                },
+                "datacenternetwork": {
+                    "change": models.CharField(
+                        choices=[
+                            ("add", "Add: traffic from this network is data-centre traffic"),
+                            ("exclude", "Exclude: a shipped network that is not data-centre traffic for us"),
+                        ],
+                        default="add",
+                        max_length=10,
+                        verbose_name="change",
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "note": models.CharField(
+                        blank=True,
+                        help_text="Why, for the next person who reads this.",
+                        max_length=255,
+                        verbose_name="note",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="datacenter_networks",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                },
+                "goal": {
+                    "code": models.SlugField(
+                        help_text="The main code postbacks send, e.g. install.", verbose_name="code"
+                    ),
+                    "is_default": models.BooleanField(
+                        default=False,
+                        help_text="Used when a postback names no goal.",
+                        verbose_name="is default",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="goals",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "payout": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="The publisher's payout: an amount, or a percent of revenue.",
+                        max_digits=14,
+                        verbose_name="payout",
+                    ),
+                    "payout_type": models.CharField(
+                        choices=[("fixed", "Fixed amount"), ("percent", "Percent of revenue")],
+                        default="fixed",
+                        max_length=10,
+                        verbose_name="payout type",
+                    ),
+                    "position": models.PositiveSmallIntegerField(default=0, verbose_name="position"),
+                    "revenue": models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        help_text="What the advertiser pays us for this goal.",
+                        max_digits=14,
+                        verbose_name="revenue",
+                    ),
+                },
+                "goalalias": {
+                    "code": models.SlugField(verbose_name="code"),
+                    "goal": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="aliases",
+                        to="partners.goal",
+                        verbose_name="goal",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="goal_aliases",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                },
+                "goalpartnerpayout": {
+                    "goal": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="partner_payouts",
+                        to="partners.goal",
+                        verbose_name="goal",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="goal_payouts",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "payout": models.DecimalField(decimal_places=4, max_digits=14, verbose_name="payout"),
+                    "payout_type": models.CharField(
+                        choices=[("fixed", "Fixed amount"), ("percent", "Percent of revenue")],
+                        default="fixed",
+                        max_length=10,
+                        verbose_name="payout type",
+                    ),
+                },
+                "integration": {
+                    "allowed_ips": models.TextField(
+                        blank=True,
+                        help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or IPv6, one per line. Empty: any source.",
+                        validators=[partners.models.validate_allow_list],
+                        verbose_name="allowed ips",
+                    ),
+                    "app": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="integrations",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "channel": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="integrations",
+                        to="partners.channel",
+                        verbose_name="channel",
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "created_by": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                    "inbound_mapping": models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Our parameter name → the name this partner sends (server-to-server APIs).",
+                        verbose_name="inbound mapping",
+                    ),
+                    "inbound_secret_encrypted": models.TextField(
+                        blank=True, editable=False, verbose_name="inbound secret encrypted"
+                    ),
+                    "ip_privacy": models.CharField(
+                        choices=[
+                            ("off", "Off"),
+                            ("reports", "Obfuscate in pages, reports and exports"),
+                            ("at_rest", "Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)"),
+                        ],
+                        default="off",
+                        help_text="On: IPs show as 203.0.113.xxx in pages, API answers, reports and exports. “Store only the truncated IP” keeps 203.0.113.0 (IPv6: the /48) instead of the full IP, from the next click on; per-IP filters then count per /24 network.",
+                        max_length=10,
+                        verbose_name="ip privacy",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="integrations",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="integrations",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "previous_token": models.CharField(
+                        blank=True,
+                        db_index=True,
+                        editable=False,
+                        max_length=64,
+                        verbose_name="previous token",
+                    ),
+                    "previous_token_valid_until": models.DateTimeField(
+                        blank=True, editable=False, null=True, verbose_name="previous token valid until"
+                    ),
+                    "signing_required": models.BooleanField(
+                        default=False,
+                        help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
+                        verbose_name="signing required",
+                    ),
+                    "status": models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                    "status_sync_pause_reason": models.TextField(
+                        blank=True, verbose_name="status sync pause reason"
+                    ),
+                    "status_sync_paused_at": models.DateTimeField(
+                        blank=True,
+                        help_text="Set when the status sync failed too often in a row.",
+                        null=True,
+                        verbose_name="status sync paused at",
+                    ),
+                    "status_sync_secret_encrypted": models.TextField(
+                        blank=True, editable=False, verbose_name="status sync secret encrypted"
+                    ),
+                    "status_sync_url": models.CharField(
+                        blank=True,
+                        help_text="Optional URL called on every status change of this integration's leads.",
+                        max_length=2000,
+                        validators=[partners.urlsafety.validate_outbound],
+                        verbose_name="status sync url",
+                    ),
+                    "token": models.CharField(
+                        default=partners.models.new_token,
+                        help_text="The partner's inbound token for server-to-server clicks and impressions.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="token",
+                    ),
+                },
+                "landing": {
+                    "allowed_countries": models.CharField(
+                        blank=True,
+                        help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); empty: every country.",
+                        max_length=1000,
+                        verbose_name="allowed countries",
+                    ),
+                    "blocked_countries": models.CharField(
+                        blank=True,
+                        help_text="Never these countries (two-letter codes), e.g. CN, RU.",
+                        max_length=1000,
+                        verbose_name="blocked countries",
+                    ),
+                    "device_types": models.CharField(
+                        blank=True,
+                        help_text="Only these device types: mobile, tablet, desktop, other, bot; empty: every device.",
+                        max_length=100,
+                        verbose_name="device types",
+                    ),
+                    "kind": models.CharField(
+                        choices=[("landing", "Landing"), ("deeplink", "Deeplink")],
+                        default="landing",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="landings",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "url": models.CharField(
+                        help_text="May carry our macros, e.g. https://example.com/?cid={click_id}",
+                        max_length=2000,
+                        verbose_name="url",
+                    ),
+                },
+                "offer": {
+                    "allowed_countries": models.CharField(
+                        blank=True,
+                        help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); empty: every country.",
+                        max_length=1000,
+                        verbose_name="allowed countries",
+                    ),
+                    "app": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="offers",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "attribution_window_days": models.PositiveIntegerField(
+                        default=30, verbose_name="attribution window days"
+                    ),
+                    "blocked_countries": models.CharField(
+                        blank=True,
+                        help_text="Never these countries (two-letter codes), e.g. CN, RU.",
+                        max_length=1000,
+                        verbose_name="blocked countries",
+                    ),
+                    "category": models.CharField(blank=True, max_length=100, verbose_name="category"),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "currency": models.CharField(
+                        default="USD",
+                        help_text="The currency its goals' payouts and revenues are in.",
+                        max_length=3,
+                        validators=[currencies.codes.validate_currency],
+                        verbose_name="currency",
+                    ),
+                    "description": models.TextField(blank=True, verbose_name="description"),
+                    "device_types": models.CharField(
+                        blank=True,
+                        help_text="Only these device types: mobile, tablet, desktop, other, bot; empty: every device.",
+                        max_length=100,
+                        verbose_name="device types",
+                    ),
+                    "fallback_offer": models.ForeignKey(
+                        blank=True,
+                        help_text="Clicks outside the targeting (or while a cap is full) go to this offer of the same app instead, and count for it.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="fallback_for",
+                        to="partners.offer",
+                        verbose_name="fallback offer",
+                    ),
+                    "fallback_url": models.CharField(
+                        blank=True,
+                        help_text="Or send those clicks to this URL (our macros work, e.g. {click_id}). With neither, they see a plain “offer not available” page.",
+                        max_length=2000,
+                        verbose_name="fallback url",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="offers",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "rate": models.DecimalField(
+                        decimal_places=4, default=Decimal("0"), max_digits=14, verbose_name="rate"
+                    ),
+                    "status": models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                    "type": models.CharField(
+                        choices=[
+                            ("cpi", "CPI"),
+                            ("cpa", "CPA"),
+                            ("cpl", "CPL"),
+                            ("cps", "CPS"),
+                            ("revshare", "RevShare"),
+                        ],
+                        default="cpi",
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                    "visibility": models.CharField(
+                        choices=[("public", "Public"), ("approval", "By approval"), ("private", "Private")],
+                        default="public",
+                        max_length=10,
+                        verbose_name="visibility",
+                    ),
+                },
+                "partner": {
+                    "contact_email": models.EmailField(
+                        blank=True, max_length=254, verbose_name="contact email"
+                    ),
+                    "contact_name": models.CharField(blank=True, max_length=200, verbose_name="contact name"),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "default_channel": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="partners",
+                        to="partners.channel",
+                        verbose_name="default channel",
+                    ),
+                    "kind": models.CharField(
+                        choices=[("custom", "Custom"), ("builtin", "Built-in")],
+                        default="custom",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="partners",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "payout_currency": models.CharField(
+                        blank=True,
+                        help_text="The currency the publisher is paid in; empty: the organization's base currency. Its balance converts each approved lead at the rate of the day it was approved.",
+                        max_length=3,
+                        validators=[currencies.codes.validate_currency],
+                        verbose_name="payout currency",
+                    ),
+                    "preset_parameters": models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='Built-in partners: tracking parameters the wizard starts from ([{"name": "sub1", "placeholder": "{campaign}", "in_click": true, "in_impression": true}]).',
+                        verbose_name="preset parameters",
+                    ),
+                    "preset_postback_url": models.CharField(
+                        blank=True,
+                        help_text="Built-in partners: the install postback template the wizard starts from.",
+                        max_length=2000,
+                        validators=[partners.urlsafety.validate_outbound],
+                        verbose_name="preset postback url",
+                    ),
+                    "publisher_postback_pause_reason": models.TextField(
+                        blank=True, verbose_name="publisher postback pause reason"
+                    ),
+                    "publisher_postback_paused_at": models.DateTimeField(
+                        blank=True,
+                        help_text="Set when the publisher postback failed too often in a row.",
+                        null=True,
+                        verbose_name="publisher postback paused at",
+                    ),
+                    "publisher_postback_secret_encrypted": models.TextField(
+                        blank=True, editable=False, verbose_name="publisher postback secret encrypted"
+                    ),
+                    "publisher_postback_url": models.CharField(
+                        blank=True,
+                        help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
+                        max_length=2000,
+                        validators=[partners.urlsafety.validate_outbound],
+                        verbose_name="publisher postback url",
+                    ),
+                    "status": models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                    "website": models.URLField(blank=True, verbose_name="website"),
+                },
+                "postbacktemplate": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "event": models.CharField(
+                        choices=[("conversion", "Conversion"), ("status", "Status change")],
+                        default="conversion",
+                        max_length=20,
+                        verbose_name="event",
+                    ),
+                    "goal": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="postback_templates",
+                        to="partners.goal",
+                        verbose_name="goal",
+                    ),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="postback_templates",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "is_active": models.BooleanField(default=True, verbose_name="is active"),
+                    "pause_reason": models.TextField(blank=True, verbose_name="pause reason"),
+                    "paused_at": models.DateTimeField(
+                        blank=True,
+                        help_text="Set when this postback failed too often in a row.",
+                        null=True,
+                        verbose_name="paused at",
+                    ),
+                    "signing_secret_encrypted": models.TextField(
+                        blank=True, editable=False, verbose_name="signing secret encrypted"
+                    ),
+                    "url": models.CharField(
+                        max_length=2000, validators=[partners.urlsafety.validate_outbound], verbose_name="url"
+                    ),
+                },
+                "screeningrule": {
+                    "action": models.CharField(
+                        choices=[
+                            ("flag", "Flag (kept and paid, marked for review)"),
+                            ("reject", "Reject (kept, not paid, not posted back)"),
+                        ],
+                        default="flag",
+                        max_length=10,
+                        verbose_name="action",
+                    ),
+                    "countries": models.CharField(
+                        blank=True,
+                        help_text="Country rule: the two-letter codes not allowed, separated by commas or spaces.",
+                        max_length=500,
+                        verbose_name="countries",
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="screening_rules",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "is_active": models.BooleanField(default=True, verbose_name="is active"),
+                    "kind": models.CharField(
+                        choices=[
+                            ("ctit", "Click-to-conversion time too short (seconds)"),
+                            ("clicks_per_ip", "Too many clicks per IP"),
+                            ("clicks_per_device", "Too many clicks per device"),
+                            ("conversions_per_ip", "Too many conversions per IP"),
+                            ("conversions_per_device", "Too many conversions per device"),
+                            ("country", "Country not allowed"),
+                            ("bot_user_agent", "Bot or empty user agent"),
+                            ("duplicate_device", "Duplicate device id on the same offer (conversions)"),
+                            ("click_too_old", "Click older than the offer's attribution window"),
+                            ("datacenter", "Data-centre network (hosting, cloud, VPN exits)"),
+                        ],
+                        max_length=30,
+                        verbose_name="kind",
+                    ),
+                    "reason_code": models.SlugField(
+                        help_text="Stored on every screened click or lead and shown in reports, e.g. ctit.",
+                        verbose_name="reason code",
+                    ),
+                    "threshold": models.PositiveIntegerField(
+                        default=0,
+                        help_text="Count rules: the count at which the rule fires. Click-to-conversion time: the fewest seconds a real user takes. Not used by country, user-agent, attribution and data-centre rules.",
+                        verbose_name="threshold",
+                    ),
+                    "window_seconds": models.PositiveIntegerField(
+                        default=3600,
+                        help_text="Count rules: the length of the counting window, in seconds.",
+                        verbose_name="window seconds",
+                    ),
+                },
+                "smartlink": {
+                    "catch_all_url": models.CharField(
+                        blank=True,
+                        help_text="Where a click goes when no entry takes it; empty: a plain “not available” page.",
+                        max_length=2000,
+                        verbose_name="catch all url",
+                    ),
+                    "code": models.CharField(
+                        default=partners.models.new_link_code, max_length=20, unique=True, verbose_name="code"
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "mode": models.CharField(
+                        choices=[
+                            ("priority", "By priority (the first eligible entry)"),
+                            ("weight", "By weight (a weighted random choice among eligible entries)"),
+                        ],
+                        default="priority",
+                        max_length=10,
+                        verbose_name="mode",
+                    ),
+                    "name": models.CharField(max_length=200, verbose_name="name"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="smart_links",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="smart_links",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "status": models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                },
+                "smartlinkentry": {
+                    "link": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="smart_link_entries",
+                        to="partners.trackinglink",
+                        verbose_name="link",
+                    ),
+                    "priority": models.PositiveSmallIntegerField(
+                        default=1, help_text="Priority mode: lower goes first.", verbose_name="priority"
+                    ),
+                    "smart_link": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entries",
+                        to="partners.smartlink",
+                        verbose_name="smart link",
+                    ),
+                    "weight": models.PositiveIntegerField(
+                        default=1, help_text="Weight mode: the share of clicks.", verbose_name="weight"
+                    ),
+                },
+                "sourcelistentry": {
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="source_entries",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "list": models.CharField(
+                        choices=[("black", "Blacklist"), ("white", "Whitelist")],
+                        max_length=5,
+                        verbose_name="list",
+                    ),
+                    "source": models.CharField(max_length=255, verbose_name="source"),
+                },
+                "trackinglink": {
+                    "code": models.CharField(
+                        default=partners.models.new_link_code, max_length=20, unique=True, verbose_name="code"
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "landing": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="links",
+                        to="partners.landing",
+                        verbose_name="landing",
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "status": models.CharField(
+                        choices=[("active", "Active"), ("paused", "Paused")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                    "sub1": models.CharField(blank=True, max_length=255, verbose_name="sub1"),
+                    "sub2": models.CharField(blank=True, max_length=255, verbose_name="sub2"),
+                    "sub3": models.CharField(blank=True, max_length=255, verbose_name="sub3"),
+                    "sub4": models.CharField(blank=True, max_length=255, verbose_name="sub4"),
+                    "sub5": models.CharField(blank=True, max_length=255, verbose_name="sub5"),
+                },
+                "trackingparameter": {
+                    "in_click": models.BooleanField(default=True, verbose_name="in click"),
+                    "in_impression": models.BooleanField(default=True, verbose_name="in impression"),
+                    "integration": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parameters",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "name": models.CharField(
+                        help_text="Our parameter name, e.g. partner_click_id.",
+                        max_length=50,
+                        verbose_name="name",
+                    ),
+                    "placeholder": models.CharField(
+                        blank=True,
+                        help_text="The partner's own macro, e.g. {clickid}.",
+                        max_length=200,
+                        verbose_name="placeholder",
+                    ),
+                    "position": models.PositiveSmallIntegerField(default=0, verbose_name="position"),
+                },
             },
         ),
     ]

@@ -43,244 +43,245 @@ class Migration(migrations.Migration):
             },
         ),
         config.labels.AlterLabels(
-            model_name="clevertapdestination",
             fields={
-                "app": models.OneToOneField(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="clevertap",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-                "is_active": models.BooleanField(default=True, verbose_name="is active"),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner_name": models.CharField(
-                    help_text="Our partner name exactly as CleverTap whitelisted it.",
-                    max_length=100,
-                    verbose_name="partner name",
-                ),
-                "passcode_encrypted": models.TextField(editable=False, verbose_name="passcode encrypted"),
-                "pause_reason": models.TextField(blank=True, verbose_name="pause reason"),
-                "paused_at": models.DateTimeField(
-                    blank=True,
-                    help_text="Set when this destination failed too often in a row.",
-                    null=True,
-                    verbose_name="paused at",
-                ),
-                "region": models.CharField(
-                    choices=[
-                        ("EU", "EU (Europe)"),
-                        ("IN", "IN (India)"),
-                        ("US", "US (U.S.A)"),
-                        ("SG", "SG (Singapore)"),
-                        ("SK", "SK (South Korea)"),
-                        ("ID", "Indonesia"),
-                        ("AE", "Middle East (UAE)"),
-                    ],
-                    default="EU",
-                    max_length=4,
-                    verbose_name="region",
-                ),
-                "send_custom_events": models.BooleanField(
-                    default=False,
-                    help_text="Leads of other goals, sent as an event named after the goal's code.",
-                    verbose_name="send custom events",
-                ),
-                "send_inorganic_installs": models.BooleanField(
-                    default=True, verbose_name="send inorganic installs"
-                ),
-                "send_organic_installs": models.BooleanField(
-                    default=False,
-                    help_text="Leads that arrive with organic=1; enable them in CleverTap first.",
-                    verbose_name="send organic installs",
-                ),
-                "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="delivery",
-            fields={
-                "app": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="partners.app",
-                    verbose_name="app",
-                ),
-                "attempt_count": models.PositiveSmallIntegerField(default=0, verbose_name="attempt count"),
-                "claimed_by": models.CharField(blank=True, max_length=100, verbose_name="claimed by"),
-                "claimed_until": models.DateTimeField(blank=True, null=True, verbose_name="claimed until"),
-                "created_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="created at"
-                ),
-                "destination": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="postbacks.clevertapdestination",
-                    verbose_name="destination",
-                ),
-                "destination_key": models.CharField(
-                    blank=True,
-                    help_text="Which destination it goes to (template:12, publisher:5, status_sync:7, clevertap:3): its failures in a row pause that destination.",
-                    max_length=40,
-                    verbose_name="destination key",
-                ),
-                "event": models.CharField(
-                    help_text="What fired it: conversion, status, test, or the CleverTap event type.",
-                    max_length=100,
-                    verbose_name="event",
-                ),
-                "integration": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="partners.integration",
-                    verbose_name="integration",
-                ),
-                "kind": models.CharField(
-                    choices=[
-                        ("partner", "Partner postback"),
-                        ("publisher", "Publisher postback"),
-                        ("status_sync", "Status sync"),
-                        ("clevertap", "CleverTap"),
-                        ("test", "Test"),
-                    ],
-                    max_length=12,
-                    verbose_name="kind",
-                ),
-                "last_error": models.TextField(
-                    blank=True,
-                    help_text="The last attempt's error, or why it was skipped.",
-                    verbose_name="last error",
-                ),
-                "last_status_code": models.PositiveSmallIntegerField(
-                    blank=True, null=True, verbose_name="last status code"
-                ),
-                "lead": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.PROTECT,
-                    related_name="deliveries",
-                    to="leads.lead",
-                    verbose_name="lead",
-                ),
-                "lead_event": models.ForeignKey(
-                    blank=True,
-                    help_text="The change of the lead that caused this delivery.",
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="leads.leadevent",
-                    verbose_name="lead event",
-                ),
-                "message_id": models.CharField(
-                    blank=True,
-                    default=postbacks.models.new_message_id,
-                    help_text="The idempotency key: every call of this delivery carries it (Idempotency-Key and webhook-id headers), so a receiver can drop a repeat.",
-                    max_length=64,
-                    verbose_name="message id",
-                ),
-                "next_attempt_at": models.DateTimeField(
-                    blank=True,
-                    default=django.utils.timezone.now,
-                    help_text="When the next attempt is due.",
-                    null=True,
-                    verbose_name="next attempt at",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "state": models.CharField(
-                    choices=[
-                        ("pending", "Pending"),
-                        ("sending", "Sending"),
-                        ("done", "Done"),
-                        ("failed", "Failed"),
-                        ("skipped", "Skipped (not sendable)"),
-                        ("paused", "Paused (destination paused)"),
-                    ],
-                    default="pending",
-                    max_length=10,
-                    verbose_name="state",
-                ),
-                "template": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="deliveries",
-                    to="partners.postbacktemplate",
-                    verbose_name="template",
-                ),
-                "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
-                "url": models.TextField(
-                    blank=True, help_text="The rendered URL, as it is sent.", verbose_name="url"
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="deliveryattempt",
-            fields={
-                "actor": models.ForeignKey(
-                    blank=True,
-                    help_text="Who asked for it (a manual re-send); empty for the workers' attempts.",
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="actor",
-                ),
-                "delivery": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="attempts",
-                    to="postbacks.delivery",
-                    verbose_name="delivery",
-                ),
-                "duration_ms": models.PositiveIntegerField(default=0, verbose_name="duration ms"),
-                "error": models.TextField(blank=True, verbose_name="error"),
-                "number": models.PositiveSmallIntegerField(verbose_name="number"),
-                "outcome": models.CharField(
-                    choices=[
-                        ("sending", "Sending"),
-                        ("in_doubt", "In doubt (the worker stopped mid-call)"),
-                        ("done", "Done"),
-                        ("retry", "Will retry"),
-                        ("failed", "Failed"),
-                    ],
-                    max_length=10,
-                    verbose_name="outcome",
-                ),
-                "response_start": models.TextField(
-                    blank=True, help_text="The first kilobyte of the answer.", verbose_name="response start"
-                ),
-                "started_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="started at"
-                ),
-                "status_code": models.PositiveSmallIntegerField(
-                    blank=True, null=True, verbose_name="status code"
-                ),
-                "url_masked": models.TextField(
-                    help_text="The URL called, secrets masked.", verbose_name="url masked"
-                ),
+                "clevertapdestination": {
+                    "app": models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clevertap",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "created_at": models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+                    "is_active": models.BooleanField(default=True, verbose_name="is active"),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner_name": models.CharField(
+                        help_text="Our partner name exactly as CleverTap whitelisted it.",
+                        max_length=100,
+                        verbose_name="partner name",
+                    ),
+                    "passcode_encrypted": models.TextField(editable=False, verbose_name="passcode encrypted"),
+                    "pause_reason": models.TextField(blank=True, verbose_name="pause reason"),
+                    "paused_at": models.DateTimeField(
+                        blank=True,
+                        help_text="Set when this destination failed too often in a row.",
+                        null=True,
+                        verbose_name="paused at",
+                    ),
+                    "region": models.CharField(
+                        choices=[
+                            ("EU", "EU (Europe)"),
+                            ("IN", "IN (India)"),
+                            ("US", "US (U.S.A)"),
+                            ("SG", "SG (Singapore)"),
+                            ("SK", "SK (South Korea)"),
+                            ("ID", "Indonesia"),
+                            ("AE", "Middle East (UAE)"),
+                        ],
+                        default="EU",
+                        max_length=4,
+                        verbose_name="region",
+                    ),
+                    "send_custom_events": models.BooleanField(
+                        default=False,
+                        help_text="Leads of other goals, sent as an event named after the goal's code.",
+                        verbose_name="send custom events",
+                    ),
+                    "send_inorganic_installs": models.BooleanField(
+                        default=True, verbose_name="send inorganic installs"
+                    ),
+                    "send_organic_installs": models.BooleanField(
+                        default=False,
+                        help_text="Leads that arrive with organic=1; enable them in CleverTap first.",
+                        verbose_name="send organic installs",
+                    ),
+                    "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                },
+                "delivery": {
+                    "app": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="partners.app",
+                        verbose_name="app",
+                    ),
+                    "attempt_count": models.PositiveSmallIntegerField(
+                        default=0, verbose_name="attempt count"
+                    ),
+                    "claimed_by": models.CharField(blank=True, max_length=100, verbose_name="claimed by"),
+                    "claimed_until": models.DateTimeField(
+                        blank=True, null=True, verbose_name="claimed until"
+                    ),
+                    "created_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                    "destination": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="postbacks.clevertapdestination",
+                        verbose_name="destination",
+                    ),
+                    "destination_key": models.CharField(
+                        blank=True,
+                        help_text="Which destination it goes to (template:12, publisher:5, status_sync:7, clevertap:3): its failures in a row pause that destination.",
+                        max_length=40,
+                        verbose_name="destination key",
+                    ),
+                    "event": models.CharField(
+                        help_text="What fired it: conversion, status, test, or the CleverTap event type.",
+                        max_length=100,
+                        verbose_name="event",
+                    ),
+                    "integration": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="partners.integration",
+                        verbose_name="integration",
+                    ),
+                    "kind": models.CharField(
+                        choices=[
+                            ("partner", "Partner postback"),
+                            ("publisher", "Publisher postback"),
+                            ("status_sync", "Status sync"),
+                            ("clevertap", "CleverTap"),
+                            ("test", "Test"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                    "last_error": models.TextField(
+                        blank=True,
+                        help_text="The last attempt's error, or why it was skipped.",
+                        verbose_name="last error",
+                    ),
+                    "last_status_code": models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="last status code"
+                    ),
+                    "lead": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="leads.lead",
+                        verbose_name="lead",
+                    ),
+                    "lead_event": models.ForeignKey(
+                        blank=True,
+                        help_text="The change of the lead that caused this delivery.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="leads.leadevent",
+                        verbose_name="lead event",
+                    ),
+                    "message_id": models.CharField(
+                        blank=True,
+                        default=postbacks.models.new_message_id,
+                        help_text="The idempotency key: every call of this delivery carries it (Idempotency-Key and webhook-id headers), so a receiver can drop a repeat.",
+                        max_length=64,
+                        verbose_name="message id",
+                    ),
+                    "next_attempt_at": models.DateTimeField(
+                        blank=True,
+                        default=django.utils.timezone.now,
+                        help_text="When the next attempt is due.",
+                        null=True,
+                        verbose_name="next attempt at",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "state": models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped (not sendable)"),
+                            ("paused", "Paused (destination paused)"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                    "template": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="partners.postbacktemplate",
+                        verbose_name="template",
+                    ),
+                    "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                    "url": models.TextField(
+                        blank=True, help_text="The rendered URL, as it is sent.", verbose_name="url"
+                    ),
+                },
+                "deliveryattempt": {
+                    "actor": models.ForeignKey(
+                        blank=True,
+                        help_text="Who asked for it (a manual re-send); empty for the workers' attempts.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                    "delivery": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="postbacks.delivery",
+                        verbose_name="delivery",
+                    ),
+                    "duration_ms": models.PositiveIntegerField(default=0, verbose_name="duration ms"),
+                    "error": models.TextField(blank=True, verbose_name="error"),
+                    "number": models.PositiveSmallIntegerField(verbose_name="number"),
+                    "outcome": models.CharField(
+                        choices=[
+                            ("sending", "Sending"),
+                            ("in_doubt", "In doubt (the worker stopped mid-call)"),
+                            ("done", "Done"),
+                            ("retry", "Will retry"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=10,
+                        verbose_name="outcome",
+                    ),
+                    "response_start": models.TextField(
+                        blank=True,
+                        help_text="The first kilobyte of the answer.",
+                        verbose_name="response start",
+                    ),
+                    "started_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                    "status_code": models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="status code"
+                    ),
+                    "url_masked": models.TextField(
+                        help_text="The URL called, secrets masked.", verbose_name="url masked"
+                    ),
+                },
             },
         ),
     ]

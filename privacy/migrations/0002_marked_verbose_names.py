@@ -24,59 +24,60 @@ class Migration(migrations.Migration):
             },
         ),
         config.labels.AlterLabels(
-            model_name="privacyoperation",
             fields={
-                "action": models.CharField(
-                    choices=[("anonymize", "Anonymize"), ("erase", "Erase")],
-                    max_length=10,
-                    verbose_name="action",
-                ),
-                "actor": models.ForeignKey(
-                    blank=True,
-                    null=True,
-                    on_delete=django.db.models.deletion.SET_NULL,
-                    related_name="+",
-                    to=settings.AUTH_USER_MODEL,
-                    verbose_name="actor",
-                ),
-                "actor_name": models.CharField(
-                    blank=True,
-                    help_text="The login that ran it, as it was then.",
-                    max_length=150,
-                    verbose_name="actor name",
-                ),
-                "channel": models.CharField(
-                    choices=[("admin", "Admin"), ("command", "Management command")],
-                    max_length=10,
-                    verbose_name="channel",
-                ),
-                "counts": models.JSONField(
-                    blank=True, default=dict, help_text="Rows changed per table.", verbose_name="counts"
-                ),
-                "criteria": models.CharField(
-                    help_text="What was searched for, masked: a device id's hash, an IP's network.",
-                    max_length=200,
-                    verbose_name="criteria",
-                ),
-                "finished_at": models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
-                "kind": models.CharField(
-                    choices=[
-                        ("device_id", "Device id"),
-                        ("ip", "IP address or network"),
-                        ("publisher", "Publisher"),
-                    ],
-                    max_length=10,
-                    verbose_name="kind",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="privacy_operations",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "started_at": models.DateTimeField(
-                    default=django.utils.timezone.now, verbose_name="started at"
-                ),
+                "privacyoperation": {
+                    "action": models.CharField(
+                        choices=[("anonymize", "Anonymize"), ("erase", "Erase")],
+                        max_length=10,
+                        verbose_name="action",
+                    ),
+                    "actor": models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor",
+                    ),
+                    "actor_name": models.CharField(
+                        blank=True,
+                        help_text="The login that ran it, as it was then.",
+                        max_length=150,
+                        verbose_name="actor name",
+                    ),
+                    "channel": models.CharField(
+                        choices=[("admin", "Admin"), ("command", "Management command")],
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                    "counts": models.JSONField(
+                        blank=True, default=dict, help_text="Rows changed per table.", verbose_name="counts"
+                    ),
+                    "criteria": models.CharField(
+                        help_text="What was searched for, masked: a device id's hash, an IP's network.",
+                        max_length=200,
+                        verbose_name="criteria",
+                    ),
+                    "finished_at": models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                    "kind": models.CharField(
+                        choices=[
+                            ("device_id", "Device id"),
+                            ("ip", "IP address or network"),
+                            ("publisher", "Publisher"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="privacy_operations",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "started_at": models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="started at"
+                    ),
+                }
             },
         ),
     ]

@@ -31,169 +31,169 @@ class Migration(migrations.Migration):
             options={"verbose_name": "watermark", "verbose_name_plural": "watermarks"},
         ),
         config.labels.AlterLabels(
-            model_name="clickfingerprint",
             fields={
-                "day": models.DateField(verbose_name="day"),
-                "first_click_id": models.BigIntegerField(unique=True, verbose_name="first click id"),
-                "ip": models.CharField(max_length=64, verbose_name="ip"),
-                "link_id": models.BigIntegerField(verbose_name="link id"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="dailystat",
-            fields={
-                "clicks": models.BigIntegerField(db_default=0, default=0, verbose_name="clicks"),
-                "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
-                "day": models.DateField(verbose_name="day"),
-                "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
-                "impressions": models.BigIntegerField(db_default=0, default=0, verbose_name="impressions"),
-                "landing_id": models.BigIntegerField(
-                    default=0, help_text="The landing's id; 0 for none.", verbose_name="landing id"
-                ),
-                "leads_approved": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads approved"
-                ),
-                "leads_pending": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads pending"
-                ),
-                "leads_rejected": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads rejected"
-                ),
-                "leads_total": models.BigIntegerField(db_default=0, default=0, verbose_name="leads total"),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "payout_approved": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="payout approved",
-                ),
-                "payout_pending": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="payout pending",
-                ),
-                "revenue_approved": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="revenue approved",
-                ),
-                "revenue_pending": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="revenue pending",
-                ),
-                "unique_clicks": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="unique clicks"
-                ),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="substat",
-            fields={
-                "clicks": models.BigIntegerField(db_default=0, default=0, verbose_name="clicks"),
-                "day": models.DateField(verbose_name="day"),
-                "impressions": models.BigIntegerField(db_default=0, default=0, verbose_name="impressions"),
-                "leads_approved": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads approved"
-                ),
-                "leads_pending": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads pending"
-                ),
-                "leads_rejected": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="leads rejected"
-                ),
-                "leads_total": models.BigIntegerField(db_default=0, default=0, verbose_name="leads total"),
-                "offer": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="partners.offer",
-                    verbose_name="offer",
-                ),
-                "organization": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="accounts.organization",
-                    verbose_name="organization",
-                ),
-                "partner": models.ForeignKey(
-                    on_delete=django.db.models.deletion.CASCADE,
-                    related_name="+",
-                    to="partners.partner",
-                    verbose_name="partner",
-                ),
-                "payout_approved": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="payout approved",
-                ),
-                "payout_pending": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="payout pending",
-                ),
-                "revenue_approved": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="revenue approved",
-                ),
-                "revenue_pending": models.DecimalField(
-                    db_default=Decimal("0"),
-                    decimal_places=4,
-                    default=Decimal("0"),
-                    max_digits=18,
-                    verbose_name="revenue pending",
-                ),
-                "slot": models.PositiveSmallIntegerField(verbose_name="slot"),
-                "unique_clicks": models.BigIntegerField(
-                    db_default=0, default=0, verbose_name="unique clicks"
-                ),
-                "value": models.CharField(blank=True, max_length=255, verbose_name="value"),
-            },
-        ),
-        config.labels.AlterLabels(
-            model_name="watermark",
-            fields={
-                "folded_id": models.BigIntegerField(default=0, verbose_name="folded id"),
-                "pending_at": models.DateTimeField(blank=True, null=True, verbose_name="pending at"),
-                "pending_id": models.BigIntegerField(default=0, verbose_name="pending id"),
-                "source": models.CharField(
-                    choices=[("clicks", "Clicks"), ("impressions", "Impressions")],
-                    max_length=20,
-                    unique=True,
-                    verbose_name="source",
-                ),
-                "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                "clickfingerprint": {
+                    "day": models.DateField(verbose_name="day"),
+                    "first_click_id": models.BigIntegerField(unique=True, verbose_name="first click id"),
+                    "ip": models.CharField(max_length=64, verbose_name="ip"),
+                    "link_id": models.BigIntegerField(verbose_name="link id"),
+                },
+                "dailystat": {
+                    "clicks": models.BigIntegerField(db_default=0, default=0, verbose_name="clicks"),
+                    "country": models.CharField(blank=True, max_length=2, verbose_name="country"),
+                    "day": models.DateField(verbose_name="day"),
+                    "device_type": models.CharField(blank=True, max_length=20, verbose_name="device type"),
+                    "impressions": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="impressions"
+                    ),
+                    "landing_id": models.BigIntegerField(
+                        default=0, help_text="The landing's id; 0 for none.", verbose_name="landing id"
+                    ),
+                    "leads_approved": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads approved"
+                    ),
+                    "leads_pending": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads pending"
+                    ),
+                    "leads_rejected": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads rejected"
+                    ),
+                    "leads_total": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads total"
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "os": models.CharField(blank=True, max_length=50, verbose_name="os"),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "payout_approved": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="payout approved",
+                    ),
+                    "payout_pending": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="payout pending",
+                    ),
+                    "revenue_approved": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="revenue approved",
+                    ),
+                    "revenue_pending": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="revenue pending",
+                    ),
+                    "unique_clicks": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="unique clicks"
+                    ),
+                },
+                "substat": {
+                    "clicks": models.BigIntegerField(db_default=0, default=0, verbose_name="clicks"),
+                    "day": models.DateField(verbose_name="day"),
+                    "impressions": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="impressions"
+                    ),
+                    "leads_approved": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads approved"
+                    ),
+                    "leads_pending": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads pending"
+                    ),
+                    "leads_rejected": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads rejected"
+                    ),
+                    "leads_total": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="leads total"
+                    ),
+                    "offer": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="partners.offer",
+                        verbose_name="offer",
+                    ),
+                    "organization": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="organization",
+                    ),
+                    "partner": models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                    "payout_approved": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="payout approved",
+                    ),
+                    "payout_pending": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="payout pending",
+                    ),
+                    "revenue_approved": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="revenue approved",
+                    ),
+                    "revenue_pending": models.DecimalField(
+                        db_default=Decimal("0"),
+                        decimal_places=4,
+                        default=Decimal("0"),
+                        max_digits=18,
+                        verbose_name="revenue pending",
+                    ),
+                    "slot": models.PositiveSmallIntegerField(verbose_name="slot"),
+                    "unique_clicks": models.BigIntegerField(
+                        db_default=0, default=0, verbose_name="unique clicks"
+                    ),
+                    "value": models.CharField(blank=True, max_length=255, verbose_name="value"),
+                },
+                "watermark": {
+                    "folded_id": models.BigIntegerField(default=0, verbose_name="folded id"),
+                    "pending_at": models.DateTimeField(blank=True, null=True, verbose_name="pending at"),
+                    "pending_id": models.BigIntegerField(default=0, verbose_name="pending id"),
+                    "source": models.CharField(
+                        choices=[("clicks", "Clicks"), ("impressions", "Impressions")],
+                        max_length=20,
+                        unique=True,
+                        verbose_name="source",
+                    ),
+                    "updated_at": models.DateTimeField(auto_now=True, verbose_name="updated at"),
+                },
             },
         ),
     ]

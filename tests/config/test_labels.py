@@ -20,14 +20,14 @@ def test_the_fields_words_change_in_the_migration_state():
     state = shop_state()
     field = models.CharField(max_length=10, verbose_name="item name", help_text="As printed.")
 
-    AlterLabels(model_name="item", fields={"name": field}).state_forwards("shop", state)
+    AlterLabels(fields={"item": {"name": field}}).state_forwards("shop", state)
 
     changed = state.models["shop", "item"].fields["name"]
     assert (changed.verbose_name, changed.help_text) == ("item name", "As printed.")
 
 
 def test_a_change_the_database_would_see_is_refused():
-    operation = AlterLabels(model_name="item", fields={"name": models.CharField(max_length=20)})
+    operation = AlterLabels(fields={"item": {"name": models.CharField(max_length=20)}})
 
     with pytest.raises(ValueError, match=r"shop\.item\.name changes more"):
         operation.state_forwards("shop", shop_state())
