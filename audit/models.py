@@ -14,15 +14,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from audit import tracking
+from config.i18n import admin_text
 
 
 class Channel(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    WIZARD = "wizard", "Connect-partner wizard"
-    API = "api", "Management API"
-    PORTAL = "portal", "Publisher portal"
-    COMMAND = "command", "Management command"
-    SYSTEM = "system", "System (background job)"
+    ADMIN = "admin", admin_text("Admin")
+    WIZARD = "wizard", admin_text("Connect-partner wizard")
+    API = "api", admin_text("Management API")
+    PORTAL = "portal", admin_text("Publisher portal")
+    COMMAND = "command", admin_text("Management command")
+    SYSTEM = "system", admin_text("System (background job)")
 
 
 class AuditEntryManager(LogEntryManager):
@@ -51,29 +52,43 @@ class AuditEntry(AbstractLogEntry):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The organization the object belongs to: its staff see the entry.",
+        verbose_name=admin_text("organization"),
+        help_text=admin_text("The organization the object belongs to: its staff see the entry."),
     )
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SYSTEM)
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, default=Channel.SYSTEM, verbose_name=admin_text("channel")
+    )
     parent_content_type = models.ForeignKey(
-        ContentType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        ContentType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=admin_text("parent content type"),
     )
     parent_pk = models.CharField(
         max_length=255,
         blank=True,
-        help_text="The object this one is part of (an integration's postback template, an offer's goal…): "
-        "the entry is on that object's history page too.",
+        verbose_name=admin_text("parent pk"),
+        help_text=admin_text(
+            "The object this one is part of (an integration's postback template, an offer's goal…): "
+            "the entry is on that object's history page too."
+        ),
     )
     actor_name = models.CharField(
         max_length=150,
         blank=True,
-        help_text="Who: the login's username (kept if the login is deleted), or the management command.",
+        verbose_name=admin_text("actor name"),
+        help_text=admin_text(
+            "Who: the login's username (kept if the login is deleted), or the management command."
+        ),
     )
 
     objects = AuditEntryManager()
 
     class Meta(AbstractLogEntry.Meta):
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit log"
+        verbose_name = admin_text("audit entry")
+        verbose_name_plural = admin_text("audit log")
         indexes = [
             models.Index(fields=["organization", "-timestamp"], name="auditentry_org_time"),
             models.Index(fields=["content_type", "object_id"], name="auditentry_object"),

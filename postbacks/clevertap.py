@@ -22,8 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from config.i18n import admin_text
 from postbacks.outbound import POLICIES, AttemptResult, Outcome, RetryPolicy, send
 
 POLICY: RetryPolicy = POLICIES["clevertap"]
@@ -34,24 +34,24 @@ class Region:
     """A CleverTap data center: the code we store, the label a manager picks, the API host."""
 
     code: str
-    label: str | Promise
+    label: Promise
     host: str
 
 
 REGIONS: dict[str, Region] = {
     region.code: region
     for region in (
-        Region("EU", gettext_lazy("EU (Europe)"), "api.clevertap.com"),
-        Region("IN", gettext_lazy("IN (India)"), "in1.api.clevertap.com"),
-        Region("US", gettext_lazy("US (U.S.A)"), "us1.api.clevertap.com"),
-        Region("SG", gettext_lazy("SG (Singapore)"), "sg1.api.clevertap.com"),
-        Region("SK", gettext_lazy("SK (South Korea)"), "sk1.api.clevertap.com"),
-        Region("ID", gettext_lazy("Indonesia"), "aps3.api.clevertap.com"),
-        Region("AE", gettext_lazy("Middle East (UAE)"), "mec1.api.clevertap.com"),
+        Region("EU", admin_text("EU (Europe)"), "api.clevertap.com"),
+        Region("IN", admin_text("IN (India)"), "in1.api.clevertap.com"),
+        Region("US", admin_text("US (U.S.A)"), "us1.api.clevertap.com"),
+        Region("SG", admin_text("SG (Singapore)"), "sg1.api.clevertap.com"),
+        Region("SK", admin_text("SK (South Korea)"), "sk1.api.clevertap.com"),
+        Region("ID", admin_text("Indonesia"), "aps3.api.clevertap.com"),
+        Region("AE", admin_text("Middle East (UAE)"), "mec1.api.clevertap.com"),
     )
 }
 DEFAULT_REGION = "EU"
-REGION_CHOICES: list[tuple[str, str | Promise]] = [(region.code, region.label) for region in REGIONS.values()]
+REGION_CHOICES: list[tuple[str, Promise]] = [(region.code, region.label) for region in REGIONS.values()]
 
 CREDENTIAL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

@@ -14,27 +14,40 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.functional import Promise
+
+from config.i18n import admin_text
 
 
-def _money() -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=4, default=Decimal("0"), db_default=Decimal("0"))
+def _money(verbose_name: Promise) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+        verbose_name=verbose_name,
+    )
 
 
 class Counters(models.Model):
     """The additive counters every rollup row carries."""
 
     # Database defaults: the upserts insert a row naming only the counters they add to.
-    impressions = models.BigIntegerField(default=0, db_default=0)
-    clicks = models.BigIntegerField(default=0, db_default=0)
-    unique_clicks = models.BigIntegerField(default=0, db_default=0)
-    leads_total = models.BigIntegerField(default=0, db_default=0)
-    leads_approved = models.BigIntegerField(default=0, db_default=0)
-    leads_pending = models.BigIntegerField(default=0, db_default=0)
-    leads_rejected = models.BigIntegerField(default=0, db_default=0)
-    payout_approved = _money()
-    payout_pending = _money()
-    revenue_approved = _money()
-    revenue_pending = _money()
+    impressions = models.BigIntegerField(default=0, db_default=0, verbose_name=admin_text("impressions"))
+    clicks = models.BigIntegerField(default=0, db_default=0, verbose_name=admin_text("clicks"))
+    unique_clicks = models.BigIntegerField(default=0, db_default=0, verbose_name=admin_text("unique clicks"))
+    leads_total = models.BigIntegerField(default=0, db_default=0, verbose_name=admin_text("leads total"))
+    leads_approved = models.BigIntegerField(
+        default=0, db_default=0, verbose_name=admin_text("leads approved")
+    )
+    leads_pending = models.BigIntegerField(default=0, db_default=0, verbose_name=admin_text("leads pending"))
+    leads_rejected = models.BigIntegerField(
+        default=0, db_default=0, verbose_name=admin_text("leads rejected")
+    )
+    payout_approved = _money(admin_text("payout approved"))
+    payout_pending = _money(admin_text("payout pending"))
+    revenue_approved = _money(admin_text("revenue approved"))
+    revenue_pending = _money(admin_text("revenue pending"))
 
     class Meta:
         abstract = True
@@ -62,16 +75,31 @@ class DailyStat(Counters):
     Answers the dashboard and the report grouped by date, campaign, landing, geo, device or OS.
     """
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
-    offer = models.ForeignKey("partners.Offer", on_delete=models.CASCADE, related_name="+")
-    landing_id = models.BigIntegerField(default=0, help_text="The landing's id; 0 for none.")
-    country = models.CharField(max_length=2, blank=True)
-    device_type = models.CharField(max_length=20, blank=True)
-    os = models.CharField(max_length=50, blank=True)
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=admin_text("organization"),
+    )
+    day = models.DateField(verbose_name=admin_text("day"))
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.CASCADE, related_name="+", verbose_name=admin_text("partner")
+    )
+    offer = models.ForeignKey(
+        "partners.Offer", on_delete=models.CASCADE, related_name="+", verbose_name=admin_text("offer")
+    )
+    landing_id = models.BigIntegerField(
+        default=0,
+        verbose_name=admin_text("landing id"),
+        help_text=admin_text("The landing's id; 0 for none."),
+    )
+    country = models.CharField(max_length=2, blank=True, verbose_name=admin_text("country"))
+    device_type = models.CharField(max_length=20, blank=True, verbose_name=admin_text("device type"))
+    os = models.CharField(max_length=50, blank=True, verbose_name=admin_text("os"))
 
     class Meta:
+        verbose_name = admin_text("daily stat")
+        verbose_name_plural = admin_text("daily stats")
         constraints = [
             models.UniqueConstraint(
                 fields=[
@@ -118,14 +146,25 @@ class SubStat(Counters):
     hold only what has a value (redirected clicks, smart-link clicks, and their leads).
     """
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="+")
-    offer = models.ForeignKey("partners.Offer", on_delete=models.CASCADE, related_name="+")
-    slot = models.PositiveSmallIntegerField()
-    value = models.CharField(max_length=255, blank=True)
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=admin_text("organization"),
+    )
+    day = models.DateField(verbose_name=admin_text("day"))
+    partner = models.ForeignKey(
+        "partners.Partner", on_delete=models.CASCADE, related_name="+", verbose_name=admin_text("partner")
+    )
+    offer = models.ForeignKey(
+        "partners.Offer", on_delete=models.CASCADE, related_name="+", verbose_name=admin_text("offer")
+    )
+    slot = models.PositiveSmallIntegerField(verbose_name=admin_text("slot"))
+    value = models.CharField(max_length=255, blank=True, verbose_name=admin_text("value"))
 
     class Meta:
+        verbose_name = admin_text("sub stat")
+        verbose_name_plural = admin_text("sub stats")
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "day", "partner", "offer", "slot", "value"],
@@ -156,14 +195,20 @@ class Watermark(models.Model):
     """
 
     class Source(models.TextChoices):
-        CLICKS = "clicks", "Clicks"
-        IMPRESSIONS = "impressions", "Impressions"
+        CLICKS = "clicks", admin_text("Clicks")
+        IMPRESSIONS = "impressions", admin_text("Impressions")
 
-    source = models.CharField(max_length=20, choices=Source.choices, unique=True)
-    folded_id = models.BigIntegerField(default=0)
-    pending_id = models.BigIntegerField(default=0)
-    pending_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    source = models.CharField(
+        max_length=20, choices=Source.choices, unique=True, verbose_name=admin_text("source")
+    )
+    folded_id = models.BigIntegerField(default=0, verbose_name=admin_text("folded id"))
+    pending_id = models.BigIntegerField(default=0, verbose_name=admin_text("pending id"))
+    pending_at = models.DateTimeField(null=True, blank=True, verbose_name=admin_text("pending at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=admin_text("updated at"))
+
+    class Meta:
+        verbose_name = admin_text("watermark")
+        verbose_name_plural = admin_text("watermarks")
 
     def __str__(self) -> str:
         return f"{self.source} ≤ {self.folded_id}"
@@ -176,12 +221,14 @@ class ClickFingerprint(models.Model):
     an IP again for the same link and day.
     """
 
-    day = models.DateField()
-    link_id = models.BigIntegerField()
-    ip = models.CharField(max_length=64)
-    first_click_id = models.BigIntegerField(unique=True)
+    day = models.DateField(verbose_name=admin_text("day"))
+    link_id = models.BigIntegerField(verbose_name=admin_text("link id"))
+    ip = models.CharField(max_length=64, verbose_name=admin_text("ip"))
+    first_click_id = models.BigIntegerField(unique=True, verbose_name=admin_text("first click id"))
 
     class Meta:
+        verbose_name = admin_text("click fingerprint")
+        verbose_name_plural = admin_text("click fingerprints")
         constraints = [
             models.UniqueConstraint(fields=["day", "link_id", "ip"], name="clickfingerprint_unique"),
         ]

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.test import Client, override_settings
+from django.utils import translation
+from django.utils.translation import trans_real
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
@@ -18,6 +20,7 @@ from accounts.models import Role
 from accounts.twofactor import second_factor_required
 from config import breaker, hotcache, ratelimit
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.marking import Marking
 
 # The alias of the read replica in tests (tests/reports/test_replica.py), as REPORTS_DATABASE_URL names it.
 REPLICA = "reports"
@@ -139,3 +142,21 @@ def api_client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def marked():
+    """The admin's language (English) answered by the marking catalogue (tests/marking.py) for this test."""
+    language = settings.LANGUAGE_CODE
+    kept = trans_real._translations.get(language)
+    trans_real._translations[language] = Marking()
+    trans_real._default = None
+    # What an earlier test left active in this thread would answer instead.
+    translation.activate(language)
+    yield
+    translation.deactivate()
+    if kept is None:
+        del trans_real._translations[language]
+    else:
+        trans_real._translations[language] = kept
+    trans_real._default = None

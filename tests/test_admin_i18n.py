@@ -11,7 +11,6 @@ bare was never passed through gettext.
 from __future__ import annotations
 
 import ast
-import gettext
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,8 +19,6 @@ import pytest
 from django.conf import settings
 from django.template.base import Lexer, TokenType
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import trans_real
 
 from leads.services import lead_create
 from postbacks.models import Delivery
@@ -122,40 +119,7 @@ def test_the_check_finds_unmarked_text_attributes_and_labels():
     assert bare == ['"Click URL"', '"yes,no"']
 
 
-# -- the Python side: a catalogue that marks what it translates ---------------------------------
-
-
-class Marking(gettext.NullTranslations):
-    """English wrapped in ⟪…⟫: what goes through gettext shows the marks, what does not is bare."""
-
-    def gettext(self, message: str) -> str:
-        if "\x04" in message:  # pgettext's context: given back as is, Django then shows the message
-            return message
-        return f"⟪{message}⟫"
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        if "\x04" in singular:
-            return singular if n == 1 else plural
-        return f"⟪{singular if n == 1 else plural}⟫"
-
-    def to_language(self) -> str:
-        return settings.LANGUAGE_CODE
-
-
-@pytest.fixture
-def marked():
-    """The admin's language (English) answered by the marking catalogue for this test."""
-    language = settings.LANGUAGE_CODE
-    kept = trans_real._translations.get(language)
-    trans_real._translations[language] = Marking()
-    trans_real._default = None
-    yield
-    translation.deactivate()
-    if kept is None:
-        del trans_real._translations[language]
-    else:
-        trans_real._translations[language] = kept
-    trans_real._default = None
+# -- the Python side: rendered with the marking catalogue (tests/marking.py) -----------------------
 
 
 @pytest.fixture
@@ -306,6 +270,7 @@ GETTEXT = {
     "pgettext",
     "pgettext_lazy",
     "format_lazy",
+    "admin_text",
 }
 # Arguments and attributes whose string a user reads, whatever it looks like ("email" included).
 SHOWN_KEYWORDS = {
