@@ -19,7 +19,8 @@ def validate_time_zone(value: str) -> None:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValidationError(
-            f"“{value}” is not a time zone: use an IANA name such as Europe/Berlin or UTC."
+            admin_text("“%(value)s” is not a time zone: use an IANA name such as Europe/Berlin or UTC.")
+            % {"value": value}
         ) from error
 
 

@@ -12,6 +12,7 @@ from accounts.urls import second_factor_urls
 from accounts.views import api_key_page
 from config import views
 from config.api import router
+from config.i18n import admin_text
 
 if settings.BENCH_BASELINE:  # benchmark scaffolding, routed only when asked for
     from bench.baseline import baseline
@@ -54,4 +55,4 @@ handler500 = views.server_error
 
 admin.site.site_header = "Partnerdesk"
 admin.site.site_title = "Partnerdesk"
-admin.site.index_title = "Partner management"
+admin.site.index_title = admin_text("Partner management")

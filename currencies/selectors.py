@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from config.i18n import admin_text
 from currencies.models import ExchangeRate, RateRefresh
 
 EUR = "EUR"
@@ -111,13 +112,16 @@ class RatesStatus:
     @property
     def message(self) -> str:
         """The admin's banner: "Rates as of 2026-11-27 — last refresh failed at …: <error>"."""
-        text = f"Rates as of {self.as_of:%Y-%m-%d}" if self.as_of else "No exchange rates loaded yet"
+        if self.as_of:
+            text = str(admin_text("Rates as of %(day)s") % {"day": f"{self.as_of:%Y-%m-%d}"})
+        else:
+            text = str(admin_text("No exchange rates loaded yet"))
         if self.last_success is not None:
-            text += (
-                f" ({self.last_success.get_source_display()}, loaded {_when(self.last_success.started_at)})"
-            )
+            source, loaded = self.last_success.get_source_display(), _when(self.last_success.started_at)
+            text += admin_text(" (%(source)s, loaded %(when)s)") % {"source": source, "when": loaded}
         if self.failure is not None:
-            text += f" — last refresh failed at {_when(self.failure.started_at)}: {self.failure.error}"
+            failed = {"when": _when(self.failure.started_at), "error": self.failure.error}
+            text += admin_text(" — last refresh failed at %(when)s: %(error)s") % failed
         return text
 
 

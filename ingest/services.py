@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.i18n import admin_text
 from ingest import traffic_api
 from ingest.log import Arrival
 from ingest.models import InboundPostback
@@ -30,16 +31,20 @@ def inbound_replay(*, inbound: InboundPostback, actor: Any) -> InboundPostback:
     """
     if inbound.outcome not in REPLAYABLE:
         raise ReplayRefused(
-            "Only rejected or failed requests can be replayed; "
-            f"this one was {inbound.get_outcome_display().lower()}."
+            admin_text("Only rejected or failed requests can be replayed; this one was %(outcome)s.")
+            % {"outcome": inbound.get_outcome_display().lower()}
         )
     if inbound.app_id is None:
-        raise ReplayRefused("This postback matched no app (wrong or missing token): ask for a resend.")
+        raise ReplayRefused(
+            str(admin_text("This postback matched no app (wrong or missing token): ask for a resend."))
+        )
     claimed = InboundPostback.objects.filter(
         pk=inbound.pk, outcome__in=REPLAYABLE, replayed_at__isnull=True
     ).update(replayed_at=timezone.now())
     if not claimed:
-        raise ReplayRefused("This postback was already replayed: replay its latest replay instead.")
+        raise ReplayRefused(
+            str(admin_text("This postback was already replayed: replay its latest replay instead."))
+        )
     if inbound.endpoint in (InboundPostback.Endpoint.CLICK, InboundPostback.Endpoint.IMPRESSION):
         return traffic_api.replay(inbound)
     scope = Scope(app=inbound.app, integration=inbound.integration)

@@ -31,6 +31,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from config.i18n import admin_text
 from config.money import money_text
 from leads import linkcache
 from leads.caprules import CapRule
@@ -153,7 +154,12 @@ def cap_uses(caps: Iterable[Cap], *, now: datetime | None = None) -> dict[int, C
     }
 
 
-_PERIOD_WORDS = {"daily": "today", "monthly": "this month", "total": "in total"}
+# How much of a cap is used, by its period, as managers read it in the admin.
+_USE_TEXTS = {
+    "daily": admin_text("%(used)s / %(limit)s today"),
+    "monthly": admin_text("%(used)s / %(limit)s this month"),
+    "total": admin_text("%(used)s / %(limit)s in total"),
+}
 
 
 def _amount_text(value: Decimal, cap: Cap) -> str:
@@ -164,9 +170,16 @@ def _amount_text(value: Decimal, cap: Cap) -> str:
 
 def cap_use_text(cap: Cap, use: CapUseNow) -> str:
     """ "7 / 10 today, resets 2026-11-29 00:00 Europe/Berlin" — a cap's use as managers read it."""
-    text = f"{_amount_text(use.used, cap)} / {_amount_text(use.limit, cap)} {_PERIOD_WORDS[cap.period]}"
+    parts = [
+        _USE_TEXTS[cap.period] % {"used": _amount_text(use.used, cap), "limit": _amount_text(use.limit, cap)}
+    ]
     if use.refused:
-        text += f", {use.refused} refused"
+        parts.append(admin_text("%(refused)d refused") % {"refused": use.refused})
     if use.resets_at is None:
-        return f"{text}, never resets"
-    return f"{text}, resets {use.resets_at:%Y-%m-%d %H:%M} {cap.organization.time_zone}"
+        parts.append(str(admin_text("never resets")))
+    else:
+        parts.append(
+            admin_text("resets %(time)s %(zone)s")
+            % {"time": f"{use.resets_at:%Y-%m-%d %H:%M}", "zone": cap.organization.time_zone}
+        )
+    return ", ".join(parts)

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.models import Organization
+from config.i18n import admin_text
 from config.money import MoneySum
 from config.selects import Placeholders, RowSelect
 from leads.linkcache import goal_table
@@ -224,14 +225,14 @@ def source_entries_for(organization: Organization | None) -> QuerySet[SourceList
 # --- The screening report ----------------------------------------------------------------------
 
 REPORT_COLUMNS = (
-    ("partner", "Partner"),
-    ("offer", "Offer"),
-    ("source", "Source (sub1)"),
-    ("reason", "Reason code"),
-    ("clicks_flagged", "Clicks flagged"),
-    ("clicks_rejected", "Clicks rejected"),
-    ("leads_flagged", "Leads flagged"),
-    ("leads_rejected", "Leads rejected"),
+    ("partner", admin_text("Partner")),
+    ("offer", admin_text("Offer")),
+    ("source", admin_text("Source (sub1)")),
+    ("reason", admin_text("Reason code")),
+    ("clicks_flagged", admin_text("Clicks flagged")),
+    ("clicks_rejected", admin_text("Clicks rejected")),
+    ("leads_flagged", admin_text("Leads flagged")),
+    ("leads_rejected", admin_text("Leads rejected")),
 )
 _COUNTS = ("clicks_flagged", "clicks_rejected", "leads_flagged", "leads_rejected")
 
@@ -284,7 +285,7 @@ def screening_report(
 
 def screening_report_dataset(rows: list[dict[str, Any]]) -> tablib.Dataset:
     """The report as a tablib dataset, ready for CSV (or any tablib format)."""
-    dataset = tablib.Dataset(headers=[title for _, title in REPORT_COLUMNS])
+    dataset = tablib.Dataset(headers=[str(title) for _, title in REPORT_COLUMNS])
     for row in rows:
         dataset.append([row[name] for name, _ in REPORT_COLUMNS])
     return dataset

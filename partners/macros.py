@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+
+from config.i18n import admin_text
 
 
 @dataclass(frozen=True)
@@ -23,59 +26,79 @@ class Macro:
     """One macro of the registry: its name (written `{name}`), what it carries, an example value."""
 
     name: str
-    meaning: str
+    meaning: str | Promise
     example: str
 
 
 MACROS: tuple[Macro, ...] = (
-    Macro("click_id", "Our click id: opaque, unguessable, URL-safe.", "c_8Qv3ZkR1xY2bN7mW"),
-    Macro("partner_click_id", "The ad partner's own click id, as it sent it on the click.", "abc-123"),
-    Macro("ref_id", "The publisher's own click id, passed in the tracking link as ref_id.", "pub-777"),
-    Macro("sub1", "Sub id 1 from the tracking link.", "site42"),
-    Macro("sub2", "Sub id 2 from the tracking link.", "campaignA"),
-    Macro("sub3", "Sub id 3 from the tracking link.", "adgroup7"),
-    Macro("sub4", "Sub id 4 from the tracking link.", "banner3"),
-    Macro("sub5", "Sub id 5 from the tracking link.", "x"),
-    Macro("app_id", "Our numeric id of the app.", "12"),
-    Macro("app_name", "The app's name.", "Space Farm"),
-    Macro("partner_name", "The partner's name.", "AdNet One"),
-    Macro("channel", "The integration's marketing channel.", "Social"),
-    Macro("campaign_id", "Our numeric id of the offer (the publisher's campaign).", "7"),
-    Macro("campaign_name", "The offer's name.", "Space Farm CPI"),
-    Macro("landing_id", "Our id of the landing the click went to.", "3"),
-    Macro("creative_id", "The creative id carried by the click.", "cr-9"),
-    Macro("goal", "The goal's main code.", "install"),
-    Macro("lead_id", "Our numeric id of the lead.", "1024"),
-    Macro("exto", "The advertiser's unique id of the lead.", "ord-5521"),
-    Macro("event_name", "The event's name: the goal's name, or a custom event.", "Install"),
-    Macro("status", "The lead's status: new, processing, hold, approved, cancelled or trash.", "approved"),
-    Macro("payout", "The publisher's payout for the lead.", "1.50"),
-    Macro("aff_payout", "The publisher's payout, under the name publishers' trackers use.", "1.50"),
-    Macro("revenue", "The advertiser's revenue for the lead.", "2.00"),
-    Macro("currency", "The currency of payout and revenue (ISO 4217).", "USD"),
-    Macro("click_time", "When the click happened (ISO 8601, UTC).", "2026-01-31T12:00:00Z"),
-    Macro("conversion_time", "When the lead was created (ISO 8601, UTC).", "2026-01-31T12:05:00Z"),
-    Macro("timestamp", "Now, in epoch seconds.", "1769860800"),
+    Macro("click_id", admin_text("Our click id: opaque, unguessable, URL-safe."), "c_8Qv3ZkR1xY2bN7mW"),
+    Macro(
+        "partner_click_id",
+        admin_text("The ad partner's own click id, as it sent it on the click."),
+        "abc-123",
+    ),
+    Macro(
+        "ref_id",
+        admin_text("The publisher's own click id, passed in the tracking link as ref_id."),
+        "pub-777",
+    ),
+    Macro("sub1", admin_text("Sub id 1 from the tracking link."), "site42"),
+    Macro("sub2", admin_text("Sub id 2 from the tracking link."), "campaignA"),
+    Macro("sub3", admin_text("Sub id 3 from the tracking link."), "adgroup7"),
+    Macro("sub4", admin_text("Sub id 4 from the tracking link."), "banner3"),
+    Macro("sub5", admin_text("Sub id 5 from the tracking link."), "x"),
+    Macro("app_id", admin_text("Our numeric id of the app."), "12"),
+    Macro("app_name", admin_text("The app's name."), "Space Farm"),
+    Macro("partner_name", admin_text("The partner's name."), "AdNet One"),
+    Macro("channel", admin_text("The integration's marketing channel."), "Social"),
+    Macro("campaign_id", admin_text("Our numeric id of the offer (the publisher's campaign)."), "7"),
+    Macro("campaign_name", admin_text("The offer's name."), "Space Farm CPI"),
+    Macro("landing_id", admin_text("Our id of the landing the click went to."), "3"),
+    Macro("creative_id", admin_text("The creative id carried by the click."), "cr-9"),
+    Macro("goal", admin_text("The goal's main code."), "install"),
+    Macro("lead_id", admin_text("Our numeric id of the lead."), "1024"),
+    Macro("exto", admin_text("The advertiser's unique id of the lead."), "ord-5521"),
+    Macro("event_name", admin_text("The event's name: the goal's name, or a custom event."), "Install"),
+    Macro(
+        "status",
+        admin_text("The lead's status: new, processing, hold, approved, cancelled or trash."),
+        "approved",
+    ),
+    Macro("payout", admin_text("The publisher's payout for the lead."), "1.50"),
+    Macro(
+        "aff_payout", admin_text("The publisher's payout, under the name publishers' trackers use."), "1.50"
+    ),
+    Macro("revenue", admin_text("The advertiser's revenue for the lead."), "2.00"),
+    Macro("currency", admin_text("The currency of payout and revenue (ISO 4217)."), "USD"),
+    Macro("click_time", admin_text("When the click happened (ISO 8601, UTC)."), "2026-01-31T12:00:00Z"),
+    Macro(
+        "conversion_time", admin_text("When the lead was created (ISO 8601, UTC)."), "2026-01-31T12:05:00Z"
+    ),
+    Macro("timestamp", admin_text("Now, in epoch seconds."), "1769860800"),
     Macro(
         "device_id",
-        "The best device id known: IDFA, GAID, Android id or another.",
+        admin_text("The best device id known: IDFA, GAID, Android id or another."),
         "38400000-8cf0-11bd-b23e-10b96e40000d",
     ),
-    Macro("idfa", "Apple's advertising id.", "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
-    Macro("gaid", "Google's advertising id.", "38400000-8cf0-11bd-b23e-10b96e40000d"),
-    Macro("android_id", "The Android device id.", "9774d56d682e549c"),
-    Macro("platform", "The device platform: android, ios or web.", "android"),
-    Macro("os", "The operating system and version.", "Android 14"),
-    Macro("device_type", "mobile, tablet, desktop or bot.", "mobile"),
-    Macro("ip", "The user's IP (obfuscated when the integration's IP privacy is on).", "203.0.113.7"),
-    Macro("user_agent", "The user's browser user agent.", "Mozilla/5.0 (Linux; Android 14)"),
-    Macro("country", "ISO 3166 country code.", "DE"),
-    Macro("language", "The user's language.", "de"),
+    Macro("idfa", admin_text("Apple's advertising id."), "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
+    Macro("gaid", admin_text("Google's advertising id."), "38400000-8cf0-11bd-b23e-10b96e40000d"),
+    Macro("android_id", admin_text("The Android device id."), "9774d56d682e549c"),
+    Macro("platform", admin_text("The device platform: android, ios or web."), "android"),
+    Macro("os", admin_text("The operating system and version."), "Android 14"),
+    Macro("device_type", admin_text("mobile, tablet, desktop or bot."), "mobile"),
+    Macro(
+        "ip", admin_text("The user's IP (obfuscated when the integration's IP privacy is on)."), "203.0.113.7"
+    ),
+    Macro("user_agent", admin_text("The user's browser user agent."), "Mozilla/5.0 (Linux; Android 14)"),
+    Macro("country", admin_text("ISO 3166 country code."), "DE"),
+    Macro("language", admin_text("The user's language."), "de"),
     Macro(
         "reject_reason",
-        "Why screening rejected the lead: the rule's reason code, empty for a lead it did not reject. "
-        "A partner conversion template that carries it is also sent for a rejected lead, "
-        "with {status} = rejected.",
+        admin_text(
+            "Why screening rejected the lead: the rule's reason code, empty for a lead it did not reject. "
+            "A partner conversion template that carries it is also sent for a rejected lead, "
+            "with {status} = rejected."
+        ),
         "ctit_too_short",
     ),
 )

@@ -12,33 +12,38 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils.functional import Promise
+
+from config.i18n import admin_text
 
 
 @dataclass(frozen=True)
 class TrackingParam:
     name: str
-    meaning: str
+    meaning: str | Promise
     required: bool = False
 
 
 TRACKING_PARAMS: tuple[TrackingParam, ...] = (
-    TrackingParam("partner_click_id", "The partner's own click id; posted back as {partner_click_id}.", True),
-    TrackingParam("sub1", "Sub id 1: usually the partner's source, site or publisher id.", True),
-    TrackingParam("ref_id", "The publisher's own click id; posted back to it as {ref_id}."),
-    TrackingParam("sub2", "Sub id 2: e.g. the partner's campaign."),
-    TrackingParam("sub3", "Sub id 3: e.g. the ad group."),
-    TrackingParam("sub4", "Sub id 4: e.g. the ad or creative."),
-    TrackingParam("sub5", "Sub id 5: free use."),
-    TrackingParam("idfa", "Apple's advertising id (iOS)."),
-    TrackingParam("gaid", "Google's advertising id (Android)."),
-    TrackingParam("android_id", "The Android device id."),
-    TrackingParam("device_id", "Any other device id the partner has."),
-    TrackingParam("creative_id", "The partner's creative id."),
-    TrackingParam("landing_id", "Our landing id, to pick one of the offer's landings."),
-    TrackingParam("country", "ISO country code, when the partner knows it better than the IP."),
-    TrackingParam("language", "The user's language."),
-    TrackingParam("ip", "The user's IP, when the partner calls server to server."),
-    TrackingParam("user_agent", "The user's browser, when the partner calls server to server."),
+    TrackingParam(
+        "partner_click_id", admin_text("The partner's own click id; posted back as {partner_click_id}."), True
+    ),
+    TrackingParam("sub1", admin_text("Sub id 1: usually the partner's source, site or publisher id."), True),
+    TrackingParam("ref_id", admin_text("The publisher's own click id; posted back to it as {ref_id}.")),
+    TrackingParam("sub2", admin_text("Sub id 2: e.g. the partner's campaign.")),
+    TrackingParam("sub3", admin_text("Sub id 3: e.g. the ad group.")),
+    TrackingParam("sub4", admin_text("Sub id 4: e.g. the ad or creative.")),
+    TrackingParam("sub5", admin_text("Sub id 5: free use.")),
+    TrackingParam("idfa", admin_text("Apple's advertising id (iOS).")),
+    TrackingParam("gaid", admin_text("Google's advertising id (Android).")),
+    TrackingParam("android_id", admin_text("The Android device id.")),
+    TrackingParam("device_id", admin_text("Any other device id the partner has.")),
+    TrackingParam("creative_id", admin_text("The partner's creative id.")),
+    TrackingParam("landing_id", admin_text("Our landing id, to pick one of the offer's landings.")),
+    TrackingParam("country", admin_text("ISO country code, when the partner knows it better than the IP.")),
+    TrackingParam("language", admin_text("The user's language.")),
+    TrackingParam("ip", admin_text("The user's IP, when the partner calls server to server.")),
+    TrackingParam("user_agent", admin_text("The user's browser, when the partner calls server to server.")),
 )
 TRACKING_PARAM_NAMES = frozenset(p.name for p in TRACKING_PARAMS)
 REQUIRED_TRACKING_PARAMS = tuple(p for p in TRACKING_PARAMS if p.required)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config import crypto
 from config.crypto import UndecryptableSecret
+from config.i18n import admin_text
 from config.selects import Placeholders, RowSelect
 from config.updates import RowUpdate
 from partners.macros import text_errors
@@ -441,7 +442,9 @@ def _attempt(delivery: Delivery, token: str, *, actor: Any = None) -> DeliveryAt
             updated_at=now,
         )
         if not held:
-            raise DeliveryRefused("This delivery is being sent right now; look again in a minute.")
+            raise DeliveryRefused(
+                str(admin_text("This delivery is being sent right now; look again in a minute."))
+            )
         delivery.refresh_from_db(fields=["attempt_count", "state", "claimed_until"])
         [started] = _start([delivery], stale=[delivery.pk], token=token, now=now, actor=actor, manual=True)
     return _finish([_send(started)])[0]
@@ -575,11 +578,14 @@ def delivery_resend(*, delivery: Delivery, actor: Any) -> DeliveryAttempt:
     """Send the delivery once more, now, whatever its state (a manager's "Re-send")."""
     if delivery.state == State.SKIPPED:
         raise DeliveryRefused(
-            f"This delivery was not sendable, so there is nothing to re-send: {delivery.last_error}"
+            admin_text("This delivery was not sendable, so there is nothing to re-send: %(error)s")
+            % {"error": delivery.last_error}
         )
     attempt = delivery_attempt(delivery_id=delivery.pk, actor=actor, any_state=True)
     if attempt is None:
-        raise DeliveryRefused("This delivery is being sent right now; look again in a minute.")
+        raise DeliveryRefused(
+            str(admin_text("This delivery is being sent right now; look again in a minute."))
+        )
     return attempt
 
 

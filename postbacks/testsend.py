@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.i18n import admin_text
 from partners.macros import errors_of, render, render_text, sample_values
 from partners.models import App, Integration, Partner, Platform, PostbackTemplate
 from postbacks import clevertap
@@ -145,7 +146,7 @@ def wizard_postback_test(*, app: App, url: str, actor: Any, partner: Partner | N
     live preview is (the macros' sample values)."""
     url = url.strip()
     if not url:
-        raise DeliveryRefused("Type the partner's postback URL first, then send a test.")
+        raise DeliveryRefused(str(admin_text("Type the partner's postback URL first, then send a test.")))
     errors = errors_of(url)
     if errors:
         raise DeliveryRefused(" ".join(errors))

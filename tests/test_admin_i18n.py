@@ -423,3 +423,15 @@ class Admin(admin.ModelAdmin):
         '18: <a href="{}">Open it</a>',
         "21: f'{len(queryset)} done'",
     ]
+
+
+def test_the_admins_words_from_shared_modules_are_translated(manager_client, marked):
+    macros = manager_client.get(reverse("macro-reference")).content.decode()
+    screening = manager_client.get(reverse("admin:leads_lead_screening_report")).content.decode()
+    rates = manager_client.get(reverse("admin:currencies_exchangerate_changelist")).content.decode()
+    index = manager_client.get(reverse("admin:index")).content.decode()
+
+    assert "⟪Our click id: opaque, unguessable, URL-safe.⟫" in macros
+    assert "⟪Clicks flagged⟫" in screening and "⟪Source (sub1)⟫" in screening
+    assert "⟪No exchange rates loaded yet⟫" in rates
+    assert "⟪Partner management⟫" in index
