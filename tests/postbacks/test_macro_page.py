@@ -52,7 +52,7 @@ def test_the_page_lists_every_macro_with_its_meaning_and_example(staff_client):
     page = staff_client.get(URL).content.decode()
     for macro in MACROS:
         assert f"<code>{{{macro.name}}}</code>" in page
-        assert escape(macro.meaning) in page
+        assert escape(str(macro.meaning)) in page
         assert f"<code>{escape(macro.example)}</code>" in page
 
 
