@@ -43,6 +43,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import EDITOR_ROLES
 from audit.tracking import update_recorded
+from config.i18n import admin_text
 from partners.models import Integration, Partner, PostbackTemplate
 from postbacks.models import CleverTapDestination, Delivery
 from postbacks.wakeups import BROKER, BROKER_LEASE, broker_usable, wake_after_commit
@@ -132,13 +133,17 @@ class Destination:
         if self.kind == TEMPLATE:
             goal = row.goal.code if row.goal_id else "install"
             event = row.get_event_display().lower()
-            return f"Partner postback to {row.integration.partner.name} ({goal}, {event})"
+            return admin_text("Partner postback to %(partner)s (%(goal)s, %(event)s)") % {
+                "partner": row.integration.partner.name,
+                "goal": goal,
+                "event": event,
+            }
         if self.kind == PUBLISHER:
             # The publisher reads this one on its Postback tab, so in its language.
             return _("Publisher postback of %(name)s") % {"name": row.name}
         if self.kind == STATUS_SYNC:
-            return f"Status sync of {row}"
-        return f"CleverTap destination of {row.app.name}"
+            return admin_text("Status sync of %(integration)s") % {"integration": row}
+        return admin_text("CleverTap destination of %(app)s") % {"app": row.app.name}
 
 
 def destination_load(key: str, *, organization_id: int) -> Destination | None:
@@ -304,15 +309,22 @@ def _email_editors(destination: Destination, *, integration_id: int | None) -> N
     failures = settings.POSTBACK_PAUSE_AFTER_FAILURES
     page = _integration_page(destination, integration_id)
     since = timezone.localtime(destination.paused_at).strftime("%Y-%m-%d %H:%M %Z")
-    body = (
-        f"{destination.label} is paused since {since}, after {failures} deliveries in a row failed "
-        f"for good. The last one failed with: {destination.pause_reason}\n\n"
+    body = admin_text(
+        "%(destination)s is paused since %(since)s, after %(failures)d deliveries in a row failed "
+        "for good. The last one failed with: %(reason)s\n\n"
         "New deliveries to it wait and nothing is sent to it until it is resumed. Fix the receiving "
         'end, then press "Resume and re-send" on the integration page: what waited is sent and what '
-        f"failed since the failures began is sent again.\n\n{page}\n"
-    )
+        "failed since the failures began is sent again.\n\n%(page)s\n"
+    ) % {
+        "destination": destination.label,
+        "since": since,
+        "failures": failures,
+        "reason": destination.pause_reason,
+        "page": page,
+    }
+    subject = admin_text("Paused: %(destination)s") % {"destination": destination.label}
     try:
-        send_mail(f"Paused: {destination.label}", body, None, recipients)
+        send_mail(subject, body, None, recipients)
     except Exception:  # the pause stands and the banner shows it: the email is a courtesy
         logger.exception("The email about the paused %s could not be sent.", destination.key)
 
